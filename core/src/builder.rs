@@ -1,0 +1,113 @@
+//! The tracker builder: every option of [`Config`], with its default.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Result;
+use crate::session::SessionEnd;
+use crate::tracker::Tracker;
+
+/// Builds a [`Tracker`]. Every option has a default (see [`crate::config`]).
+///
+/// ```
+/// use std::time::Duration;
+/// let tracker = sojourn::Tracker::builder()
+///     .idle_timeout(Duration::from_secs(15 * 60))
+///     .secret("a secret of at least sixteen bytes")
+///     .on_end(|end| println!("{} ended: {}", end.session.id, end.reason))
+///     .build()?;
+/// # Ok::<(), sojourn::Error>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct TrackerBuilder {
+    config: Config,
+}
+
+impl TrackerBuilder {
+    /// A session ends after this long without activity (default 30 min).
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.config.idle_timeout = d;
+        self
+    }
+
+    /// A session ends this long after it started (default 24 h).
+    pub fn max_lifetime(mut self, d: Duration) -> Self {
+        self.config.max_lifetime = d;
+        self
+    }
+
+    /// How long after its last activity a departed session may be revived
+    /// by `resume` (default: `idle_timeout`).
+    pub fn revive_window(mut self, d: Duration) -> Self {
+        self.config.revive_window = Some(d);
+        self
+    }
+
+    /// How long departed sessions are remembered (default 24 h).
+    pub fn retention(mut self, d: Duration) -> Self {
+        self.config.retention = d;
+        self
+    }
+
+    /// The most live sessions (default 1,000,000).
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.config.max_sessions = n;
+        self
+    }
+
+    /// The most departed sessions remembered (default 1,000,000).
+    pub fn max_dormant(mut self, n: usize) -> Self {
+        self.config.max_dormant = n;
+        self
+    }
+
+    /// Signs tokens with this secret (at least 16 bytes).
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.config.secrets = vec![secret.as_ref().to_vec()];
+        self
+    }
+
+    /// Signs with the first secret, verifies with every one (key rotation).
+    pub fn secrets<S: AsRef<[u8]>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.config.secrets = secrets.into_iter().map(|s| s.as_ref().to_vec()).collect();
+        self
+    }
+
+    /// How often the background driver sweeps (default 1 s); zero runs no
+    /// driver, and ends are then delivered by `sweep` and `close`.
+    pub fn sweep_interval(mut self, d: Duration) -> Self {
+        self.config.sweep_interval = d;
+        self
+    }
+
+    /// Called once with every session end, from the driver thread.
+    pub fn on_end(mut self, f: impl Fn(SessionEnd) + Send + Sync + 'static) -> Self {
+        self.config.on_end = Some(Arc::new(f));
+        self
+    }
+
+    /// The bound on a session's attributes, as compact JSON (default 4 KiB).
+    pub fn max_attrs_bytes(mut self, n: usize) -> Self {
+        self.config.max_attrs_bytes = n;
+        self
+    }
+
+    /// The source of time (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.config.clock = Arc::new(clock);
+        self
+    }
+
+    /// The configuration built so far.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The tracker, or an `InvalidArgument` error for an option out of range.
+    pub fn build(self) -> Result<Tracker> {
+        Tracker::new(self.config)
+    }
+}

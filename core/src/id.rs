@@ -1,0 +1,178 @@
+//! Session ids: 128-bit UUIDs, kept as a `u128` so that the hot path hashes
+//! and compares two machine words, never a string.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+
+/// A session id: a UUID, written in canonical lowercase hyphenated form.
+///
+/// Ids made by the tracker are UUIDv7 (their creation time is readable and
+/// they sort by it); ids that clients bring may be any RFC 9562 version.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(u128);
+
+const HYPHENS: [usize; 4] = [8, 13, 18, 23];
+
+impl SessionId {
+    /// Parses a hyphenated UUID in any case. Braced, URN and hyphen-less
+    /// forms, the nil and max UUIDs and non-RFC variants are refused.
+    pub fn parse(input: &str) -> Result<Self> {
+        let bytes = input.as_bytes();
+        if bytes.len() != 36 {
+            return Err(Error::invalid_id(input, "expected 36 characters"));
+        }
+        let mut value: u128 = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if HYPHENS.contains(&i) {
+                if b != b'-' {
+                    return Err(Error::invalid_id(input, "expected a hyphenated UUID"));
+                }
+                continue;
+            }
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => return Err(Error::invalid_id(input, "not a hexadecimal digit")),
+            };
+            value = (value << 4) | u128::from(digit);
+        }
+        Self::from_u128(value).map_err(|reason| Error::invalid_id(input, reason))
+    }
+
+    /// An id from its 128 bits, checked as [`SessionId::parse`] checks text.
+    pub fn from_u128(value: u128) -> Result<Self, &'static str> {
+        if value == 0 || value == u128::MAX {
+            return Err("the nil and max UUIDs are not session ids");
+        }
+        let version = (value >> 76) & 0xf;
+        if !(1..=8).contains(&version) {
+            return Err("unknown UUID version");
+        }
+        if (value >> 62) & 0b11 != 0b10 {
+            return Err("not an RFC 9562 UUID variant");
+        }
+        Ok(SessionId(value))
+    }
+
+    /// A new random UUIDv7 for the given Unix time in milliseconds.
+    pub(crate) fn new_v7(unix_ms: i64) -> Self {
+        let ms = (unix_ms.max(0) as u128) & ((1 << 48) - 1);
+        let random: u128 = rand::rng().random();
+        let rand_a = (random >> 64) & 0xfff;
+        let rand_b = random & ((1 << 62) - 1);
+        SessionId((ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
+    }
+
+    /// The 128 bits of the id.
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+
+    /// The UUID version (7 for ids this library makes).
+    pub fn version(self) -> u8 {
+        ((self.0 >> 76) & 0xf) as u8
+    }
+
+    /// For a UUIDv7, the Unix time in milliseconds it was made at.
+    pub fn v7_unix_ms(self) -> Option<i64> {
+        (self.version() == 7).then_some((self.0 >> 80) as i64)
+    }
+
+    /// The canonical text form, without allocating.
+    pub(crate) fn encode(self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut nibble = 32;
+        for (i, slot) in out.iter_mut().enumerate() {
+            if HYPHENS.contains(&i) {
+                continue;
+            }
+            nibble -= 1;
+            *slot = HEX[((self.0 >> (nibble * 4)) & 0xf) as usize];
+        }
+        out
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.encode();
+        // The encoding is ASCII hex and hyphens by construction.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+impl FromStr for SessionId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        SessionId::parse(s)
+    }
+}
+
+impl serde::Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        SessionId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_normalises_case() {
+        let text = "0190F5A2-7C4B-7D3E-8F00-123456789ABC";
+        let id = SessionId::parse(text).unwrap();
+        assert_eq!(id.to_string(), text.to_lowercase());
+        assert_eq!(id.version(), 7);
+        assert_eq!(id.v7_unix_ms(), Some(0x0190_f5a2_7c4b));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_session_id() {
+        for bad in [
+            "",
+            "not-a-uuid",
+            "0190f5a27c4b7d3e8f00123456789abc",
+            "{0190f5a2-7c4b-7d3e-8f00-123456789abc}",
+            "0190f5a2-7c4b-7d3e-8f00-123456789abg",
+            "0190f5a2+7c4b-7d3e-8f00-123456789abc",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "0190f5a2-7c4b-0d3e-8f00-123456789abc",
+            "0190f5a2-7c4b-7d3e-cf00-123456789abc",
+            "é190f5a2-7c4b-7d3e-8f00-123456789ab",
+        ] {
+            let err = SessionId::parse(bad).unwrap_err();
+            assert_eq!(err.code(), "INVALID_SESSION_ID", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn v7_carries_its_time_and_is_random() {
+        let a = SessionId::new_v7(1_767_225_600_000);
+        let b = SessionId::new_v7(1_767_225_600_000);
+        assert_ne!(a, b);
+        assert_eq!(a.version(), 7);
+        assert_eq!(a.v7_unix_ms(), Some(1_767_225_600_000));
+        assert_eq!(SessionId::parse(&a.to_string()).unwrap(), a);
+    }
+}

@@ -1,0 +1,39 @@
+//! Sojourn tracks analytics sessions: each live session with its view and
+//! event counters, its user, timestamps and attributes; expiry by idle time,
+//! lifetime and capacity; revival of sessions the server forgot, with their
+//! original id and counters; and one end summary per departure.
+//!
+//! Start with [`Tracker::builder`]. The rules are in `docs/semantics.md`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod attrs;
+mod builder;
+mod clock;
+pub mod config;
+mod driver;
+mod ends;
+mod error;
+mod id;
+mod revival;
+mod rules;
+mod session;
+mod store;
+mod token;
+mod tracker;
+
+pub use attrs::{AttrValue, Attrs, attrs_from_json};
+pub use builder::TrackerBuilder;
+pub use clock::{Clock, MockClock, SystemClock};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use id::SessionId;
+pub use session::{EndReason, EndedStats, Hints, Kind, Outcome, Session, SessionEnd, Stats, Tick};
+pub use token::MIN_SECRET_BYTES;
+pub use tracker::Tracker;
+
+// The README's examples are compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,203 @@
+//! `resume` and `revive`: bringing a session back with its original id, or
+//! starting one linked to it (see `docs/semantics.md`).
+
+use crate::attrs::{self, Attrs};
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::session::{Hints, Outcome, Session};
+use crate::store::record::Record;
+use crate::store::shard::{Ctx, Shard};
+use crate::tracker::{Inner, Tracker, check_user};
+
+/// Hints checked once, before anything changes.
+struct Checked {
+    user_id: Option<String>,
+    attrs: Option<Attrs>,
+    views: u32,
+    events: u32,
+}
+
+fn check(hints: Hints, inner: &Inner) -> Result<Checked> {
+    check_user(hints.user_id.as_deref())?;
+    let counter = |name, value: u64| {
+        u32::try_from(value)
+            .map_err(|_| Error::invalid(name, format!("{value} is over the limit of {}", u32::MAX)))
+    };
+    Ok(Checked {
+        views: counter("view_sequence", hints.view_sequence)?,
+        events: counter("event_sequence", hints.event_sequence)?,
+        attrs: inner.new_attrs(hints.attrs)?,
+        user_id: hints.user_id,
+    })
+}
+
+/// What `resume` found under the lock of the id's shard.
+enum Found {
+    Existing(Record),
+    Revived(Record),
+    /// Start a new session after this one.
+    Link {
+        previous: SessionId,
+        index: u32,
+        user_id: Option<Box<str>>,
+    },
+}
+
+impl Tracker {
+    /// What a web request calls with the token its client holds: the live
+    /// session (`existing`), the same session brought back (`revived`), or
+    /// a new one (`started`, linked to the old one when there was one).
+    /// A bad token is never an error: it starts a session and is counted
+    /// in [`crate::Stats::rejected`]. Errors are for bad hints only.
+    pub fn resume(&self, token: Option<&str>, hints: Hints) -> Result<(Session, Outcome)> {
+        let inner = &*self.inner;
+        let hints = check(hints, inner)?;
+        let (id, rejected) = match token {
+            None | Some("") => (None, false),
+            Some(token) => match inner.tokens.verify(token) {
+                Ok(id) => (Some(id), false),
+                Err(_) => (None, true),
+            },
+        };
+        let mut record = Record::new(inner.clock.now_ms());
+        if let Some(id) = id {
+            let found = inner.with(id, |shard, ctx| resume_in_shard(shard, ctx, id, &hints))?;
+            match found {
+                Found::Existing(r) => return Ok((inner.session(id, &r), Outcome::Existing)),
+                Found::Revived(r) => return Ok((inner.session(id, &r), Outcome::Revived)),
+                Found::Link {
+                    previous,
+                    index,
+                    user_id,
+                } => {
+                    record.session_index = index;
+                    let extra = record.extra_mut();
+                    extra.previous_id = Some(previous);
+                    extra.user_id = user_id;
+                }
+            }
+        }
+        if let Some(user) = &hints.user_id {
+            record.set_user(Some(user));
+        }
+        if let Some(attrs) = hints.attrs {
+            record.extra_mut().attrs = attrs;
+        }
+        Ok((inner.start(record, rejected), Outcome::Started))
+    }
+
+    /// Brings the session `id` back with its counters (the maximum of what
+    /// the tracker knew and the hints), or returns it if live. Fails with
+    /// [`Error::SessionNotRevivable`] for a session that ended, reached its
+    /// lifetime, or whose UUIDv7 time is out of range.
+    pub fn revive(&self, id: SessionId, hints: Hints) -> Result<Session> {
+        let inner = &*self.inner;
+        let hints = check(hints, inner)?;
+        let record = inner.with(id, |shard, ctx| {
+            if let Some(record) = shard.live_mut(id, ctx) {
+                let merged = merge(record.attrs(), hints.attrs, ctx)?;
+                record.raise_counters(hints.views, hints.events);
+                record.touch(ctx.now);
+                if let Some(attrs) = merged {
+                    record.extra_mut().attrs = attrs;
+                }
+                if let Some(user) = &hints.user_id {
+                    shard.set_user(id, Some(user), ctx.users);
+                }
+                return live_record(shard, ctx, id);
+            }
+            let not_revivable = |reason| Error::SessionNotRevivable { id, reason };
+            if let Some(dormant) = shard.dormant(id) {
+                ctx.rules
+                    .dormant_revivable(dormant, ctx.now, false)
+                    .map_err(not_revivable)?;
+            } else {
+                ctx.rules
+                    .acceptable_unknown(id, ctx.now)
+                    .map_err(not_revivable)?;
+            }
+            bring_back(shard, ctx, id, &hints)
+        })?;
+        Ok(inner.session(id, &record))
+    }
+}
+
+fn resume_in_shard(
+    shard: &mut Shard,
+    ctx: &mut Ctx,
+    id: SessionId,
+    hints: &Checked,
+) -> Result<Found> {
+    if let Some(record) = shard.live_mut(id, ctx) {
+        record.touch(ctx.now);
+        if let Some(user) = &hints.user_id {
+            shard.set_user(id, Some(user), ctx.users);
+        }
+        shard.stats.resumed += 1;
+        return live_record(shard, ctx, id).map(Found::Existing);
+    }
+    let refusal = match shard.dormant(id) {
+        Some(dormant) => ctx
+            .rules
+            .dormant_revivable(dormant, ctx.now, true)
+            .map_err(|_| {
+                (
+                    dormant.record.session_index.saturating_add(1),
+                    dormant.record.user_id().map(Box::from),
+                )
+            }),
+        None => ctx
+            .rules
+            .acceptable_unknown(id, ctx.now)
+            .map_err(|_| (2, None)),
+    };
+    match refusal {
+        Ok(()) => bring_back(shard, ctx, id, hints).map(Found::Revived),
+        Err((index, user_id)) => Ok(Found::Link {
+            previous: id,
+            index,
+            user_id,
+        }),
+    }
+}
+
+fn live_record(shard: &mut Shard, ctx: &mut Ctx, id: SessionId) -> Result<Record> {
+    let record = shard
+        .live_mut(id, ctx)
+        .ok_or(Error::SessionNotFound { id })?;
+    Ok(record.clone())
+}
+
+/// Revives `id` from its dormant record, or from nothing for an unknown id.
+fn bring_back(shard: &mut Shard, ctx: &mut Ctx, id: SessionId, hints: &Checked) -> Result<Record> {
+    let base = shard.dormant(id).map(|d| &d.record);
+    let attrs = merge(base.and_then(Record::attrs), hints.attrs.clone(), ctx)?;
+    let mut record = match shard.take_dormant(id) {
+        Some(dormant) => dormant.record,
+        None => {
+            let mut record = Record::new(ctx.now);
+            record.started_at = ctx.rules.unknown_started_at(id, ctx.now);
+            record
+        }
+    };
+    record.raise_counters(hints.views, hints.events);
+    record.revivals = record.revivals.saturating_add(1);
+    record.touch(ctx.now);
+    if let Some(user) = &hints.user_id {
+        record.set_user(Some(user));
+    }
+    if let Some(attrs) = attrs {
+        record.extra_mut().attrs = attrs;
+    }
+    shard.insert(id, record.clone(), ctx);
+    shard.stats.revived += 1;
+    Ok(record)
+}
+
+/// `base` merged with `update`, checked against the size bound; `None`
+/// when there is nothing to merge.
+fn merge(base: Option<&Attrs>, update: Option<Attrs>, ctx: &Ctx) -> Result<Option<Attrs>> {
+    update
+        .map(|u| attrs::merged(base, u, ctx.rules.max_attrs_bytes))
+        .transpose()
+}

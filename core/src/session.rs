@@ -1,0 +1,242 @@
+//! What the tracker hands out: sessions, ticks, outcomes and session ends.
+//! All are plain snapshots; changing one changes nothing in the tracker.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::attrs::Attrs;
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+
+/// What a `track` call counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A page or screen view.
+    View,
+    /// Any other event.
+    Event,
+}
+
+impl FromStr for Kind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "view" => Ok(Kind::View),
+            "event" => Ok(Kind::Event),
+            _ => Err(Error::invalid(
+                "kind",
+                format!("expected \"view\" or \"event\", got {s:?}"),
+            )),
+        }
+    }
+}
+
+/// The counters right after one `track`, read in the same step as the
+/// increment: two concurrent tracks never see the same tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Tick {
+    /// Views tracked so far, this one included.
+    pub view_sequence: u64,
+    /// Events tracked so far, this one included.
+    pub event_sequence: u64,
+    /// `view_sequence + event_sequence`: the session's global order.
+    pub sequence: u64,
+}
+
+/// A snapshot of a live session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    /// The session id (a UUID; UUIDv7 when the tracker made it).
+    pub id: SessionId,
+    /// What the client keeps: the id, or `id.signature` when signing.
+    pub token: String,
+    /// The user, once identified.
+    pub user_id: Option<String>,
+    /// Views tracked so far.
+    pub view_sequence: u64,
+    /// Events tracked so far.
+    pub event_sequence: u64,
+    /// `view_sequence + event_sequence`: the session's global order.
+    pub sequence: u64,
+    /// 1 for a client's first session, previous + 1 after that.
+    pub session_index: u32,
+    /// The session this one follows.
+    pub previous_id: Option<SessionId>,
+    /// When the session started.
+    #[serde(serialize_with = "iso")]
+    pub started_at: DateTime<Utc>,
+    /// The last activity.
+    #[serde(serialize_with = "iso")]
+    pub last_seen: DateTime<Utc>,
+    /// When the session ends unless touched: `min(last_seen + idle_timeout,
+    /// started_at + max_lifetime)`.
+    #[serde(serialize_with = "iso")]
+    pub expires_at: DateTime<Utc>,
+    /// How many times this id came back to life.
+    pub revivals: u32,
+    /// Entry page, referrer, campaign and the like.
+    pub attrs: Attrs,
+}
+
+/// Why a session left the live store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndReason {
+    /// No activity for `idle_timeout`.
+    Idle,
+    /// `max_lifetime` reached.
+    Lifetime,
+    /// Ended by the application (`end`, `end_user`, `end_all`).
+    Ended,
+    /// Pushed out by the `max_sessions` bound.
+    Evicted,
+}
+
+impl EndReason {
+    /// The reason as a lowercase word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Idle => "idle",
+            EndReason::Lifetime => "lifetime",
+            EndReason::Ended => "ended",
+            EndReason::Evicted => "evicted",
+        }
+    }
+
+    pub(crate) const ALL: [EndReason; 4] = [
+        EndReason::Idle,
+        EndReason::Lifetime,
+        EndReason::Ended,
+        EndReason::Evicted,
+    ];
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The summary delivered once when a session leaves the live store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionEnd {
+    /// The session as it was when it left.
+    #[serde(flatten)]
+    pub session: Session,
+    /// Why it left.
+    pub reason: EndReason,
+    /// When it left.
+    #[serde(serialize_with = "iso")]
+    pub ended_at: DateTime<Utc>,
+    /// `last_seen - started_at`.
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
+    pub duration: Duration,
+    /// Whether `resume` could still bring it back (see the revival rules).
+    pub revivable: bool,
+}
+
+/// What `resume` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The session was live and was touched.
+    Existing,
+    /// The session had been forgotten and came back with its id.
+    Revived,
+    /// A new session was started.
+    Started,
+}
+
+impl Outcome {
+    /// The outcome as a lowercase word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Existing => "existing",
+            Outcome::Revived => "revived",
+            Outcome::Started => "started",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Sessions ended, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EndedStats {
+    /// Idled out.
+    pub idle: u64,
+    /// Reached `max_lifetime`.
+    pub lifetime: u64,
+    /// Ended by the application.
+    pub ended: u64,
+    /// Evicted by the capacity bound.
+    pub evicted: u64,
+}
+
+impl EndedStats {
+    pub(crate) fn add(&mut self, reason: EndReason, n: u64) {
+        match reason {
+            EndReason::Idle => self.idle += n,
+            EndReason::Lifetime => self.lifetime += n,
+            EndReason::Ended => self.ended += n,
+            EndReason::Evicted => self.evicted += n,
+        }
+    }
+}
+
+/// Counters of a tracker since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Live sessions now.
+    pub live: u64,
+    /// Departed sessions remembered now.
+    pub dormant: u64,
+    /// New sessions, however started.
+    pub started: u64,
+    /// Sessions brought back with their id.
+    pub revived: u64,
+    /// `resume` calls that found their session live.
+    pub resumed: u64,
+    /// Tokens refused by `resume` (garbage, forged, badly signed).
+    pub rejected: u64,
+    /// Sessions ended, by reason.
+    pub ended: EndedStats,
+    /// Views tracked.
+    pub views: u64,
+    /// Events tracked.
+    pub events: u64,
+}
+
+/// What a client brings to `resume` or `revive` beside its id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hints {
+    /// The user, if known.
+    pub user_id: Option<String>,
+    /// Attributes for a started or revived session (entry page, referrer…).
+    pub attrs: Option<Attrs>,
+    /// The client's view counter, used when the session is revived.
+    pub view_sequence: u64,
+    /// The client's event counter, used when the session is revived.
+    pub event_sequence: u64,
+}
+
+pub(crate) fn timestamp(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn iso<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,84 @@
+//! The embedded memory store: sessions spread over shards by a keyed hash
+//! of their id, each shard behind its own lock.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::id::SessionId;
+use crate::store::shard::Shard;
+use crate::store::users::UserIndex;
+
+/// Sessions per shard: a store bounded to fewer live or dormant sessions
+/// than this has one shard, so that small bounds are kept exactly.
+const SESSIONS_PER_SHARD: usize = 4096;
+const MAX_SHARDS: usize = 64;
+
+/// A shard on a cache line of its own, so that two threads working on
+/// neighbouring shards do not slow each other down.
+#[repr(align(128))]
+struct Padded(Mutex<Shard>);
+
+pub(crate) struct MemoryStore {
+    shards: Box<[Padded]>,
+    // Independent of the maps' own hasher: routing by the same hash would
+    // leave each shard's table with clustered buckets.
+    route: RandomState,
+    pub users: UserIndex,
+}
+
+impl MemoryStore {
+    pub fn new(max_sessions: usize, max_dormant: usize) -> Self {
+        let smallest = match max_dormant {
+            0 => max_sessions,
+            _ => max_sessions.min(max_dormant),
+        };
+        let n = (smallest / SESSIONS_PER_SHARD)
+            .max(1)
+            .next_power_of_two()
+            .min(MAX_SHARDS);
+        let share = |total: usize, i: usize| total / n + usize::from(i < total % n);
+        MemoryStore {
+            shards: (0..n)
+                .map(|i| {
+                    Padded(Mutex::new(Shard::new(
+                        share(max_sessions, i),
+                        share(max_dormant, i),
+                    )))
+                })
+                .collect(),
+            route: RandomState::default(),
+            users: UserIndex::new(n),
+        }
+    }
+
+    pub fn shard(&self, id: SessionId) -> MutexGuard<'_, Shard> {
+        let h = self.route.hash_one(id.as_u128()) as usize;
+        self.shards[h & (self.shards.len() - 1)].0.lock()
+    }
+
+    pub fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, Shard>> {
+        self.shards.iter().map(|s| s.0.lock())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_stores_have_one_shard_and_large_ones_many() {
+        assert_eq!(MemoryStore::new(100, 100).shards.len(), 1);
+        assert_eq!(MemoryStore::new(1_000_000, 0).shards.len(), 64);
+        assert_eq!(MemoryStore::new(1_000_000, 1).shards.len(), 1);
+    }
+
+    #[test]
+    fn capacity_is_shared_out_exactly() {
+        let store = MemoryStore::new(1_000_003, 1_000_000);
+        assert_eq!(store.shards.len(), 64);
+        let total: usize = store.shards().map(|s| s.max_live()).sum();
+        assert_eq!(total, 1_000_003);
+    }
+}

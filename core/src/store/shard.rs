@@ -1,0 +1,372 @@
+//! One shard of the memory store: its live sessions, its dormant records
+//! and their deadline queues, under one lock.
+//!
+//! Expiry uses lazy rescheduling: a live session has exactly one valid entry
+//! in `expiry`, at the deadline recorded in `Record::scheduled`. Touching a
+//! session does not move that entry; when it comes due and the session has
+//! been active since, it is pushed again at the new deadline. Each session
+//! is thus rescheduled at most once per idle period, and the track path
+//! never touches the queue.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use foldhash::fast::RandomState;
+use indexmap::IndexMap;
+
+use crate::config::Rules;
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::session::{EndReason, EndedStats, Kind, Tick};
+use crate::store::record::{Dormant, Record};
+use crate::store::users::UserIndex;
+
+pub(crate) type IdMap<V> = IndexMap<SessionId, V, RandomState>;
+
+/// A deadline in a queue: 24 bytes, ordered by time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: i64,
+    hi: u64,
+    lo: u64,
+}
+
+impl Due {
+    fn new(at: i64, id: SessionId) -> Self {
+        let bits = id.as_u128();
+        Due {
+            at,
+            hi: (bits >> 64) as u64,
+            lo: bits as u64,
+        }
+    }
+
+    fn id(self) -> SessionId {
+        // Only ids that were valid are ever queued.
+        SessionId::from_u128((u128::from(self.hi) << 64) | u128::from(self.lo))
+            .unwrap_or_else(|_| unreachable!("queued ids are valid"))
+    }
+}
+
+/// A session that left the live store, for its summary.
+#[derive(Debug, Clone)]
+pub(crate) struct Departure {
+    pub id: SessionId,
+    pub record: Record,
+    pub reason: EndReason,
+    pub ended_at: i64,
+    pub revivable: bool,
+}
+
+/// What every shard operation needs besides the shard.
+pub(crate) struct Ctx<'a> {
+    pub now: i64,
+    pub rules: &'a Rules,
+    pub users: &'a UserIndex,
+    pub out: &'a mut Vec<Departure>,
+}
+
+/// Counters kept per shard so that threads on different shards never share
+/// a cache line.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ShardStats {
+    pub started: u64,
+    pub revived: u64,
+    pub resumed: u64,
+    pub rejected: u64,
+    pub views: u64,
+    pub events: u64,
+    pub ended: EndedStats,
+}
+
+pub(crate) struct Shard {
+    live: IdMap<Record>,
+    dormant: IdMap<Dormant>,
+    expiry: BinaryHeap<Reverse<Due>>,
+    forget: BinaryHeap<Reverse<Due>>,
+    max_live: usize,
+    max_dormant: usize,
+    pub stats: ShardStats,
+}
+
+impl Shard {
+    pub fn new(max_live: usize, max_dormant: usize) -> Self {
+        Shard {
+            live: IdMap::default(),
+            dormant: IdMap::default(),
+            expiry: BinaryHeap::new(),
+            forget: BinaryHeap::new(),
+            max_live,
+            max_dormant,
+            stats: ShardStats::default(),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn max_live(&self) -> usize {
+        self.max_live
+    }
+
+    pub fn live_len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn dormant_len(&self) -> usize {
+        self.dormant.len()
+    }
+
+    /// The live session `id`, if it has not expired; one that has is sent
+    /// away on the spot, so that expiry never waits for a sweep.
+    pub fn live_mut(&mut self, id: SessionId, ctx: &mut Ctx) -> Option<&mut Record> {
+        let index = self.live.get_index_of(&id)?;
+        let record = &self.live[index];
+        if ctx.rules.expires_at(record) <= ctx.now {
+            let reason = ctx.rules.expiry_reason(record);
+            self.depart(index, reason, ctx);
+            return None;
+        }
+        Some(&mut self.live[index])
+    }
+
+    /// The live session `id` without expiring it or touching it.
+    pub fn peek(&self, id: SessionId, rules: &Rules, now: i64) -> Option<&Record> {
+        self.live.get(&id).filter(|r| rules.expires_at(r) > now)
+    }
+
+    pub fn contains(&self, id: SessionId) -> bool {
+        self.live.contains_key(&id) || self.dormant.contains_key(&id)
+    }
+
+    pub fn track(&mut self, id: SessionId, kind: Kind, ctx: &mut Ctx) -> Result<Tick> {
+        let now = ctx.now;
+        let record = self
+            .live_mut(id, ctx)
+            .ok_or(Error::SessionNotFound { id })?;
+        let counter = match kind {
+            Kind::View => &mut record.views,
+            Kind::Event => &mut record.events,
+        };
+        *counter = counter.checked_add(1).ok_or_else(|| {
+            Error::invalid("kind", format!("the {kind:?} counter of {id} is full"))
+        })?;
+        record.touch(now);
+        let tick = Tick {
+            view_sequence: record.views.into(),
+            event_sequence: record.events.into(),
+            sequence: u64::from(record.views) + u64::from(record.events),
+        };
+        match kind {
+            Kind::View => self.stats.views += 1,
+            Kind::Event => self.stats.events += 1,
+        }
+        Ok(tick)
+    }
+
+    /// Adds a live session, evicting the one closest to expiry if full.
+    pub fn insert(&mut self, id: SessionId, mut record: Record, ctx: &mut Ctx) {
+        while self.live.len() >= self.max_live && self.evict_one(ctx) {}
+        record.scheduled = ctx.rules.expires_at(&record);
+        self.expiry.push(Reverse(Due::new(record.scheduled, id)));
+        if let Some(user) = record.user_id() {
+            ctx.users.add(user, id);
+        }
+        self.live.insert(id, record);
+    }
+
+    pub fn take_dormant(&mut self, id: SessionId) -> Option<Dormant> {
+        self.dormant.swap_remove(&id)
+    }
+
+    pub fn dormant(&self, id: SessionId) -> Option<&Dormant> {
+        self.dormant.get(&id)
+    }
+
+    /// Sets the user of a live session and keeps the user index in step.
+    pub fn set_user(&mut self, id: SessionId, user: Option<&str>, users: &UserIndex) {
+        let Some(record) = self.live.get_mut(&id) else {
+            return;
+        };
+        if record.user_id() == user {
+            return;
+        }
+        if let Some(old) = record.set_user(user) {
+            users.remove(&old, id);
+        }
+        if let Some(user) = user {
+            users.add(user, id);
+        }
+    }
+
+    /// Ends the live session `id` with `reason`; false if it is not live.
+    pub fn end(&mut self, id: SessionId, reason: EndReason, ctx: &mut Ctx) -> bool {
+        if self.live_mut(id, ctx).is_none() {
+            return false;
+        }
+        match self.live.get_index_of(&id) {
+            Some(index) => {
+                self.depart(index, reason, ctx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends every live session (those already due with their own reason).
+    pub fn end_all(&mut self, ctx: &mut Ctx) -> usize {
+        self.sweep(ctx);
+        let n = self.live.len();
+        for index in (0..n).rev() {
+            self.depart(index, EndReason::Ended, ctx);
+        }
+        n
+    }
+
+    /// Every live session, without touching them.
+    pub fn snapshot_all(&self, rules: &Rules, now: i64) -> Vec<(SessionId, Record)> {
+        self.live
+            .iter()
+            .filter(|(_, r)| rules.expires_at(r) > now)
+            .map(|(id, r)| (*id, r.clone()))
+            .collect()
+    }
+
+    /// Sends away every session due by `ctx.now` and forgets dormant records
+    /// past retention. Returns how many sessions departed.
+    pub fn sweep(&mut self, ctx: &mut Ctx) -> usize {
+        let mut departed = 0;
+        while let Some(&Reverse(due)) = self.expiry.peek() {
+            if due.at > ctx.now {
+                break;
+            }
+            self.expiry.pop();
+            let Some(index) = self.valid_index(due) else {
+                continue;
+            };
+            let record = &mut self.live[index];
+            let deadline = ctx.rules.expires_at(record);
+            if deadline > ctx.now {
+                record.scheduled = deadline;
+                self.expiry.push(Reverse(Due::new(deadline, due.id())));
+            } else {
+                let reason = ctx.rules.expiry_reason(record);
+                self.depart(index, reason, ctx);
+                departed += 1;
+            }
+        }
+        while let Some(&Reverse(due)) = self.forget.peek() {
+            if due.at > ctx.now {
+                break;
+            }
+            self.forget.pop();
+            self.forget_if_current(due, ctx.rules);
+        }
+        departed
+    }
+
+    /// The index of the live session a queue entry stands for, if the entry
+    /// is still that session's current one.
+    fn valid_index(&self, due: Due) -> Option<usize> {
+        let (index, _, record) = self.live.get_full(&due.id())?;
+        (record.scheduled == due.at).then_some(index)
+    }
+
+    fn forget_if_current(&mut self, due: Due, rules: &Rules) {
+        let id = due.id();
+        let current = self
+            .dormant
+            .get(&id)
+            .is_some_and(|d| d.ended_at.saturating_add(rules.retention_ms) == due.at);
+        if current {
+            self.dormant.swap_remove(&id);
+        }
+    }
+
+    /// Evicts the live session with the earliest deadline. Entries whose
+    /// session was touched since are pushed again at their real deadline
+    /// first, so the one evicted is truly the closest to expiry.
+    fn evict_one(&mut self, ctx: &mut Ctx) -> bool {
+        while let Some(Reverse(due)) = self.expiry.pop() {
+            let Some(index) = self.valid_index(due) else {
+                continue;
+            };
+            let record = &mut self.live[index];
+            let deadline = ctx.rules.expires_at(record);
+            if deadline > due.at {
+                record.scheduled = deadline;
+                self.expiry.push(Reverse(Due::new(deadline, due.id())));
+                continue;
+            }
+            let reason = if deadline <= ctx.now {
+                ctx.rules.expiry_reason(record)
+            } else {
+                EndReason::Evicted
+            };
+            self.depart(index, reason, ctx);
+            return true;
+        }
+        false
+    }
+
+    /// Moves the live session at `index` to the dormant records.
+    fn depart(&mut self, index: usize, reason: EndReason, ctx: &mut Ctx) {
+        let Some((id, record)) = self.live.swap_remove_index(index) else {
+            return;
+        };
+        if let Some(user) = record.user_id() {
+            ctx.users.remove(user, id);
+        }
+        self.stats.ended.add(reason, 1);
+        let revivable = ctx.rules.revivable(reason, &record, ctx.now, true).is_ok();
+        if ctx.rules.retention_ms > 0 && self.max_dormant > 0 {
+            while self.dormant.len() >= self.max_dormant && self.forget_oldest(ctx.rules) {}
+            let forget_at = ctx.now.saturating_add(ctx.rules.retention_ms);
+            self.forget.push(Reverse(Due::new(forget_at, id)));
+            let dormant = Dormant {
+                record: record.clone(),
+                reason,
+                ended_at: ctx.now,
+            };
+            self.dormant.insert(id, dormant);
+        }
+        ctx.out.push(Departure {
+            id,
+            record,
+            reason,
+            ended_at: ctx.now,
+            revivable,
+        });
+        self.compact_queues(ctx.rules);
+    }
+
+    fn forget_oldest(&mut self, rules: &Rules) -> bool {
+        while let Some(Reverse(due)) = self.forget.pop() {
+            let before = self.dormant.len();
+            self.forget_if_current(due, rules);
+            if self.dormant.len() < before {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Drops stale queue entries once they outnumber the valid ones, so
+    /// that sessions ended early cannot grow the queues without bound.
+    fn compact_queues(&mut self, rules: &Rules) {
+        if self.expiry.len() > 2 * self.live.len() + 1024 {
+            self.expiry = self
+                .live
+                .iter()
+                .map(|(id, r)| Reverse(Due::new(r.scheduled, *id)))
+                .collect();
+        }
+        if self.forget.len() > 2 * self.dormant.len() + 1024 {
+            self.forget = self
+                .dormant
+                .iter()
+                .map(|(id, d)| {
+                    Reverse(Due::new(d.ended_at.saturating_add(rules.retention_ms), *id))
+                })
+                .collect();
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Tokens: what a client keeps. The id alone, or `id.signature` with an
+//! HMAC-SHA256 signature when secrets are set, so that a client cannot
+//! forge an id it was never given.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The shortest secret accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Makes and checks tokens. The first key signs; every key verifies, so a
+/// new key can be put first while tokens signed by the old one still work.
+#[derive(Clone)]
+pub(crate) struct Tokens {
+    keys: Vec<HmacSha256>,
+}
+
+impl Tokens {
+    pub(crate) fn new(secrets: &[Vec<u8>]) -> Result<Self> {
+        let keys = secrets
+            .iter()
+            .map(|secret| {
+                if secret.len() < MIN_SECRET_BYTES {
+                    return Err(Error::invalid(
+                        "secrets",
+                        format!("a secret must be at least {MIN_SECRET_BYTES} bytes"),
+                    ));
+                }
+                HmacSha256::new_from_slice(secret)
+                    .map_err(|_| Error::invalid("secrets", "unusable HMAC key"))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Tokens { keys })
+    }
+
+    pub(crate) fn is_signed(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// The token for `id`.
+    pub(crate) fn token(&self, id: SessionId) -> String {
+        let text = id.encode();
+        let id_str = String::from_utf8_lossy(&text);
+        match self.keys.first() {
+            None => id_str.into_owned(),
+            Some(key) => {
+                let mut mac = key.clone();
+                mac.update(&text);
+                let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+                format!("{id_str}.{signature}")
+            }
+        }
+    }
+
+    /// The id a token stands for, if it is well formed and, when signing,
+    /// carries a valid signature under one of the keys.
+    pub(crate) fn verify(&self, token: &str) -> Result<SessionId> {
+        if !self.is_signed() {
+            return SessionId::parse(token);
+        }
+        let Some((id_part, signature)) = token.split_once('.') else {
+            return Err(Error::invalid_id(token, "the token is not signed"));
+        };
+        let id = SessionId::parse(id_part)?;
+        let mut raw = [0u8; 33];
+        let signature = match URL_SAFE_NO_PAD.decode_slice(signature, &mut raw) {
+            Ok(32) => &raw[..32],
+            _ => return Err(Error::invalid_id(token, "malformed signature")),
+        };
+        // Sign the canonical form, so an id sent in upper case verifies too.
+        let text = id.encode();
+        let valid = self.keys.iter().any(|key| {
+            let mut mac = key.clone();
+            mac.update(&text);
+            mac.verify_slice(signature).is_ok()
+        });
+        if valid {
+            Ok(id)
+        } else {
+            Err(Error::invalid_id(token, "bad signature"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(secrets: &[&str]) -> Tokens {
+        let secrets: Vec<Vec<u8>> = secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
+        Tokens::new(&secrets).unwrap()
+    }
+
+    const OLD: &str = "old-secret-0123456789";
+    const NEW: &str = "new-secret-0123456789";
+
+    #[test]
+    fn unsigned_tokens_are_the_id() {
+        let t = tokens(&[]);
+        let id = SessionId::new_v7(1_000);
+        assert_eq!(t.token(id), id.to_string());
+        assert_eq!(t.verify(&id.to_string()).unwrap(), id);
+        assert!(t.verify(&format!("{id}.sig")).is_err());
+    }
+
+    #[test]
+    fn signed_tokens_verify_and_reject_forgeries() {
+        let t = tokens(&[OLD]);
+        let id = SessionId::new_v7(1_000);
+        let token = t.token(id);
+        assert!(token.starts_with(&format!("{id}.")));
+        assert_eq!(t.verify(&token).unwrap(), id);
+        let (id_part, signature) = token.split_once('.').unwrap();
+        let upper = format!("{}.{signature}", id_part.to_uppercase());
+        assert_eq!(t.verify(&upper).unwrap(), id);
+        let other = SessionId::new_v7(1_000);
+        for forged in [
+            id.to_string(),
+            format!("{other}.{signature}"),
+            format!("{token}x"),
+            format!("{id}.AAAA"),
+            format!("{id}."),
+            format!("{id}.{signature}.{signature}"),
+        ] {
+            assert_eq!(
+                t.verify(&forged).unwrap_err().code(),
+                "INVALID_SESSION_ID",
+                "{forged}"
+            );
+        }
+    }
+
+    #[test]
+    fn rotation_signs_with_the_first_and_verifies_with_all() {
+        let old = tokens(&[OLD]);
+        let rotated = tokens(&[NEW, OLD]);
+        let id = SessionId::new_v7(1_000);
+        assert_eq!(rotated.verify(&old.token(id)).unwrap(), id);
+        assert_ne!(rotated.token(id), old.token(id));
+        assert!(tokens(&[NEW]).verify(&old.token(id)).is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let err = Tokens::new(&[b"short".to_vec()]).err().unwrap();
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+    }
+}

@@ -1,0 +1,454 @@
+//! The tracker: every operation of the API, on the memory store.
+
+use std::sync::Arc;
+
+use crate::attrs::{self, Attrs};
+use crate::builder::TrackerBuilder;
+use crate::clock::Clock;
+use crate::config::{Config, MAX_USER_ID_BYTES, Rules};
+use crate::driver::Driver;
+use crate::ends::Ends;
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, timestamp};
+use crate::store::memory::MemoryStore;
+use crate::store::record::Record;
+use crate::store::shard::{Ctx, Departure, Shard};
+use crate::token::Tokens;
+
+/// Tracks live sessions: their counters, user, timestamps and attributes,
+/// their expiry, revival and ends.
+///
+/// A `Tracker` is cheap to clone; clones share the same sessions. The
+/// background driver stops when [`Tracker::close`] is called or the last
+/// clone is dropped.
+///
+/// ```
+/// use sojourn::{Kind, Tracker};
+///
+/// let tracker = Tracker::builder().build()?;
+/// let session = tracker.start(Some("user-1"), None)?;
+/// let tick = tracker.track(session.id, Kind::View)?;
+/// assert_eq!((tick.view_sequence, tick.sequence), (1, 1));
+/// # Ok::<(), sojourn::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Tracker {
+    pub(crate) inner: Arc<Inner>,
+    driver: Arc<Driver>,
+}
+
+pub(crate) struct Inner {
+    pub store: MemoryStore,
+    pub rules: Rules,
+    pub tokens: Tokens,
+    pub clock: Arc<dyn Clock>,
+    pub ends: Ends,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("rules", &self.inner.rules)
+            .field("signed", &self.inner.tokens.is_signed())
+            .field("driver", &self.driver.is_running())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    /// A builder with every option at its default.
+    pub fn builder() -> TrackerBuilder {
+        TrackerBuilder::default()
+    }
+
+    /// A tracker with this configuration; refuses one out of range.
+    pub fn new(config: Config) -> Result<Tracker> {
+        let rules = config.rules()?;
+        let inner = Arc::new(Inner {
+            store: MemoryStore::new(config.max_sessions, config.max_dormant),
+            rules,
+            tokens: Tokens::new(&config.secrets)?,
+            clock: config.clock,
+            ends: Ends::new(config.on_end),
+        });
+        let driver = Arc::new(Driver::start(Arc::downgrade(&inner), config.sweep_interval));
+        Ok(Tracker { inner, driver })
+    }
+
+    /// Starts a new session (`session_index` 1).
+    pub fn start(&self, user_id: Option<&str>, attrs: Option<Attrs>) -> Result<Session> {
+        check_user(user_id)?;
+        let attrs = self.inner.new_attrs(attrs)?;
+        let mut record = Record::new(self.inner.clock.now_ms());
+        if let Some(user) = user_id {
+            record.set_user(Some(user));
+        }
+        if let Some(attrs) = attrs {
+            record.extra_mut().attrs = attrs;
+        }
+        Ok(self.inner.start(record, false))
+    }
+
+    /// The live session `id`, touched; `None` if it is not live.
+    pub fn get(&self, id: SessionId) -> Option<Session> {
+        self.inner.read(id, |shard, ctx| {
+            let record = shard.live_mut(id, ctx)?;
+            record.touch(ctx.now);
+            Some(record.clone())
+        })
+    }
+
+    /// The live session `id` without touching it.
+    pub fn peek(&self, id: SessionId) -> Option<Session> {
+        let inner = &self.inner;
+        let now = inner.clock.now_ms();
+        let record = inner.store.shard(id).peek(id, &inner.rules, now).cloned()?;
+        Some(inner.session(id, &record))
+    }
+
+    /// Whether `id` is live. Does not touch it.
+    pub fn exists(&self, id: SessionId) -> bool {
+        let now = self.inner.clock.now_ms();
+        self.inner
+            .store
+            .shard(id)
+            .peek(id, &self.inner.rules, now)
+            .is_some()
+    }
+
+    /// Counts one view or event and returns the counters right after it.
+    pub fn track(&self, id: SessionId, kind: Kind) -> Result<Tick> {
+        self.inner.with(id, |shard, ctx| shard.track(id, kind, ctx))
+    }
+
+    /// Assigns the session to a user.
+    pub fn identify(&self, id: SessionId, user_id: &str) -> Result<Session> {
+        check_user(Some(user_id))?;
+        self.inner.update(id, |shard, ctx| {
+            shard.set_user(id, Some(user_id), ctx.users);
+            Ok(())
+        })
+    }
+
+    /// Merges attributes into the session's: a key given replaces its value.
+    pub fn set_attrs(&self, id: SessionId, attrs: Attrs) -> Result<Session> {
+        let max = self.inner.rules.max_attrs_bytes;
+        self.inner.update(id, |shard, ctx| {
+            let record = shard
+                .live_mut(id, ctx)
+                .ok_or(Error::SessionNotFound { id })?;
+            record.extra_mut().attrs = attrs::merged(record.attrs(), attrs, max)?;
+            Ok(())
+        })
+    }
+
+    /// Ends a live session (reason `ended`); `None` if it is not live.
+    pub fn end(&self, id: SessionId) -> Option<SessionEnd> {
+        let departure = self.inner.with(id, |shard, ctx| {
+            shard
+                .end(id, EndReason::Ended, ctx)
+                .then(|| ctx.out.last().cloned())
+                .flatten()
+        })?;
+        Some(self.inner.summary(&departure))
+    }
+
+    /// The live sessions, all or one user's (from the user index).
+    pub fn sessions(&self, user_id: Option<&str>) -> Vec<Session> {
+        let inner = &self.inner;
+        inner.expire_due();
+        let now = inner.clock.now_ms();
+        let records: Vec<(SessionId, Record)> = match user_id {
+            None => inner
+                .store
+                .shards()
+                .flat_map(|shard| shard.snapshot_all(&inner.rules, now))
+                .collect(),
+            Some(user) => inner
+                .store
+                .users
+                .ids(user)
+                .into_iter()
+                .filter_map(|id| {
+                    let shard = inner.store.shard(id);
+                    let record = shard.peek(id, &inner.rules, now)?;
+                    (record.user_id() == Some(user)).then(|| (id, record.clone()))
+                })
+                .collect(),
+        };
+        records
+            .iter()
+            .map(|(id, r)| inner.session(*id, r))
+            .collect()
+    }
+
+    /// How many sessions are live, all or one user's.
+    pub fn count(&self, user_id: Option<&str>) -> usize {
+        self.inner.expire_due();
+        match user_id {
+            None => self.inner.store.shards().map(|s| s.live_len()).sum(),
+            Some(user) => self.inner.store.users.count(user),
+        }
+    }
+
+    /// How many sessions are live.
+    pub fn len(&self) -> usize {
+        self.count(None)
+    }
+
+    /// Whether no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Ends every live session of a user (logout everywhere, erasure).
+    pub fn end_user(&self, user_id: &str) -> usize {
+        let ids = self.inner.store.users.ids(user_id);
+        ids.into_iter()
+            .filter(|&id| {
+                self.inner.with(id, |shard, ctx| {
+                    let owned = shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id)
+                        == Some(user_id);
+                    owned && shard.end(id, EndReason::Ended, ctx)
+                })
+            })
+            .count()
+    }
+
+    /// Ends every live session (for example at shutdown).
+    pub fn end_all(&self) -> usize {
+        self.inner.each_shard(|shard, ctx| shard.end_all(ctx))
+    }
+
+    /// Moves the live sessions of `old_user_id` to `new_user_id` (an
+    /// anonymous visitor who logs in); returns how many moved.
+    pub fn reassign_user(&self, old_user_id: &str, new_user_id: &str) -> Result<usize> {
+        check_user(Some(old_user_id))?;
+        check_user(Some(new_user_id))?;
+        if old_user_id == new_user_id {
+            return Ok(0);
+        }
+        let ids = self.inner.store.users.ids(old_user_id);
+        Ok(ids
+            .into_iter()
+            .filter(|&id| {
+                self.inner.with(id, |shard, ctx| {
+                    let owned = shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id)
+                        == Some(old_user_id);
+                    if owned {
+                        shard.set_user(id, Some(new_user_id), ctx.users);
+                    }
+                    owned
+                })
+            })
+            .count())
+    }
+
+    /// Counters since the tracker was made, and the live and dormant counts.
+    pub fn stats(&self) -> Stats {
+        self.inner.expire_due();
+        let mut stats = Stats::default();
+        for shard in self.inner.store.shards() {
+            let s = &shard.stats;
+            stats.live += shard.live_len() as u64;
+            stats.dormant += shard.dormant_len() as u64;
+            stats.started += s.started;
+            stats.revived += s.revived;
+            stats.resumed += s.resumed;
+            stats.rejected += s.rejected;
+            stats.views += s.views;
+            stats.events += s.events;
+            for reason in EndReason::ALL {
+                let n = match reason {
+                    EndReason::Idle => s.ended.idle,
+                    EndReason::Lifetime => s.ended.lifetime,
+                    EndReason::Ended => s.ended.ended,
+                    EndReason::Evicted => s.ended.evicted,
+                };
+                stats.ended.add(reason, n);
+            }
+        }
+        stats
+    }
+
+    /// Processes every due expiry now and delivers pending ends; returns how
+    /// many sessions departed. The driver does this every `sweep_interval`.
+    pub fn sweep(&self) -> usize {
+        self.inner.sweep()
+    }
+
+    /// The token a client keeps for the session `id`.
+    pub fn token(&self, id: SessionId) -> String {
+        self.inner.tokens.token(id)
+    }
+
+    /// Stops the background driver after a last sweep that delivers what is
+    /// pending. The tracker still answers calls; ends are then delivered by
+    /// [`Tracker::sweep`].
+    pub fn close(&self) {
+        self.driver.stop();
+        self.inner.sweep();
+    }
+}
+
+impl Inner {
+    /// Runs `f` on the shard of `id` under its lock, then queues the ends of
+    /// whatever departed meanwhile (built outside the lock).
+    pub fn with<R>(&self, id: SessionId, f: impl FnOnce(&mut Shard, &mut Ctx) -> R) -> R {
+        let mut out = Vec::new();
+        let result = {
+            let mut shard = self.store.shard(id);
+            let mut ctx = self.ctx(&mut out);
+            f(&mut shard, &mut ctx)
+        };
+        self.finish(out);
+        result
+    }
+
+    fn ctx<'a>(&'a self, out: &'a mut Vec<Departure>) -> Ctx<'a> {
+        Ctx {
+            now: self.clock.now_ms(),
+            rules: &self.rules,
+            users: &self.store.users,
+            out,
+        }
+    }
+
+    /// `with`, returning a snapshot of the record it found.
+    fn read(
+        &self,
+        id: SessionId,
+        f: impl FnOnce(&mut Shard, &mut Ctx) -> Option<Record>,
+    ) -> Option<Session> {
+        let record = self.with(id, f)?;
+        Some(self.session(id, &record))
+    }
+
+    /// Changes a live session with `f`, touches it, returns its snapshot.
+    fn update(
+        &self,
+        id: SessionId,
+        f: impl FnOnce(&mut Shard, &mut Ctx) -> Result<()>,
+    ) -> Result<Session> {
+        let record = self.with(id, |shard, ctx| {
+            shard
+                .live_mut(id, ctx)
+                .ok_or(Error::SessionNotFound { id })?;
+            f(shard, ctx)?;
+            let record = shard
+                .live_mut(id, ctx)
+                .ok_or(Error::SessionNotFound { id })?;
+            record.touch(ctx.now);
+            Ok(record.clone())
+        })?;
+        Ok(self.session(id, &record))
+    }
+
+    /// Runs `f` on every shard in turn, summing what it returns.
+    pub fn each_shard(&self, mut f: impl FnMut(&mut Shard, &mut Ctx) -> usize) -> usize {
+        let mut out = Vec::new();
+        let mut total = 0;
+        for mut shard in self.store.shards() {
+            let mut ctx = self.ctx(&mut out);
+            total += f(&mut shard, &mut ctx);
+        }
+        self.finish(out);
+        total
+    }
+
+    pub fn expire_due(&self) -> usize {
+        self.each_shard(|shard, ctx| shard.sweep(ctx))
+    }
+
+    pub fn sweep(&self) -> usize {
+        let departed = self.expire_due();
+        self.ends.deliver();
+        departed
+    }
+
+    fn finish(&self, out: Vec<Departure>) {
+        if !out.is_empty() && self.ends.wanted() {
+            self.ends.push(out.iter().map(|d| self.summary(d)));
+        }
+    }
+
+    /// Inserts a new session under a fresh id and counts it as started.
+    pub fn start(&self, record: Record, rejected: bool) -> Session {
+        loop {
+            let id = SessionId::new_v7(record.started_at);
+            let started = self.with(id, |shard, ctx| {
+                if shard.contains(id) {
+                    return None;
+                }
+                let mut record = record.clone();
+                record.started_at = ctx.now;
+                record.last_seen = ctx.now;
+                shard.insert(id, record.clone(), ctx);
+                shard.stats.started += 1;
+                shard.stats.rejected += u64::from(rejected);
+                Some(record)
+            });
+            // A v7 collision needs the same millisecond and 74 equal random
+            // bits; should it ever happen, draw again.
+            if let Some(record) = started {
+                return self.session(id, &record);
+            }
+        }
+    }
+
+    /// Checks attributes given for a new or revived session.
+    pub fn new_attrs(&self, attrs: Option<Attrs>) -> Result<Option<Attrs>> {
+        attrs
+            .map(|a| attrs::merged(None, a, self.rules.max_attrs_bytes))
+            .transpose()
+    }
+
+    pub fn session(&self, id: SessionId, r: &Record) -> Session {
+        Session {
+            id,
+            token: self.tokens.token(id),
+            user_id: r.user_id().map(str::to_owned),
+            view_sequence: r.views.into(),
+            event_sequence: r.events.into(),
+            sequence: u64::from(r.views) + u64::from(r.events),
+            session_index: r.session_index,
+            previous_id: r.previous_id(),
+            started_at: timestamp(r.started_at),
+            last_seen: timestamp(r.last_seen),
+            expires_at: timestamp(self.rules.expires_at(r)),
+            revivals: r.revivals,
+            attrs: r.attrs().cloned().unwrap_or_default(),
+        }
+    }
+
+    pub fn summary(&self, d: &Departure) -> SessionEnd {
+        let duration_ms = d
+            .record
+            .last_seen
+            .saturating_sub(d.record.started_at)
+            .max(0);
+        SessionEnd {
+            session: self.session(d.id, &d.record),
+            reason: d.reason,
+            ended_at: timestamp(d.ended_at),
+            duration: std::time::Duration::from_millis(duration_ms as u64),
+            revivable: d.revivable,
+        }
+    }
+}
+
+/// Refuses an empty or oversized user id.
+pub(crate) fn check_user(user_id: Option<&str>) -> Result<()> {
+    match user_id {
+        Some("") => Err(Error::invalid("user_id", "must not be empty")),
+        Some(user) if user.len() > MAX_USER_ID_BYTES => Err(Error::invalid(
+            "user_id",
+            format!(
+                "{} bytes is over the limit of {MAX_USER_ID_BYTES}",
+                user.len()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
