@@ -1,0 +1,106 @@
+//! The background driver, with the real clock: ends arrive without any
+//! call, a panicking callback does not stop it, and it stops with the
+//! tracker. Waits poll with a deadline instead of sleeping a fixed time.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sojourn::{EndReason, SessionEnd, Tracker};
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn ends_arrive_without_traffic_and_a_panicking_callback_is_survived() {
+    let ends: Arc<Mutex<Vec<SessionEnd>>> = Arc::default();
+    let sink = Arc::clone(&ends);
+    let tracker = Tracker::builder()
+        .idle_timeout(Duration::from_millis(30))
+        .sweep_interval(Duration::from_millis(10))
+        .on_end(move |end| {
+            let first = end.session.user_id.as_deref() == Some("first");
+            sink.lock().unwrap().push(end);
+            assert!(!first, "the callback fails for the first session");
+        })
+        .build()
+        .unwrap();
+    let first = tracker.start(Some("first"), None).unwrap();
+    wait_until("the first end", || ends.lock().unwrap().len() == 1);
+    let second = tracker.start(Some("second"), None).unwrap();
+    wait_until("the second end", || ends.lock().unwrap().len() == 2);
+    let ends = ends.lock().unwrap();
+    assert_eq!(ends[0].session.id, first.id);
+    assert_eq!(ends[1].session.id, second.id);
+    assert!(ends.iter().all(|e| e.reason == EndReason::Idle));
+}
+
+#[test]
+fn dropping_the_last_handle_stops_the_driver() {
+    let token = Arc::new(());
+    let held = Arc::clone(&token);
+    let tracker = Tracker::builder()
+        .sweep_interval(Duration::from_millis(5))
+        .on_end(move |_| {
+            let _ = &held;
+        })
+        .build()
+        .unwrap();
+    let clone = tracker.clone();
+    drop(tracker);
+    assert_eq!(Arc::strong_count(&token), 2, "a clone keeps the tracker");
+    drop(clone);
+    // Inner (and the callback it owns) is freed only once the driver let go.
+    wait_until("the tracker to be freed", || Arc::strong_count(&token) == 1);
+}
+
+#[test]
+fn close_stops_background_delivery_but_sweep_still_delivers() {
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&delivered);
+    let tracker = Tracker::builder()
+        .idle_timeout(Duration::from_millis(10))
+        .sweep_interval(Duration::from_millis(5))
+        .on_end(move |_| {
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    tracker.close();
+    tracker.start(None, None).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(delivered.load(Ordering::SeqCst), 0, "no driver after close");
+    assert_eq!(tracker.sweep(), 1);
+    assert_eq!(delivered.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_callback_may_call_back_into_the_tracker() {
+    let cell: Arc<OnceLock<Tracker>> = Arc::default();
+    let inside = Arc::clone(&cell);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let seen_inside = Arc::clone(&seen);
+    let tracker = Tracker::builder()
+        .sweep_interval(Duration::ZERO)
+        .on_end(move |end| {
+            let t = inside.get().unwrap();
+            // Re-entrant calls: neither deadlocks nor redelivers.
+            t.sweep();
+            assert!(t.peek(end.session.id).is_none());
+            seen_inside.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    cell.set(tracker.clone()).unwrap();
+    let a = tracker.start(None, None).unwrap();
+    let b = tracker.start(None, None).unwrap();
+    tracker.end(a.id);
+    tracker.end(b.id);
+    tracker.sweep();
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
