@@ -316,15 +316,20 @@ impl Shard {
             ctx.users.remove(user, id);
         }
         self.stats.ended.add(reason, 1);
-        let revivable = ctx.rules.revivable(reason, &record, ctx.now, true).is_ok();
+        // An expiry happened at the deadline, however late it is noticed.
+        let ended_at = match reason {
+            EndReason::Idle | EndReason::Lifetime => ctx.rules.expires_at(&record).min(ctx.now),
+            EndReason::Ended | EndReason::Evicted => ctx.now,
+        };
+        let revivable = ctx.rules.revivable(reason, &record, ended_at, true).is_ok();
         if ctx.rules.retention_ms > 0 && self.max_dormant > 0 {
             while self.dormant.len() >= self.max_dormant && self.forget_oldest(ctx.rules) {}
-            let forget_at = ctx.now.saturating_add(ctx.rules.retention_ms);
+            let forget_at = ended_at.saturating_add(ctx.rules.retention_ms);
             self.forget.push(Reverse(Due::new(forget_at, id)));
             let dormant = Dormant {
                 record: record.clone(),
                 reason,
-                ended_at: ctx.now,
+                ended_at,
             };
             self.dormant.insert(id, dormant);
         }
@@ -332,7 +337,7 @@ impl Shard {
             id,
             record,
             reason,
-            ended_at: ctx.now,
+            ended_at,
             revivable,
         });
         self.compact_queues(ctx.rules);
