@@ -59,6 +59,11 @@ impl SessionId {
         Ok(SessionId(value))
     }
 
+    /// An id from bits known to be valid (taken from a `SessionId` before).
+    pub(crate) fn from_bits(value: u128) -> Self {
+        SessionId(value)
+    }
+
     /// A new random UUIDv7 for the given Unix time in milliseconds.
     pub(crate) fn new_v7(unix_ms: i64) -> Self {
         let ms = (unix_ms.max(0) as u128) & ((1 << 48) - 1);

@@ -42,9 +42,8 @@ impl Due {
     }
 
     fn id(self) -> SessionId {
-        // Only ids that were valid are ever queued.
-        SessionId::from_u128((u128::from(self.hi) << 64) | u128::from(self.lo))
-            .unwrap_or_else(|_| unreachable!("queued ids are valid"))
+        // Only valid ids are ever queued, so these bits are one.
+        SessionId::from_bits((u128::from(self.hi) << 64) | u128::from(self.lo))
     }
 }
 
@@ -239,16 +238,8 @@ impl Shard {
                 break;
             }
             self.expiry.pop();
-            let Some(index) = self.valid_index(due) else {
-                continue;
-            };
-            let record = &mut self.live[index];
-            let deadline = ctx.rules.expires_at(record);
-            if deadline > ctx.now {
-                record.scheduled = deadline;
-                self.expiry.push(Reverse(Due::new(deadline, due.id())));
-            } else {
-                let reason = ctx.rules.expiry_reason(record);
+            if let Some(index) = self.settle(due, ctx.rules) {
+                let reason = ctx.rules.expiry_reason(&self.live[index]);
                 self.depart(index, reason, ctx);
                 departed += 1;
             }
@@ -263,11 +254,41 @@ impl Shard {
         departed
     }
 
-    /// The index of the live session a queue entry stands for, if the entry
-    /// is still that session's current one.
-    fn valid_index(&self, due: Due) -> Option<usize> {
-        let (index, _, record) = self.live.get_full(&due.id())?;
-        (record.scheduled == due.at).then_some(index)
+    /// Evicts the live session with the earliest deadline (which, since
+    /// `settle` reschedules touched sessions first, is truly the closest to
+    /// expiry). One already due leaves for its own reason.
+    fn evict_one(&mut self, ctx: &mut Ctx) -> bool {
+        while let Some(Reverse(due)) = self.expiry.pop() {
+            let Some(index) = self.settle(due, ctx.rules) else {
+                continue;
+            };
+            let reason = if due.at <= ctx.now {
+                ctx.rules.expiry_reason(&self.live[index])
+            } else {
+                EndReason::Evicted
+            };
+            self.depart(index, reason, ctx);
+            return true;
+        }
+        false
+    }
+
+    /// For a queue entry just popped: the index of its session if the entry
+    /// is current and the session's deadline is still the entry's. A
+    /// session touched since is queued again at its new deadline; a stale
+    /// entry (its session gone or rescheduled) is dropped.
+    fn settle(&mut self, due: Due, rules: &Rules) -> Option<usize> {
+        let (index, id, record) = self.live.get_full_mut(&due.id())?;
+        if record.scheduled != due.at {
+            return None;
+        }
+        let deadline = rules.expires_at(record);
+        if deadline == due.at {
+            return Some(index);
+        }
+        record.scheduled = deadline;
+        self.expiry.push(Reverse(Due::new(deadline, *id)));
+        None
     }
 
     fn forget_if_current(&mut self, due: Due, rules: &Rules) {
@@ -279,32 +300,6 @@ impl Shard {
         if current {
             self.dormant.swap_remove(&id);
         }
-    }
-
-    /// Evicts the live session with the earliest deadline. Entries whose
-    /// session was touched since are pushed again at their real deadline
-    /// first, so the one evicted is truly the closest to expiry.
-    fn evict_one(&mut self, ctx: &mut Ctx) -> bool {
-        while let Some(Reverse(due)) = self.expiry.pop() {
-            let Some(index) = self.valid_index(due) else {
-                continue;
-            };
-            let record = &mut self.live[index];
-            let deadline = ctx.rules.expires_at(record);
-            if deadline > due.at {
-                record.scheduled = deadline;
-                self.expiry.push(Reverse(Due::new(deadline, due.id())));
-                continue;
-            }
-            let reason = if deadline <= ctx.now {
-                ctx.rules.expiry_reason(record)
-            } else {
-                EndReason::Evicted
-            };
-            self.depart(index, reason, ctx);
-            return true;
-        }
-        false
     }
 
     /// Moves the live session at `index` to the dormant records.
@@ -373,5 +368,73 @@ impl Shard {
                 })
                 .collect();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules {
+            idle_ms: 60_000,
+            lifetime_ms: 3_600_000,
+            window_ms: 60_000,
+            retention_ms: 3_600_000,
+            max_attrs_bytes: 4096,
+        }
+    }
+
+    #[test]
+    fn queues_of_sessions_ended_early_stay_bounded() {
+        let rules = rules();
+        let users = UserIndex::new(1);
+        let mut shard = Shard::new(1_000_000, 1_000_000);
+        let mut out = Vec::new();
+        for i in 0..20_000 {
+            let mut ctx = Ctx {
+                now: i,
+                rules: &rules,
+                users: &users,
+                out: &mut out,
+            };
+            let id = SessionId::new_v7(i);
+            shard.insert(id, Record::new(i), &mut ctx);
+            assert!(shard.end(id, EndReason::Ended, &mut ctx));
+            out.clear();
+        }
+        assert_eq!(shard.live_len(), 0);
+        assert!(
+            shard.expiry.len() <= 1024 + 1,
+            "{} stale entries",
+            shard.expiry.len()
+        );
+    }
+
+    #[test]
+    fn eviction_takes_the_earliest_real_deadline() {
+        let rules = rules();
+        let users = UserIndex::new(1);
+        let mut shard = Shard::new(2, 10);
+        let mut out = Vec::new();
+        let (a, b, c) = (
+            SessionId::new_v7(0),
+            SessionId::new_v7(0),
+            SessionId::new_v7(0),
+        );
+        let mut ctx = Ctx {
+            now: 0,
+            rules: &rules,
+            users: &users,
+            out: &mut out,
+        };
+        shard.insert(a, Record::new(0), &mut ctx);
+        shard.insert(b, Record::new(0), &mut ctx);
+        ctx.now = 10;
+        shard.live_mut(a, &mut ctx).unwrap().touch(10);
+        shard.insert(c, Record::new(10), &mut ctx);
+        assert_eq!(ctx.out.len(), 1);
+        assert_eq!((ctx.out[0].id, ctx.out[0].reason), (b, EndReason::Evicted));
+        assert!(shard.peek(a, &rules, 10).is_some());
     }
 }
