@@ -122,7 +122,10 @@ impl Config {
             return Err(Error::invalid("max_sessions", "must be at least 1"));
         }
         if self.max_attrs_bytes < 2 {
-            return Err(Error::invalid("max_attrs_bytes", "must be at least 2 ({})"));
+            return Err(Error::invalid(
+                "max_attrs_bytes",
+                "must be at least 2, the size of {}",
+            ));
         }
         Ok(Rules {
             idle_ms: millis(self.idle_timeout),

@@ -146,7 +146,13 @@ impl Shard {
             Kind::Event => &mut record.events,
         };
         *counter = counter.checked_add(1).ok_or_else(|| {
-            Error::invalid("kind", format!("the {kind:?} counter of {id} is full"))
+            Error::invalid(
+                "kind",
+                format!(
+                    "the {kind:?} counter of {id} is at its maximum, {}",
+                    u32::MAX
+                ),
+            )
         })?;
         record.touch(now);
         let tick = Tick {
