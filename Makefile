@@ -1,16 +1,24 @@
-# The two entry points: `make demo` and `make test`. Each does its own setup.
+# The two entry points: `make demo` and `make test`. Each does all of its
+# own setup on a fresh machine. Each language adds its part from mk/*.mk
+# by appending to DEMOS and TESTS.
 CARGO ?= cargo
+DEMOS := rust-demo
+TESTS := lint rust-test
 
-.PHONY: demo test lint unit
+include $(sort $(wildcard mk/*.mk))
 
-demo:
+.PHONY: demo test rust-demo lint rust-test
+
+demo: $(DEMOS)
+
+test: $(TESTS)
+
+rust-demo:
 	$(CARGO) run --quiet -p sojourn --example lifecycle
-
-test: lint unit
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit:
+rust-test:
 	$(CARGO) test --workspace
