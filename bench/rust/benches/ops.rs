@@ -1,0 +1,136 @@
+//! One Criterion bench per core operation and per resume path, on a tracker
+//! holding 100,000 sessions: `cargo bench --bench ops` in bench/rust.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use sojourn::{AttrValue, Attrs, Hints, Kind, SessionId, Tracker};
+
+const SESSIONS: usize = 100_000;
+
+fn setup() -> (Tracker, Vec<SessionId>) {
+    let tracker = Tracker::builder()
+        .sweep_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    let ids = (0..SESSIONS)
+        .map(|_| tracker.start(None, None).unwrap().id)
+        .collect();
+    (tracker, ids)
+}
+
+fn uuid4(n: u64) -> SessionId {
+    let bits = (u128::from(n) << 64) | u128::from(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    SessionId::from_u128((bits & !(0xf << 76) & !(0b11 << 62)) | (0x4 << 76) | (0b10 << 62))
+        .unwrap()
+}
+
+fn operations(c: &mut Criterion) {
+    let (tracker, ids) = setup();
+    let mut i = 0usize;
+    let mut next = || {
+        i = (i + 7919) % SESSIONS;
+        ids[i]
+    };
+    let mut g = c.benchmark_group("op");
+    g.bench_function("track_view", |b| {
+        b.iter(|| black_box(tracker.track(next(), Kind::View).unwrap()))
+    });
+    g.bench_function("get", |b| b.iter(|| black_box(tracker.get(next()))));
+    g.bench_function("peek", |b| b.iter(|| black_box(tracker.peek(next()))));
+    g.bench_function("exists", |b| b.iter(|| black_box(tracker.exists(next()))));
+    g.bench_function("identify", |b| {
+        b.iter(|| black_box(tracker.identify(next(), "user-1").unwrap()))
+    });
+    let attrs: Attrs = [("page".to_owned(), AttrValue::from("/pricing"))].into();
+    g.bench_function("set_attrs", |b| {
+        b.iter(|| black_box(tracker.set_attrs(next(), attrs.clone()).unwrap()))
+    });
+    g.bench_function("start", |b| {
+        b.iter(|| black_box(tracker.start(None, None).unwrap()))
+    });
+    g.bench_function("start_end", |b| {
+        b.iter(|| {
+            let s = tracker.start(None, None).unwrap();
+            black_box(tracker.end(s.id))
+        })
+    });
+    let mut n = 0u64;
+    g.bench_function("revive_unknown", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(tracker.revive(uuid4(n), Hints::default()).unwrap())
+        })
+    });
+    g.finish();
+}
+
+fn resume_paths(c: &mut Criterion) {
+    let (tracker, ids) = setup();
+    let signed = Tracker::builder()
+        .sweep_interval(Duration::ZERO)
+        .secret("a benchmark secret of 32 bytes!!")
+        .build()
+        .unwrap();
+    let signed_token = signed.start(None, None).unwrap().token;
+    let mut g = c.benchmark_group("resume");
+    let mut i = 0usize;
+    g.bench_function("existing", |b| {
+        b.iter(|| {
+            i = (i + 7919) % SESSIONS;
+            black_box(
+                tracker
+                    .resume(Some(&ids[i].to_string()), Hints::default())
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("existing_signed", |b| {
+        b.iter(|| {
+            black_box(
+                signed
+                    .resume(Some(&signed_token), Hints::default())
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("started_no_token", |b| {
+        b.iter(|| black_box(tracker.resume(None, Hints::default()).unwrap()))
+    });
+    g.bench_function("started_rejected", |b| {
+        b.iter(|| black_box(tracker.resume(Some("garbage"), Hints::default()).unwrap()))
+    });
+    let mut n = 1u64 << 40;
+    g.bench_function("revived_unknown", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(
+                tracker
+                    .resume(Some(&uuid4(n).to_string()), Hints::default())
+                    .unwrap(),
+            )
+        })
+    });
+    // A session pushed out by the capacity bound comes back from its dormant record.
+    let small = Tracker::builder()
+        .sweep_interval(Duration::ZERO)
+        .max_sessions(1)
+        .build()
+        .unwrap();
+    g.bench_function("revived_dormant", |b| {
+        b.iter_batched(
+            || {
+                let a = small.start(None, None).unwrap();
+                small.start(None, None).unwrap();
+                a.token
+            },
+            |token| black_box(small.resume(Some(&token), Hints::default()).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, operations, resume_paths);
+criterion_main!(benches);

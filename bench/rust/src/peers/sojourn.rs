@@ -1,0 +1,53 @@
+//! Sojourn's core, configured as a user would (defaults, driver running).
+
+use sojourn::{Hints, Kind, SessionId, Tracker};
+
+use crate::replay::Contender;
+
+pub struct SojournCore {
+    pub tracker: Tracker,
+}
+
+impl Default for SojournCore {
+    fn default() -> Self {
+        SojournCore {
+            tracker: Tracker::builder()
+                .build()
+                .expect("the default configuration is valid"),
+        }
+    }
+}
+
+impl Contender for SojournCore {
+    type Id = SessionId;
+    type Key = SessionId;
+
+    fn key(&self, uuid: u128) -> SessionId {
+        SessionId::from_u128(uuid).expect("the workload holds uuid4 ids")
+    }
+
+    fn start(&self) -> SessionId {
+        self.tracker
+            .start(None, None)
+            .map(|s| s.id)
+            .expect("start succeeds")
+    }
+
+    fn track(&self, id: &SessionId, view: bool) -> u64 {
+        let kind = if view { Kind::View } else { Kind::Event };
+        self.tracker.track(*id, kind).map_or(0, |t| t.sequence)
+    }
+
+    fn get(&self, id: &SessionId) -> bool {
+        self.tracker.get(*id).is_some()
+    }
+
+    fn identify(&self, id: &SessionId, user: &str) {
+        let _ = self.tracker.identify(*id, user);
+    }
+
+    fn revive(&self, key: &SessionId) -> SessionId {
+        let _ = self.tracker.revive(*key, Hints::default());
+        *key
+    }
+}
