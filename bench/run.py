@@ -1,0 +1,178 @@
+"""Runs every benchmark side by side and prints one table for one run.
+
+    python3 bench/run.py [--runs N] [--only rust,python,node] [--write]
+
+Each contender replays the same W1 file (bench/workload.py) in its own
+process, `--runs` times on a fresh store; the table gives the medians and
+each Sojourn figure as a ratio to every peer of its language, measured in
+this same run. `--write` also stores bench/out/results.json, the table in
+bench/README.md and the chart bench/chart.svg.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORKLOAD = os.path.join(HERE, "out", "w1.bin")
+MEMORY_SESSIONS = 1_000_000
+PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+
+# language -> (command prefix for W1, contenders, command for the ends workload)
+LANGUAGES = {
+    "rust": (
+        [os.path.join(HERE, "rust", "target", "release", "w1")],
+        ["sojourn", "hashmap", "moka"],
+        [os.path.join(HERE, "rust", "target", "release", "ends")],
+    ),
+    "python": (
+        [PYTHON, os.path.join(HERE, "python", "w1.py")],
+        ["sojourn", "dict", "ttlcache"],
+        [PYTHON, os.path.join(HERE, "python", "ends.py")],
+    ),
+    "node": (
+        ["node", os.path.join(HERE, "node", "w1.mjs")],
+        ["sojourn", "map", "lru-cache"],
+        ["node", os.path.join(HERE, "node", "ends.mjs")],
+    ),
+}
+
+# The targets of the benchmark issue: (language, peer) -> least ratio.
+TARGETS = {
+    ("rust", "hashmap"): 1.0,
+    ("rust", "moka"): 2.5,
+    ("python", "dict"): 1.3,
+    ("python", "ttlcache"): 5.0,
+    ("node", "map"): 1.0,
+    ("node", "lru-cache"): 1.3,
+}
+MAX_BYTES_PER_SESSION = 200
+MIN_TWO_THREAD_SCALING = 1.7
+
+
+def run_json(command):
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(languages, runs):
+    results = {"languages": {}}
+    for language in languages:
+        w1, contenders, ends = LANGUAGES[language]
+        rows = {}
+        for name in contenders:
+            print(f"  {language} {name}: W1 x{runs}", file=sys.stderr, flush=True)
+            ops = run_json(w1 + [WORKLOAD, name, "--runs", str(runs)])["ops_per_sec"]
+            mem = run_json(w1 + [WORKLOAD, name, "--memory", str(MEMORY_SESSIONS)])
+            rows[name] = {
+                "ops_per_sec": statistics.median(ops),
+                "runs": ops,
+                "bytes_per_session": mem["bytes_per_session"],
+            }
+        entry = {"contenders": rows}
+        if language == "rust":
+            two = run_json(w1 + [WORKLOAD, "sojourn", "--threads", "2", "--runs", str(runs)])
+            entry["sojourn_two_threads"] = statistics.median(two["ops_per_sec"])
+        print(f"  {language}: session ends", file=sys.stderr, flush=True)
+        entry["ends_per_sec"] = statistics.median(run_json(ends)["ends_per_sec"])
+        results["languages"][language] = entry
+    return results
+
+
+def table(results):
+    lines = [
+        "| language | contender | W1 ops/s (median) | Sojourn ÷ contender | bytes/session |",
+        "|---|---|---:|---:|---:|",
+    ]
+    checks = []
+    for language, entry in results["languages"].items():
+        rows = entry["contenders"]
+        ours = rows["sojourn"]
+        for name, row in rows.items():
+            ratio = ours["ops_per_sec"] / row["ops_per_sec"]
+            shown = "—" if name == "sojourn" else f"{ratio:.2f}×"
+            lines.append(
+                f"| {language} | {name} | {row['ops_per_sec']:,.0f} | {shown} | {row['bytes_per_session']:.0f} |"
+            )
+            target = TARGETS.get((language, name))
+            if target is not None:
+                checks.append((f"{language}: Sojourn ≥ {target}× {name}", ratio, ratio >= target))
+        checks.append(
+            (
+                f"{language}: ≤ {MAX_BYTES_PER_SESSION} bytes/session",
+                ours["bytes_per_session"],
+                ours["bytes_per_session"] <= MAX_BYTES_PER_SESSION,
+            )
+        )
+        if "sojourn_two_threads" in entry:
+            scaling = entry["sojourn_two_threads"] / ours["ops_per_sec"]
+            checks.append((f"{language}: two threads ≥ {MIN_TWO_THREAD_SCALING}× one", scaling, scaling >= MIN_TWO_THREAD_SCALING))
+    lines.append("")
+    lines.append("| extra | figure |")
+    lines.append("|---|---:|")
+    for language, entry in results["languages"].items():
+        if "sojourn_two_threads" in entry:
+            lines.append(f"| {language} W1 on two threads, ops/s | {entry['sojourn_two_threads']:,.0f} |")
+        lines.append(f"| {language} session ends delivered to a callback, per second | {entry['ends_per_sec']:,.0f} |")
+    lines.append("")
+    lines.append("| target | measured | met |")
+    lines.append("|---|---:|---|")
+    for name, value, met in checks:
+        lines.append(f"| {name} | {value:.2f} | {'yes' if met else '**no**'} |")
+    return "\n".join(lines)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default=",".join(LANGUAGES))
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    languages = [l for l in args.only.split(",") if l]
+    if not os.path.exists(WORKLOAD):
+        os.makedirs(os.path.dirname(WORKLOAD), exist_ok=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "workload.py"), WORKLOAD], check=True)
+    results = measure(languages, args.runs)
+    results["machine"] = machine()
+    results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = table(results)
+    print(f"\nW1, {args.runs} runs each, on {results['machine']}, {results['date']}\n")
+    print(text)
+    if args.write:
+        import chart
+
+        with open(os.path.join(HERE, "out", "results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        chart.write(results, os.path.join(HERE, "chart.svg"))
+        readme = os.path.join(HERE, "README.md")
+        with open(readme) as f:
+            content = f.read()
+        start, end = "<!-- results -->", "<!-- /results -->"
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
+        block = f"{start}\nW1, {args.runs} runs each, on {results['machine']}, {results['date']}.\n\n{text}\n{end}"
+        with open(readme, "w") as f:
+            f.write(head + block + tail)
+
+
+if __name__ == "__main__":
+    main()
