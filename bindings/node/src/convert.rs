@@ -1,0 +1,219 @@
+//! Conversions of caller values into the core's types, each failing with
+//! `INVALID_ARGUMENT` (a wrong type, a negative or fractional count) or the
+//! core's own error (`INVALID_SESSION_ID` for a malformed id). The core
+//! judges the values; these only check that they are what the type says.
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use napi::bindgen_prelude::{
+    FromNapiValue, JsObjectValue, Null, Object, ToNapiValue, TypeName, ValidateNapiValue,
+};
+use napi::{
+    Either, Env, JsDate, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, ValueType, sys,
+};
+use sojourn::{AttrValue, SessionId};
+
+use crate::error::{self, OrThrow, Result};
+
+/// A value as the caller passed it, converted when read. napi converts the
+/// arguments before a method runs and would throw its own error for a
+/// wrong type; keeping the outcome here lets [`Arg::get`] throw ours, with
+/// the argument's name and the code `INVALID_ARGUMENT`. The type is checked
+/// before it is converted (napi's conversion of a class instance alone
+/// does not check which class it is).
+pub struct Arg<T>(napi::Result<T>);
+
+impl<T> Arg<T> {
+    /// The converted value, or `INVALID_ARGUMENT` naming `name`.
+    pub fn get(self, name: &str) -> Result<T> {
+        self.0.map_err(|e| error::invalid_value(name, e))
+    }
+}
+
+impl<T: TypeName> TypeName for Arg<T> {
+    fn type_name() -> &'static str {
+        T::type_name()
+    }
+
+    fn value_type() -> ValueType {
+        T::value_type()
+    }
+}
+
+impl<T: FromNapiValue + ValidateNapiValue> FromNapiValue for Arg<T> {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: `env` and `value` are the ones napi hands to every
+        // conversion; the value is converted only once its type is checked.
+        let converted =
+            unsafe { T::validate(env, value).and_then(|_| T::from_napi_value(env, value)) };
+        Ok(Arg(converted))
+    }
+}
+
+impl<T: FromNapiValue + ValidateNapiValue> ValidateNapiValue for Arg<T> {
+    // Any value is accepted here; its check is kept for `get`.
+    unsafe fn validate(
+        _env: sys::napi_env,
+        _value: sys::napi_value,
+    ) -> napi::Result<sys::napi_value> {
+        Ok(std::ptr::null_mut())
+    }
+}
+
+/// A session id: a string the core parses (`INVALID_SESSION_ID` if malformed).
+pub fn id(arg: Arg<String>) -> Result<SessionId> {
+    SessionId::parse(&arg.get("id")?).or_throw()
+}
+
+/// An optional string: `undefined` and `null` are none.
+pub fn opt_string(arg: Option<Arg<String>>, name: &str) -> Result<Option<String>> {
+    arg.map(|a| a.get(name)).transpose()
+}
+
+/// A count (counter hints, sizes): a non-negative integer. Beyond `u64`
+/// it saturates, and the core refuses it as over its own limit.
+pub fn count(value: f64, name: &str) -> Result<u64> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
+        // An integral, non-negative f64 converts exactly, saturating past u64::MAX.
+        Ok(value as u64)
+    } else {
+        Err(error::invalid(
+            name,
+            format!("{value} is not a non-negative integer"),
+        ))
+    }
+}
+
+/// A size bound (`maxSessions`, `maxAttrsBytes`…): a count.
+pub fn size(value: f64, name: &str) -> Result<usize> {
+    count(value, name).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A duration: a non-negative whole number of milliseconds.
+pub fn millis(value: f64, name: &str) -> Result<Duration> {
+    count(value, name).map(Duration::from_millis)
+}
+
+/// A point in time: a `Date`, or milliseconds since the Unix epoch, whole
+/// and within the range of a `Date` (an invalid `Date` is refused).
+pub fn timestamp(value: Either<f64, JsDate>, name: &str) -> Result<i64> {
+    let ms = match value {
+        Either::A(ms) => ms,
+        Either::B(date) => date.value_of().or_throw()?,
+    };
+    // `fract` is NaN for NaN and the infinities.
+    match ms.fract() == 0.0 && DateTime::from_timestamp_millis(ms as i64).is_some() {
+        true => Ok(ms as i64),
+        false => Err(error::invalid(
+            name,
+            format!("{ms} is not a time in milliseconds"),
+        )),
+    }
+}
+
+/// A JavaScript number as a count: exact up to 2^53, which no counter reaches.
+pub fn number(n: u64) -> f64 {
+    n as f64
+}
+
+/// Session attributes, both ways: a plain object whose values are strings,
+/// numbers, booleans or `null` (properties set to `undefined` are left out,
+/// as `JSON.stringify` does). Whole numbers become integers. The core
+/// checks keys, finiteness and size.
+pub struct Attrs(pub sojourn::Attrs);
+
+impl TypeName for Attrs {
+    fn type_name() -> &'static str {
+        "Attrs"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ValidateNapiValue for Attrs {}
+
+impl FromNapiValue for Attrs {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: as for every napi conversion; the type is checked first.
+        let object = unsafe {
+            <Object as ValidateNapiValue>::validate(env, value)?;
+            Object::from_napi_value(env, value)?
+        };
+        if object.is_array()? {
+            return Err(napi::Error::from_reason("expected an object, got an array"));
+        }
+        let keys = object.get_all_property_names(
+            KeyCollectionMode::OwnOnly,
+            KeyFilter::Enumerable,
+            KeyConversion::NumbersToStrings,
+        )?;
+        let length = keys.get_array_length()?;
+        let mut attrs = sojourn::Attrs::new();
+        for i in 0..length {
+            let key: String = keys.get_element(i)?;
+            let value: napi::Unknown = object.get_named_property(&key)?;
+            if let Some(value) = attr_value(value, &key)? {
+                attrs.insert(key, value);
+            }
+        }
+        Ok(Attrs(attrs))
+    }
+}
+
+/// Integers up to 2^53 are exact in a JavaScript number.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+fn attr_value(value: napi::Unknown, key: &str) -> napi::Result<Option<AttrValue>> {
+    Ok(Some(match value.get_type()? {
+        ValueType::Undefined => return Ok(None),
+        ValueType::Null => AttrValue::Null,
+        // SAFETY (the three casts): each is to the type `get_type` reported.
+        ValueType::Boolean => AttrValue::Bool(unsafe { value.cast::<bool>() }?),
+        ValueType::String => AttrValue::Str(unsafe { value.cast::<String>() }?),
+        ValueType::Number => {
+            let n = unsafe { value.cast::<f64>() }?;
+            if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+                AttrValue::Int(n as i64)
+            } else {
+                // Fractions, and non-finite numbers that the core refuses.
+                AttrValue::Float(n)
+            }
+        }
+        other => {
+            let kind = match other {
+                ValueType::Function => "a function",
+                ValueType::Symbol => "a symbol",
+                ValueType::BigInt => "a bigint",
+                _ => "an object",
+            };
+            return Err(napi::Error::from_reason(format!(
+                "{key:?} is {kind}; values must be strings, numbers, booleans or null"
+            )));
+        }
+    }))
+}
+
+impl ToNapiValue for Attrs {
+    unsafe fn to_napi_value(env: sys::napi_env, attrs: Self) -> napi::Result<sys::napi_value> {
+        let mut object = Object::new(&Env::from_raw(env))?;
+        for (key, value) in attrs.0 {
+            match value {
+                AttrValue::Null => object.set(key, Null)?,
+                AttrValue::Bool(b) => object.set(key, b)?,
+                AttrValue::Int(i) => object.set(key, i)?,
+                AttrValue::Float(f) => object.set(key, f)?,
+                AttrValue::Str(s) => object.set(key, s)?,
+            }
+        }
+        // SAFETY: the object was made in this `env`.
+        unsafe { ToNapiValue::to_napi_value(env, object) }
+    }
+}
+
+/// Attributes from an argument.
+pub fn attrs(arg: Arg<Attrs>) -> Result<sojourn::Attrs> {
+    arg.get("attrs").map(|a| a.0)
+}

@@ -1,0 +1,345 @@
+//! The tracker: every operation of the core, with JavaScript arguments
+//! converted in and results converted out.
+
+use napi::Env;
+use napi::bindgen_prelude::{ClassInstance, Function};
+use napi_derive::napi;
+use sojourn::Kind;
+
+use crate::clock::MockClock;
+use crate::convert::{self, Arg, Attrs};
+use crate::ends::OnEnd;
+use crate::error::{self, OrThrow, Result};
+use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
+
+/// The options of a tracker. Every one may be left out: it then takes the
+/// core's default, given with each. Durations are in milliseconds.
+#[napi(object, object_to_js = false)]
+pub struct TrackerOptions<'env> {
+    /// A session ends after this long without activity (default 30 min:
+    /// 1,800,000 ms, as GA4, Snowplow, PostHog and Plausible).
+    pub idle_timeout: Option<f64>,
+    /// A session ends this long after it started, however active (default
+    /// 24 h: 86,400,000 ms).
+    pub max_lifetime: Option<f64>,
+    /// How long after its last activity a departed session may be revived
+    /// by `resume` (default: `idleTimeout`). Raise it for sticky sessions.
+    pub revive_window: Option<f64>,
+    /// How long departed sessions are remembered, for revival and linkage
+    /// (default 24 h: 86,400,000 ms).
+    pub retention: Option<f64>,
+    /// The most live sessions; past it the one closest to expiry is
+    /// evicted (default 1,000,000).
+    pub max_sessions: Option<f64>,
+    /// The most departed sessions remembered; past it the oldest is
+    /// forgotten (default 1,000,000).
+    pub max_dormant: Option<f64>,
+    /// Signs tokens with this secret (at least 16 bytes): tokens become
+    /// `id.signature`. Default: none, tokens are the bare id.
+    pub secret: Option<String>,
+    /// Signs with the first secret, verifies with every one (key rotation).
+    /// Give `secret` or `secrets`, not both.
+    pub secrets: Option<Vec<String>>,
+    /// How often the background driver notices expiries and delivers ends
+    /// (default 1 s: 1,000 ms); 0 runs no driver, and ends are then
+    /// delivered by `sweep()` and `close()`.
+    pub sweep_interval: Option<f64>,
+    /// Called once with every session end, on the main thread, after the
+    /// call or sweep that ended the session has returned. A function that
+    /// throws is reported with `process.emitWarning`, and the tracker goes
+    /// on. Holding it never keeps the process alive; `close()` lets go of
+    /// it once the pending ends are delivered.
+    #[napi(ts_type = "(end: SessionEnd) => void")]
+    pub on_end: Option<Arg<Function<'env, SessionEnd, ()>>>,
+    /// The bound on a session's attributes, as compact JSON bytes (default
+    /// 4 KiB: 4,096).
+    pub max_attrs_bytes: Option<f64>,
+    /// The source of time (default: the system clock). A `MockClock` makes
+    /// expiry testable without sleeping.
+    #[napi(ts_type = "MockClock")]
+    pub clock: Option<Arg<ClassInstance<'env, MockClock>>>,
+}
+
+/// Tracks live sessions: their counters, user, timestamps and attributes,
+/// their expiry, revival and ends. Ids are UUID strings; a malformed one
+/// throws `INVALID_SESSION_ID`. Every error is an `Error` with a stable
+/// `code`: `SESSION_NOT_FOUND`, `INVALID_SESSION_ID`,
+/// `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT` or `STORE_ERROR`.
+#[napi]
+pub struct Tracker {
+    inner: sojourn::Tracker,
+    on_end: Option<OnEnd>,
+}
+
+#[napi]
+impl Tracker {
+    /// A tracker with these options; throws `INVALID_ARGUMENT` for one out
+    /// of range.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "TrackerOptions")] options: Option<Arg<TrackerOptions>>,
+    ) -> Result<Self> {
+        let mut b = sojourn::Tracker::builder();
+        let mut on_end = None;
+        if let Some(options) = options {
+            let o = options.get("options")?;
+            if let Some(ms) = o.idle_timeout {
+                b = b.idle_timeout(convert::millis(ms, "idleTimeout")?);
+            }
+            if let Some(ms) = o.max_lifetime {
+                b = b.max_lifetime(convert::millis(ms, "maxLifetime")?);
+            }
+            if let Some(ms) = o.revive_window {
+                b = b.revive_window(convert::millis(ms, "reviveWindow")?);
+            }
+            if let Some(ms) = o.retention {
+                b = b.retention(convert::millis(ms, "retention")?);
+            }
+            if let Some(n) = o.max_sessions {
+                b = b.max_sessions(convert::size(n, "maxSessions")?);
+            }
+            if let Some(n) = o.max_dormant {
+                b = b.max_dormant(convert::size(n, "maxDormant")?);
+            }
+            if let Some(n) = o.max_attrs_bytes {
+                b = b.max_attrs_bytes(convert::size(n, "maxAttrsBytes")?);
+            }
+            if let Some(ms) = o.sweep_interval {
+                b = b.sweep_interval(convert::millis(ms, "sweepInterval")?);
+            }
+            match (o.secret, o.secrets) {
+                (Some(_), Some(_)) => {
+                    return Err(error::invalid("secret", "give secret or secrets, not both"));
+                }
+                (Some(secret), None) => b = b.secret(secret),
+                (None, Some(secrets)) => b = b.secrets(secrets),
+                (None, None) => {}
+            }
+            if let Some(clock) = o.clock {
+                b = b.clock(clock.get("clock")?.inner.clone());
+            }
+            if let Some(f) = o.on_end {
+                let f = OnEnd::new(&env, &f.get("onEnd")?)?;
+                b = b.on_end(f.callback());
+                on_end = Some(f);
+            }
+        }
+        Ok(Tracker {
+            inner: b.build().or_throw()?,
+            on_end,
+        })
+    }
+
+    /// Starts a new session (`sessionIndex` 1).
+    #[napi]
+    pub fn start(
+        &self,
+        #[napi(ts_arg_type = "StartOptions")] options: Option<Arg<StartOptions>>,
+    ) -> Result<Session> {
+        let o = options.map(|o| o.get("options")).transpose()?;
+        let (user_id, attrs) = o.map_or((None, None), |o| (o.user_id, o.attrs));
+        let session = self.inner.start(user_id.as_deref(), attrs.map(|a| a.0));
+        session.or_throw().map(Session::from)
+    }
+
+    /// The live session `id`, touched; `null` if it is not live.
+    #[napi]
+    pub fn get(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<Option<Session>> {
+        Ok(self.inner.get(convert::id(id)?).map(Session::from))
+    }
+
+    /// The live session `id` without touching it; `null` if it is not live.
+    #[napi]
+    pub fn peek(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<Option<Session>> {
+        Ok(self.inner.peek(convert::id(id)?).map(Session::from))
+    }
+
+    /// Whether `id` is live. Does not touch it.
+    #[napi]
+    pub fn exists(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<bool> {
+        Ok(self.inner.exists(convert::id(id)?))
+    }
+
+    /// Counts one view or event and returns the counters right after it;
+    /// throws `SESSION_NOT_FOUND` if the session is not live.
+    #[napi]
+    pub fn track(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
+    ) -> Result<Tick> {
+        let id = convert::id(id)?;
+        let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
+        self.inner.track(id, kind).or_throw().map(Tick::from)
+    }
+
+    /// Assigns the session to a user (at most 256 bytes).
+    #[napi]
+    pub fn identify(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "string")] user_id: Arg<String>,
+    ) -> Result<Session> {
+        let id = convert::id(id)?;
+        let user_id = user_id.get("userId")?;
+        self.inner
+            .identify(id, &user_id)
+            .or_throw()
+            .map(Session::from)
+    }
+
+    /// Merges attributes into the session's: a key given replaces its value.
+    #[napi]
+    pub fn set_attrs(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "Record<string, string | number | boolean | null>")] attrs: Arg<Attrs>,
+    ) -> Result<Session> {
+        let id = convert::id(id)?;
+        let attrs = convert::attrs(attrs)?;
+        self.inner
+            .set_attrs(id, attrs)
+            .or_throw()
+            .map(Session::from)
+    }
+
+    /// Brings the session `id` back with its counters (the maximum of what
+    /// the tracker knew and the hints), or returns it if live. Throws
+    /// `SESSION_NOT_REVIVABLE` for a session that ended, reached its
+    /// lifetime, or whose UUIDv7 time is out of range.
+    #[napi]
+    pub fn revive(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
+    ) -> Result<Session> {
+        let id = convert::id(id)?;
+        let hints = hints_of(hints)?;
+        self.inner.revive(id, hints).or_throw().map(Session::from)
+    }
+
+    /// What a web request calls with the token its client holds: the live
+    /// session (`existing`), the same session brought back (`revived`), or
+    /// a new one (`started`, linked to the old one when there was one). A
+    /// bad token is never an error: it starts a session and is counted in
+    /// `stats().rejected`. Errors are for bad hints only.
+    #[napi]
+    pub fn resume(
+        &self,
+        #[napi(ts_arg_type = "string | null")] token: Option<Arg<String>>,
+        #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
+    ) -> Result<Resumed> {
+        let token = convert::opt_string(token, "token")?;
+        let hints = hints_of(hints)?;
+        self.inner
+            .resume(token.as_deref(), hints)
+            .or_throw()
+            .map(Resumed::from)
+    }
+
+    /// Ends a live session (reason `ended`) and returns its end; `null` if
+    /// it is not live.
+    #[napi]
+    pub fn end(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Arg<String>,
+    ) -> Result<Option<SessionEnd>> {
+        Ok(self.inner.end(convert::id(id)?).map(SessionEnd::from))
+    }
+
+    /// The live sessions, all or one user's (from the user index).
+    #[napi]
+    pub fn sessions(
+        &self,
+        #[napi(ts_arg_type = "string")] user_id: Option<Arg<String>>,
+    ) -> Result<Vec<Session>> {
+        let user_id = convert::opt_string(user_id, "userId")?;
+        let sessions = self.inner.sessions(user_id.as_deref());
+        Ok(sessions.into_iter().map(Session::from).collect())
+    }
+
+    // `size` is defined over `count()` by the package's wrapper: napi
+    // defines getters without the receiver check its methods have, so a
+    // native getter applied to another of this addon's objects would read
+    // it as a tracker. (So is `MockClock::now` a method.)
+    /// How many sessions are live, all or one user's.
+    #[napi]
+    pub fn count(
+        &self,
+        #[napi(ts_arg_type = "string")] user_id: Option<Arg<String>>,
+    ) -> Result<f64> {
+        let user_id = convert::opt_string(user_id, "userId")?;
+        Ok(self.inner.count(user_id.as_deref()) as f64)
+    }
+
+    /// Ends every live session of a user (logout everywhere, erasure);
+    /// returns how many ended.
+    #[napi]
+    pub fn end_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<String>) -> Result<f64> {
+        let user_id = user_id.get("userId")?;
+        Ok(self.inner.end_user(&user_id) as f64)
+    }
+
+    /// Ends every live session (for example at shutdown); returns how many
+    /// ended.
+    #[napi]
+    pub fn end_all(&self) -> f64 {
+        self.inner.end_all() as f64
+    }
+
+    /// Moves the live sessions of `oldUserId` to `newUserId` (an anonymous
+    /// visitor who logs in); returns how many moved.
+    #[napi]
+    pub fn reassign_user(
+        &self,
+        #[napi(ts_arg_type = "string")] old_user_id: Arg<String>,
+        #[napi(ts_arg_type = "string")] new_user_id: Arg<String>,
+    ) -> Result<f64> {
+        let old = old_user_id.get("oldUserId")?;
+        let new = new_user_id.get("newUserId")?;
+        self.inner
+            .reassign_user(&old, &new)
+            .or_throw()
+            .map(|n| n as f64)
+    }
+
+    /// Counters since the tracker was made, and the live and dormant counts.
+    #[napi]
+    pub fn stats(&self) -> Stats {
+        self.inner.stats().into()
+    }
+
+    /// Processes every due expiry now and queues the pending ends for
+    /// `onEnd`; returns how many sessions departed. The driver does this
+    /// every `sweepInterval`.
+    #[napi]
+    pub fn sweep(&self) -> f64 {
+        self.inner.sweep() as f64
+    }
+
+    /// The token a client keeps for the session `id`.
+    #[napi]
+    pub fn token(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<String> {
+        Ok(self.inner.token(convert::id(id)?))
+    }
+
+    /// Stops the background driver after a last sweep, and lets go of
+    /// `onEnd` once the pending ends are delivered. The tracker still
+    /// answers calls; later ends are not reported.
+    #[napi]
+    pub fn close(&self, env: Env) -> Result<()> {
+        self.inner.close();
+        match &self.on_end {
+            Some(on_end) => on_end.release(&env),
+            None => Ok(()),
+        }
+    }
+}
+
+fn hints_of(hints: Option<Arg<Hints>>) -> Result<sojourn::Hints> {
+    match hints {
+        Some(hints) => hints.get("hints")?.into_core(),
+        None => Ok(sojourn::Hints::default()),
+    }
+}
