@@ -1,0 +1,5 @@
+// ES module entry point: the same classes as `require('sojourn')`.
+import sojourn from './sojourn.js'
+
+export const { Tracker, MockClock } = sojourn
+export default sojourn

@@ -1,0 +1,235 @@
+// Errors and their codes: every bad input is an `Error` with a stable
+// `code`, never a crash, and changes nothing.
+
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+
+import { MockClock, Tracker } from 'sojourn'
+
+const UUID4 = '6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f'
+
+function throwsCode(f, code, pattern) {
+  assert.throws(f, (error) => {
+    assert.ok(error instanceof Error, `not an Error: ${error}`)
+    assert.equal(error.code, code, `${error.code}: ${error.message}`)
+    if (pattern) assert.match(error.message, pattern)
+    return true
+  })
+}
+
+const tracker = () => new Tracker({ sweepInterval: 0, clock: new MockClock(Date.parse('2026-01-01T00:00:00Z')) })
+
+// Values of every JavaScript type but the one expected.
+const NOT_STRINGS = [undefined, null, 42, true, {}, [], Symbol('s'), 1n, () => 'id', new Date(0)]
+const NOT_OBJECTS = [42, 'x', true, Symbol('s'), 1n]
+const NOT_COUNTS = [-1, 1.5, NaN, Infinity, -Infinity, '3', true, {}, 1n]
+
+describe('the codes of the core', () => {
+  test('SESSION_NOT_FOUND: tracking, identifying or setting attrs of a session that is not live', () => {
+    const t = tracker()
+    throwsCode(() => t.track(UUID4, 'view'), 'SESSION_NOT_FOUND', /is not live/)
+    throwsCode(() => t.identify(UUID4, 'u1'), 'SESSION_NOT_FOUND')
+    throwsCode(() => t.setAttrs(UUID4, { a: 1 }), 'SESSION_NOT_FOUND')
+  })
+
+  test('INVALID_SESSION_ID: a malformed id in every operation that takes one', () => {
+    const t = tracker()
+    for (const bad of ['', 'nope', '00000000-0000-0000-0000-000000000000', UUID4.replace(/-/g, ''), `{${UUID4}}`]) {
+      for (const call of [
+        () => t.get(bad),
+        () => t.peek(bad),
+        () => t.exists(bad),
+        () => t.track(bad, 'view'),
+        () => t.identify(bad, 'u1'),
+        () => t.setAttrs(bad, {}),
+        () => t.revive(bad),
+        () => t.end(bad),
+        () => t.token(bad),
+      ]) {
+        throwsCode(call, 'INVALID_SESSION_ID', /invalid session id/)
+      }
+    }
+  })
+
+  test('SESSION_NOT_REVIVABLE: reviving a session that ended', () => {
+    const t = tracker()
+    const s = t.start()
+    t.end(s.id)
+    throwsCode(() => t.revive(s.id), 'SESSION_NOT_REVIVABLE', /cannot be revived/)
+  })
+
+  test('INVALID_ARGUMENT: values the core refuses', () => {
+    const t = tracker()
+    const s = t.start()
+    throwsCode(() => t.track(s.id, 'click'), 'INVALID_ARGUMENT', /kind/)
+    throwsCode(() => t.identify(s.id, ''), 'INVALID_ARGUMENT', /user_id/)
+    throwsCode(() => t.setAttrs(s.id, { '': 1 }), 'INVALID_ARGUMENT', /attrs/)
+    throwsCode(() => t.setAttrs(s.id, { a: NaN }), 'INVALID_ARGUMENT', /finite/)
+    throwsCode(() => t.setAttrs(s.id, { a: 'x'.repeat(5000) }), 'INVALID_ARGUMENT', /over the limit/)
+    throwsCode(() => t.revive(UUID4, { viewSequence: 2 ** 32 }), 'INVALID_ARGUMENT', /over the limit/)
+    throwsCode(() => new Tracker({ idleTimeout: 0 }), 'INVALID_ARGUMENT', /idle_timeout/)
+    throwsCode(() => new Tracker({ secret: 'short' }), 'INVALID_ARGUMENT')
+  })
+})
+
+describe('a wrong argument type is INVALID_ARGUMENT', () => {
+  test('ids, kinds and user ids that are not strings', () => {
+    const t = tracker()
+    const s = t.start()
+    for (const bad of NOT_STRINGS) {
+      for (const call of [
+        () => t.get(bad),
+        () => t.peek(bad),
+        () => t.exists(bad),
+        () => t.track(bad, 'view'),
+        () => t.track(s.id, bad),
+        () => t.identify(s.id, bad),
+        () => t.setAttrs(bad, {}),
+        () => t.revive(bad),
+        () => t.end(bad),
+        () => t.endUser(bad),
+        () => t.reassignUser(bad, 'u1'),
+        () => t.reassignUser('u1', bad),
+        () => t.token(bad),
+      ]) {
+        throwsCode(call, 'INVALID_ARGUMENT')
+      }
+    }
+  })
+
+  test('optional strings: undefined and null are none, other types are refused', () => {
+    const t = tracker()
+    t.start({ userId: 'u1' })
+    assert.equal(t.count(undefined), 1)
+    assert.equal(t.count(null), 1)
+    assert.equal(t.sessions(null).length, 1)
+    assert.equal(t.resume(null).outcome, 'started')
+    for (const bad of [42, true, {}, [], Symbol('s'), 1n]) {
+      throwsCode(() => t.count(bad), 'INVALID_ARGUMENT', /userId/)
+      throwsCode(() => t.sessions(bad), 'INVALID_ARGUMENT', /userId/)
+      throwsCode(() => t.resume(bad), 'INVALID_ARGUMENT', /token/)
+    }
+  })
+
+  test('options objects of the wrong type, or with fields of the wrong type', () => {
+    const t = tracker()
+    for (const bad of NOT_OBJECTS) {
+      throwsCode(() => new Tracker(bad), 'INVALID_ARGUMENT', /options/)
+      throwsCode(() => t.start(bad), 'INVALID_ARGUMENT', /options/)
+      throwsCode(() => t.revive(UUID4, bad), 'INVALID_ARGUMENT', /hints/)
+      throwsCode(() => t.resume(undefined, bad), 'INVALID_ARGUMENT', /hints/)
+    }
+    throwsCode(() => t.start({ userId: 5 }), 'INVALID_ARGUMENT', /userId/)
+    throwsCode(() => t.resume(undefined, { userId: [] }), 'INVALID_ARGUMENT', /userId/)
+    throwsCode(() => new Tracker({ secret: 42 }), 'INVALID_ARGUMENT', /secret/)
+    throwsCode(() => new Tracker({ secrets: 'one' }), 'INVALID_ARGUMENT', /secrets/)
+    throwsCode(() => new Tracker({ secrets: [1] }), 'INVALID_ARGUMENT', /secrets/)
+    throwsCode(
+      () => new Tracker({ secret: 'sixteen bytes or more', secrets: ['sixteen bytes or more'] }),
+      'INVALID_ARGUMENT',
+      /secret or secrets/,
+    )
+  })
+
+  test('counter hints that are negative, fractional, not finite or not numbers', () => {
+    const t = tracker()
+    for (const bad of NOT_COUNTS) {
+      for (const key of ['viewSequence', 'eventSequence']) {
+        throwsCode(() => t.revive(UUID4, { [key]: bad }), 'INVALID_ARGUMENT', new RegExp(key))
+        throwsCode(() => t.resume(UUID4, { [key]: bad }), 'INVALID_ARGUMENT', new RegExp(key))
+      }
+    }
+    // Huge counts are the core's to refuse.
+    for (const huge of [2 ** 32, 2 ** 53, 2 ** 64, 1e300]) {
+      throwsCode(() => t.revive(UUID4, { viewSequence: huge }), 'INVALID_ARGUMENT', /over the limit/)
+    }
+    assert.equal(t.size, 0, 'nothing was revived')
+    assert.equal(t.revive(UUID4, { viewSequence: 2 ** 32 - 1 }).viewSequence, 2 ** 32 - 1)
+  })
+
+  test('tracker options: durations and sizes must be non-negative integers', () => {
+    const keys = ['idleTimeout', 'maxLifetime', 'reviveWindow', 'retention', 'maxSessions', 'maxDormant', 'sweepInterval', 'maxAttrsBytes']
+    for (const key of keys) {
+      for (const bad of NOT_COUNTS) {
+        throwsCode(() => new Tracker({ [key]: bad }), 'INVALID_ARGUMENT', new RegExp(key))
+      }
+    }
+  })
+
+  test('onEnd must be a function, clock a MockClock', () => {
+    for (const bad of [42, 'f', {}, [], true]) {
+      throwsCode(() => new Tracker({ onEnd: bad }), 'INVALID_ARGUMENT', /onEnd/)
+    }
+    for (const bad of [42, {}, Date, new Date(), tracker(), { inner: 1 }]) {
+      throwsCode(() => new Tracker({ clock: bad }), 'INVALID_ARGUMENT', /clock/)
+    }
+  })
+
+  test('attrs: a plain object of strings, numbers, booleans and null', () => {
+    const t = tracker()
+    const s = t.start({ attrs: { keep: 'me' } })
+    const cyclic = {}
+    cyclic.self = cyclic
+    for (const bad of [
+      42,
+      'x',
+      [1, 2],
+      { nested: { a: 1 } },
+      { list: [1] },
+      { when: new Date() },
+      { f: () => 1 },
+      { s: Symbol('s') },
+      { big: 1n },
+      cyclic,
+    ]) {
+      throwsCode(() => t.setAttrs(s.id, bad), 'INVALID_ARGUMENT', /attrs/)
+      throwsCode(() => t.start({ attrs: bad }), 'INVALID_ARGUMENT', /attrs/)
+    }
+    assert.deepEqual(t.peek(s.id).attrs, { keep: 'me' }, 'a refused call changed nothing')
+    assert.equal(t.size, 1, 'no session was started by a refused call')
+  })
+
+  test('MockClock: a Date or whole milliseconds', () => {
+    for (const bad of [undefined, 'now', 1.5, NaN, Infinity, 1e300, {}, new Date(NaN), new Date(8.64e15)]) {
+      throwsCode(() => new MockClock(bad), 'INVALID_ARGUMENT', /now/)
+    }
+    const clock = new MockClock(0)
+    for (const bad of [-1, 0.5, NaN, '1', undefined]) {
+      throwsCode(() => clock.advance(bad), 'INVALID_ARGUMENT', /ms/)
+    }
+    throwsCode(() => clock.set('tomorrow'), 'INVALID_ARGUMENT', /now/)
+    assert.equal(clock.now().getTime(), 0, 'a refused call changed nothing')
+  })
+})
+
+describe('calls on the wrong object', () => {
+  test('a method or getter applied to another object throws a TypeError', () => {
+    const t = tracker()
+    const clock = new MockClock(0)
+    const size = Object.getOwnPropertyDescriptor(Tracker.prototype, 'size').get
+    for (const call of [
+      () => Tracker.prototype.count.call(clock),
+      () => Tracker.prototype.start.call({}),
+      () => MockClock.prototype.now.call(t),
+      () => MockClock.prototype.advance.call(t, 1),
+      () => size.call(clock),
+      () => size.call({}),
+    ]) {
+      assert.throws(call, TypeError)
+    }
+  })
+})
+
+test('a refused call changes nothing', () => {
+  const t = tracker()
+  const s = t.start({ userId: 'u1', attrs: { a: 1 } })
+  const before = t.stats()
+  throwsCode(() => t.identify(s.id, 'x'.repeat(257)), 'INVALID_ARGUMENT')
+  throwsCode(() => t.setAttrs(s.id, { b: 'x'.repeat(5000) }), 'INVALID_ARGUMENT')
+  throwsCode(() => t.track(s.id, 'scroll'), 'INVALID_ARGUMENT')
+  const after = t.peek(s.id)
+  assert.equal(after.userId, 'u1')
+  assert.deepEqual(after.attrs, { a: 1 })
+  assert.equal(after.sequence, 0)
+  assert.deepEqual(t.stats(), before)
+})

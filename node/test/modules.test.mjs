@@ -1,0 +1,52 @@
+// The package loads both ways on Node 20: `import` (ES modules) and
+// `require` (CommonJS), as one module with the same classes.
+
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+
+import sojourn, { MockClock, Tracker } from 'sojourn'
+
+const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
+const require = createRequire(import.meta.url)
+
+const node = (...args) => execFileSync(process.execPath, args, { cwd: PACKAGE, encoding: 'utf8' })
+
+test('import: named and default exports', () => {
+  assert.equal(typeof Tracker, 'function')
+  assert.equal(typeof MockClock, 'function')
+  assert.equal(sojourn.Tracker, Tracker)
+  const tracker = new Tracker({ sweepInterval: 0 })
+  assert.equal(tracker.start().sessionIndex, 1)
+  assert.equal(tracker.size, 1)
+  tracker.close()
+})
+
+test('require: the same classes as import', () => {
+  const cjs = require('sojourn')
+  assert.equal(cjs.Tracker, Tracker)
+  assert.equal(cjs.MockClock, MockClock)
+  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'Tracker'])
+})
+
+test('a CommonJS script and an ES module script, each in its own process', () => {
+  const cjs = `
+    const { Tracker } = require('sojourn')
+    const t = new Tracker({ sweepInterval: 0 })
+    console.log(t.track(t.start().id, 'view').sequence)
+  `
+  const esm = `
+    import { Tracker } from 'sojourn'
+    const t = new Tracker({ sweepInterval: 0 })
+    console.log(t.track(t.start().id, 'event').sequence)
+  `
+  assert.equal(node('-e', cjs), '1\n')
+  assert.equal(node('--input-type=module', '-e', esm), '1\n')
+})
+
+test('only the entry point is exported; the generated loader is private', () => {
+  assert.throws(() => require('sojourn/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
+  assert.equal(require('sojourn/package.json').name, 'sojourn')
+})

@@ -1,0 +1,38 @@
+// `npm pack` gives a tarball that installs into an empty folder and works
+// there: the README's examples run against the installed copy.
+
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { after, test } from 'node:test'
+
+import { readmeExamples } from './support/readme.mjs'
+
+const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
+const work = mkdtempSync(join(tmpdir(), 'sojourn-pack-'))
+after(() => rmSync(work, { recursive: true, force: true }))
+
+const npm = (args, cwd) =>
+  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' })
+
+test('the packed tarball installs into an empty folder and runs the README there', () => {
+  const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', work], PACKAGE))
+  const files = packed[0].files.map((f) => f.path).sort()
+  assert.deepEqual(
+    files.filter((f) => !f.endsWith('.node')),
+    ['README.md', 'index.d.ts', 'index.js', 'package.json', 'sojourn.d.ts', 'sojourn.js', 'sojourn.mjs'],
+  )
+  assert.equal(files.filter((f) => f.endsWith('.node')).length, 1, 'one addon')
+
+  const app = join(work, 'app')
+  execFileSync('mkdir', [app])
+  npm(['install', join(work, packed[0].filename)], app)
+  assert.deepEqual(readdirSync(join(app, 'node_modules')).filter((f) => !f.startsWith('.')), ['sojourn'])
+
+  for (const { code, flags } of readmeExamples()) {
+    execFileSync(process.execPath, [...flags, '-e', code], { cwd: app, encoding: 'utf8' })
+  }
+})

@@ -1,0 +1,24 @@
+// The README's examples run, and do what they say.
+
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+
+import { readmeExamples } from './support/readme.mjs'
+
+const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
+const examples = readmeExamples()
+
+test('the README has its examples', () => {
+  assert.ok(examples.length >= 3, `found ${examples.length}`)
+  assert.match(examples[0].code, /import \{ Tracker \} from 'sojourn'/)
+  assert.match(examples[1].code, /require\('sojourn'\)/)
+})
+
+for (const [i, { code, flags }] of examples.entries()) {
+  test(`README example ${i + 1} runs`, () => {
+    const out = execFileSync(process.execPath, [...flags, '-e', code], { cwd: PACKAGE, encoding: 'utf8' })
+    if (i === 0) assert.match(out, /^[0-9a-f-]{36} ended \(ended\) after \d+ ms\n$/)
+  })
+}

@@ -1,0 +1,16 @@
+// The JavaScript examples of README.md, each a whole program: run by the
+// README test in this package, and by the pack test where the packed
+// tarball is installed.
+
+import { readFileSync } from 'node:fs'
+
+const README = new URL('../../README.md', import.meta.url)
+
+/** Every ```js block, with the flag `node` needs to run it from `-e`. */
+export function readmeExamples() {
+  const text = readFileSync(README, 'utf8')
+  return [...text.matchAll(/```js\n([\s\S]*?)```/g)].map(([, code]) => ({
+    code,
+    flags: /^import /m.test(code) ? ['--input-type=module'] : [],
+  }))
+}

@@ -1,0 +1,88 @@
+// A typed use of every operation, checked by `tsc --noEmit` (`make
+// node-test`): the types that `index.d.ts` and `sojourn.d.ts` declare must
+// accept what the README shows and refuse what the addon refuses.
+import { MockClock, Tracker } from 'sojourn'
+import type { Hints, Resumed, Session, SessionEnd, Stats, Tick, TrackerOptions } from 'sojourn'
+
+const clock = new MockClock(new Date('2026-01-01T00:00:00Z'))
+clock.advance(1000)
+clock.set(Date.parse('2026-01-02T00:00:00Z'))
+const now: Date = clock.now()
+
+const ends: SessionEnd[] = []
+const options: TrackerOptions = {
+  idleTimeout: 30 * 60_000,
+  maxLifetime: 24 * 3_600_000,
+  reviveWindow: 7 * 86_400_000,
+  retention: 7 * 86_400_000,
+  maxSessions: 1_000,
+  maxDormant: 1_000,
+  secrets: ['a secret of at least sixteen bytes', 'the previous secret, still verifying'],
+  sweepInterval: 0,
+  maxAttrsBytes: 4096,
+  clock,
+  onEnd: (end) => {
+    const reason: 'idle' | 'lifetime' | 'ended' | 'evicted' = end.reason
+    const ms: number = end.duration
+    const at: Date = end.endedAt
+    const revivable: boolean = end.revivable
+    ends.push(end)
+    void [reason, ms, at, revivable]
+  },
+}
+const tracker = new Tracker(options)
+new Tracker()
+new Tracker({ secret: 'a secret of at least sixteen bytes' })
+
+const session: Session = tracker.start({ userId: 'u1', attrs: { page: '/', n: 1, ok: true, none: null } })
+tracker.start()
+const id: string = session.id
+const token: string = session.token
+const user: string | null = session.userId
+const previous: string | null = session.previousId
+const times: Date[] = [session.startedAt, session.lastSeen, session.expiresAt]
+const counters: number[] = [session.viewSequence, session.eventSequence, session.sequence, session.sessionIndex, session.revivals]
+const page: string | number | boolean | null = session.attrs['page']
+
+const tick: Tick = tracker.track(id, 'view')
+tracker.track(id, 'event')
+const found: Session | null = tracker.get(id)
+const peeked: Session | null = tracker.peek(id)
+const live: boolean = tracker.exists(id)
+tracker.identify(id, 'u2')
+tracker.setAttrs(id, { referrer: 'https://example.com/' })
+const hints: Hints = { userId: 'u2', viewSequence: 3, eventSequence: 1, attrs: { page: '/back' } }
+const revived: Session = tracker.revive(id, hints)
+tracker.revive(id)
+const resumed: Resumed = tracker.resume(token, hints)
+const outcome: 'existing' | 'revived' | 'started' = resumed.outcome
+tracker.resume(undefined)
+tracker.resume(null)
+tracker.resume()
+const all: Session[] = tracker.sessions()
+const mine: Session[] = tracker.sessions('u2')
+const counts: number[] = [tracker.count(), tracker.count('u2'), tracker.size]
+const ended: SessionEnd | null = tracker.end(id)
+const moved: number = tracker.reassignUser('u1', 'u3')
+const gone: number[] = [tracker.endUser('u3'), tracker.endAll(), tracker.sweep()]
+const stats: Stats = tracker.stats()
+const byReason: number[] = [stats.ended.idle, stats.ended.lifetime, stats.ended.ended, stats.ended.evicted]
+const signed: string = tracker.token(id)
+tracker.close()
+
+// What the types refuse.
+// @ts-expect-error: a kind is 'view' or 'event'
+tracker.track(id, 'click')
+// @ts-expect-error: ids are strings
+tracker.get(42)
+// @ts-expect-error: attribute values are scalars
+tracker.setAttrs(id, { nested: { a: 1 } })
+// @ts-expect-error: durations are numbers of milliseconds
+new Tracker({ idleTimeout: '30m' })
+// @ts-expect-error: the clock is a MockClock
+new Tracker({ clock: Date })
+// @ts-expect-error: `size` is read-only
+tracker.size = 3
+
+void [now, user, previous, times, counters, page, tick, found, peeked, live, revived, outcome]
+void [all, mine, counts, ended, moved, gone, byReason, signed]
