@@ -1,1 +1,40 @@
-//! Python bindings: see the python issue.
+//! Python bindings of sojourn: the module `sojourn._native`, under the
+//! hand-written package `sojourn` (`python/sojourn/__init__.py`), which adds
+//! the enums and the exception classes. Conversions only: every rule and
+//! default lives in the core.
+
+mod clock;
+mod config;
+mod convert;
+mod driver;
+mod ends;
+mod errors;
+mod session;
+mod tracker;
+
+use pyo3::prelude::*;
+
+/// The native part of sojourn; import ``sojourn`` instead.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<tracker::PyTracker>()?;
+    m.add_class::<session::PySession>()?;
+    m.add_class::<session::PyTick>()?;
+    m.add_class::<session::PySessionEnd>()?;
+    m.add_class::<session::PyStats>()?;
+    m.add_class::<session::PyEndedStats>()?;
+    m.add_class::<clock::PyMockClock>()?;
+    m.add("DEFAULTS", config::defaults(py)?)?;
+    m.add("LIMITS", config::limits(py)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(driver::close_all, m)?)?;
+
+    let tracker = m.getattr("Tracker")?;
+    let doc: String = tracker.getattr("__doc__")?.extract()?;
+    tracker.setattr("__doc__", doc + &config::defaults_doc())?;
+
+    py.import("atexit")?
+        .call_method1("register", (m.getattr("_close_all")?,))?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The tracker's options, from Python keywords to the core's builder, and
+//! their defaults, read from the core (`DEFAULTS`, `LIMITS`, and the
+//! `Tracker` docstring). A keyword left at `None` keeps the core default.
+
+use std::time::Duration;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use sojourn::config::{MAX_CLOCK_SKEW, MAX_USER_ID_BYTES};
+use sojourn::{Config, MIN_SECRET_BYTES, TrackerBuilder};
+
+use crate::clock::PyMockClock;
+use crate::convert;
+use crate::errors::invalid;
+
+/// The keywords of `Tracker(...)`, as Python gave them.
+pub struct Options<'a, 'py> {
+    pub idle_timeout: Option<&'a Bound<'py, PyAny>>,
+    pub max_lifetime: Option<&'a Bound<'py, PyAny>>,
+    pub revive_window: Option<&'a Bound<'py, PyAny>>,
+    pub retention: Option<&'a Bound<'py, PyAny>>,
+    pub max_sessions: Option<&'a Bound<'py, PyAny>>,
+    pub max_dormant: Option<&'a Bound<'py, PyAny>>,
+    pub secret: Option<&'a Bound<'py, PyAny>>,
+    pub secrets: Option<&'a Bound<'py, PyAny>>,
+    pub sweep_interval: Option<&'a Bound<'py, PyAny>>,
+    pub max_attrs_bytes: Option<&'a Bound<'py, PyAny>>,
+    pub clock: Option<&'a Bound<'py, PyMockClock>>,
+}
+
+impl Options<'_, '_> {
+    /// The core's builder with every option given; `on_end` is added by the
+    /// caller.
+    pub fn builder(&self) -> PyResult<TrackerBuilder> {
+        let mut b = TrackerBuilder::default();
+        let seconds = |name, value: Option<&Bound<'_, PyAny>>| {
+            value.map(|v| convert::duration(name, v)).transpose()
+        };
+        let size = |name, value: Option<&Bound<'_, PyAny>>| {
+            value.map(|v| convert::size(name, v)).transpose()
+        };
+        if let Some(d) = seconds("idle_timeout", self.idle_timeout)? {
+            b = b.idle_timeout(d);
+        }
+        if let Some(d) = seconds("max_lifetime", self.max_lifetime)? {
+            b = b.max_lifetime(d);
+        }
+        if let Some(d) = seconds("revive_window", self.revive_window)? {
+            b = b.revive_window(d);
+        }
+        if let Some(d) = seconds("retention", self.retention)? {
+            b = b.retention(d);
+        }
+        if let Some(d) = seconds("sweep_interval", self.sweep_interval)? {
+            b = b.sweep_interval(d);
+        }
+        if let Some(n) = size("max_sessions", self.max_sessions)? {
+            b = b.max_sessions(n);
+        }
+        if let Some(n) = size("max_dormant", self.max_dormant)? {
+            b = b.max_dormant(n);
+        }
+        if let Some(n) = size("max_attrs_bytes", self.max_attrs_bytes)? {
+            b = b.max_attrs_bytes(n);
+        }
+        match (self.secret, self.secrets) {
+            (Some(secret), None) => b = b.secret(convert::secret("secret", secret)?),
+            (None, Some(secrets)) => b = b.secrets(secret_list(secrets)?),
+            (Some(secret), Some(_)) => {
+                return Err(invalid(
+                    secret.py(),
+                    "secret",
+                    "give secret or secrets, not both",
+                ));
+            }
+            (None, None) => {}
+        }
+        if let Some(clock) = self.clock {
+            b = b.clock(clock.get().0.clone());
+        }
+        Ok(b)
+    }
+}
+
+fn secret_list(secrets: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
+    if secrets.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "secrets must be a list of str or bytes, not a single str (use secret=)",
+        ));
+    }
+    secrets
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("secrets must be a list of str or bytes"))?
+        .map(|item| convert::secret("secrets", &item?))
+        .collect()
+}
+
+/// Every option of `Tracker(...)` with its default, from `Config::default()`.
+pub fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let c = Config::default();
+    let d = PyDict::new(py);
+    d.set_item("idle_timeout", c.idle_timeout)?;
+    d.set_item("max_lifetime", c.max_lifetime)?;
+    d.set_item("revive_window", c.revive_window)?;
+    d.set_item("retention", c.retention)?;
+    d.set_item("max_sessions", c.max_sessions)?;
+    d.set_item("max_dormant", c.max_dormant)?;
+    d.set_item("secret", py.None())?;
+    d.set_item("secrets", py.None())?;
+    d.set_item("sweep_interval", c.sweep_interval)?;
+    d.set_item("on_end", py.None())?;
+    d.set_item("max_attrs_bytes", c.max_attrs_bytes)?;
+    d.set_item("clock", py.None())?;
+    Ok(d)
+}
+
+/// The core's fixed bounds.
+pub fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("max_user_id_bytes", MAX_USER_ID_BYTES)?;
+    d.set_item("min_secret_bytes", MIN_SECRET_BYTES)?;
+    d.set_item("max_clock_skew", MAX_CLOCK_SKEW)?;
+    Ok(d)
+}
+
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s % 3600, s % 60) {
+        (0, _) => format!("{s} s ({} h)", s / 3600),
+        (_, 0) => format!("{s} s ({} min)", s / 60),
+        _ => format!("{} s", d.as_secs_f64()),
+    }
+}
+
+/// The defaults, as the end of the `Tracker` docstring.
+pub fn defaults_doc() -> String {
+    let c = Config::default();
+    format!(
+        "\n\nDefaults, read from the core (``sojourn.DEFAULTS``):\n\n\
+         - idle_timeout: {}\n\
+         - max_lifetime: {}\n\
+         - revive_window: equal to idle_timeout\n\
+         - retention: {}\n\
+         - max_sessions: {}\n\
+         - max_dormant: {}\n\
+         - secret / secrets: none (tokens are bare ids)\n\
+         - sweep_interval: {} (0 runs no driver)\n\
+         - on_end: none\n\
+         - max_attrs_bytes: {}\n\
+         - clock: the system clock",
+        seconds(c.idle_timeout),
+        seconds(c.max_lifetime),
+        seconds(c.retention),
+        c.max_sessions,
+        c.max_dormant,
+        seconds(c.sweep_interval),
+        c.max_attrs_bytes,
+    )
+}

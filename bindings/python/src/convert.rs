@@ -1,0 +1,223 @@
+//! Python values into the core's types and back: session ids, kinds,
+//! durations, counts, attributes and timestamps.
+//!
+//! A value of the wrong type raises `TypeError`. A value of the right type
+//! that the core's type cannot hold (a negative duration, a negative or too
+//! large integer, a naive datetime, an attribute that is a container) raises
+//! the core's `InvalidArgument`, a `ValueError`, like every value the core
+//! itself refuses.
+
+use std::time::Duration;
+
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyFloat, PyFrozenSet,
+    PyInt, PyList, PyMapping, PySet, PyString, PyTuple, PyTzInfo,
+};
+use sojourn::{AttrValue, Attrs, Kind, SessionId};
+
+use crate::errors::{OrRaise, invalid};
+
+/// A class or value of the `sojourn` package, looked up once: the enums and
+/// exceptions are written in Python.
+pub fn package_attr<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    static PACKAGE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let package = PACKAGE.get_or_try_init(py, || py.import("sojourn").map(Bound::unbind))?;
+    package.bind(py).getattr(name)
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+}
+
+fn wrong_type(name: &str, expected: &str, obj: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!("{name} must be {expected}, not {}", type_name(obj)))
+}
+
+/// A session id given as its text (any case) or as a `uuid.UUID`.
+pub fn session_id(obj: &Bound<'_, PyAny>) -> PyResult<SessionId> {
+    static UUID: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
+    let py = obj.py();
+    let text = if let Ok(text) = obj.cast::<PyString>() {
+        text.to_cow()?.into_owned()
+    } else if obj.is_instance(UUID.import(py, "uuid", "UUID")?)? {
+        obj.str()?.to_cow()?.into_owned()
+    } else {
+        return Err(wrong_type("a session id", "a str or uuid.UUID", obj));
+    };
+    SessionId::parse(&text).or_raise(py)
+}
+
+/// `"view"` or `"event"` (or a `sojourn.Kind`, a `str` too).
+pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
+    let text = obj
+        .cast::<PyString>()
+        .map_err(|_| wrong_type("kind", "\"view\" or \"event\"", obj))?;
+    text.to_cow()?.parse().or_raise(obj.py())
+}
+
+/// A duration in seconds (`int` or `float`) or a `timedelta`.
+pub fn duration(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let py = obj.py();
+    let expected = "seconds (an int or float) or a timedelta";
+    if obj.is_instance_of::<PyBool>() {
+        return Err(wrong_type(name, expected, obj));
+    }
+    if let Ok(delta) = obj.cast::<PyDelta>() {
+        if delta.get_days() < 0 {
+            return Err(invalid(py, name, format!("{} is negative", obj.str()?)));
+        }
+        return obj.extract();
+    }
+    if let Ok(seconds) = obj.cast::<PyFloat>() {
+        let seconds = seconds.value();
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| invalid(py, name, format!("{seconds} s is not a duration")));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return count(name, obj).map(Duration::from_secs);
+    }
+    Err(wrong_type(name, expected, obj))
+}
+
+/// A whole number from 0 to 2**64 - 1 (an `int`, or anything with
+/// `__index__`; never a `bool`).
+pub fn count(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(wrong_type(name, "an int", obj));
+    }
+    obj.extract::<u64>().map_err(|err| {
+        if err.is_instance_of::<PyOverflowError>(obj.py()) {
+            let reason = match obj.lt(0) {
+                Ok(true) => format!("{obj} is negative"),
+                _ => format!("{obj} is over the limit of {}", u64::MAX),
+            };
+            invalid(obj.py(), name, reason)
+        } else {
+            wrong_type(name, "an int", obj)
+        }
+    })
+}
+
+/// A count that the core keeps as a `usize` (a capacity, a size bound).
+pub fn size(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let n = count(name, obj)?;
+    usize::try_from(n).map_err(|_| invalid(obj.py(), name, format!("{n} is too large")))
+}
+
+/// A secret: `str` (its UTF-8 bytes) or `bytes`.
+pub fn secret(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(text) = obj.cast::<PyString>() {
+        Ok(text.to_cow()?.as_bytes().to_vec())
+    } else if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+        obj.extract()
+    } else {
+        Err(wrong_type(name, "a str or bytes", obj))
+    }
+}
+
+/// Attributes: a mapping of `str` keys to JSON scalars.
+pub fn attrs(obj: &Bound<'_, PyAny>) -> PyResult<Attrs> {
+    let items = if let Ok(dict) = obj.cast::<PyDict>() {
+        dict.items()
+    } else if let Ok(mapping) = obj.cast::<PyMapping>() {
+        mapping.items()?
+    } else {
+        return Err(wrong_type("attrs", "a dict", obj));
+    };
+    let mut attrs = Attrs::new();
+    for item in items.iter() {
+        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        let key = key
+            .cast::<PyString>()
+            .map_err(|_| wrong_type("an attrs key", "a str", &key))?
+            .to_cow()?
+            .into_owned();
+        let value = attr_value(&key, &value)?;
+        attrs.insert(key, value);
+    }
+    Ok(attrs)
+}
+
+fn attr_value(key: &str, obj: &Bound<'_, PyAny>) -> PyResult<AttrValue> {
+    let py = obj.py();
+    Ok(if obj.is_none() {
+        AttrValue::Null
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        AttrValue::Bool(b.is_true())
+    } else if obj.is_instance_of::<PyInt>() {
+        AttrValue::Int(obj.extract().map_err(|_| {
+            invalid(
+                py,
+                "attrs",
+                format!("{key:?}: {obj} is out of the 64-bit range"),
+            )
+        })?)
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        AttrValue::Float(f.value())
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        AttrValue::Str(s.to_cow()?.into_owned())
+    } else if obj.is_instance_of::<PyDict>()
+        || obj.is_instance_of::<PyList>()
+        || obj.is_instance_of::<PyTuple>()
+        || obj.is_instance_of::<PySet>()
+        || obj.is_instance_of::<PyFrozenSet>()
+    {
+        return Err(invalid(
+            py,
+            "attrs",
+            format!(
+                "{key:?}: values must be JSON scalars, not {}",
+                type_name(obj)
+            ),
+        ));
+    } else {
+        return Err(wrong_type(
+            &format!("attrs[{key:?}]"),
+            "a str, int, float, bool or None",
+            obj,
+        ));
+    })
+}
+
+/// Attributes as a new `dict`.
+pub fn attrs_to_py<'py>(py: Python<'py>, attrs: &Attrs) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, value) in attrs {
+        match value {
+            AttrValue::Null => dict.set_item(key, py.None())?,
+            AttrValue::Bool(b) => dict.set_item(key, b)?,
+            AttrValue::Int(i) => dict.set_item(key, i)?,
+            AttrValue::Float(f) => dict.set_item(key, f)?,
+            AttrValue::Str(s) => dict.set_item(key, s)?,
+        }
+    }
+    Ok(dict)
+}
+
+/// An aware `datetime` as Unix milliseconds.
+pub fn unix_ms(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let py = obj.py();
+    let dt = obj
+        .cast::<PyDateTime>()
+        .map_err(|_| wrong_type(name, "an aware datetime", obj))?;
+    if dt.call_method0("utcoffset")?.is_none() {
+        return Err(invalid(
+            py,
+            name,
+            "a naive datetime has no time zone; give an aware one",
+        ));
+    }
+    let seconds: f64 = dt.call_method0("timestamp")?.extract()?;
+    Ok((seconds * 1000.0).round() as i64)
+}
+
+/// Unix milliseconds as an aware UTC `datetime`.
+pub fn datetime(py: Python<'_>, unix_ms: i64) -> PyResult<Bound<'_, PyDateTime>> {
+    let utc = PyTzInfo::utc(py)?;
+    PyDateTime::from_timestamp(py, unix_ms as f64 / 1000.0, Some(&utc))
+}

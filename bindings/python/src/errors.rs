@@ -1,0 +1,86 @@
+//! Every core error becomes the Python exception of its code, in this one
+//! place. The exception classes are written in Python (`sojourn/__init__.py`)
+//! so that they can inherit from `KeyError` and `ValueError` as well.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sojourn::Error;
+
+use crate::convert::package_attr;
+
+/// `Result<T, sojourn::Error>` into `PyResult<T>`.
+pub trait OrRaise<T> {
+    /// The value, or the Python exception for the core error.
+    fn or_raise(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> OrRaise<T> for Result<T, Error> {
+    fn or_raise(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|err| raise(py, err))
+    }
+}
+
+/// A Python value that cannot become the core's type: the core's own
+/// `InvalidArgument` for the argument `name`, so it is raised as every
+/// other invalid argument is.
+pub fn invalid(py: Python<'_>, name: &'static str, reason: impl Into<String>) -> PyErr {
+    raise(
+        py,
+        Error::InvalidArgument {
+            name,
+            reason: reason.into(),
+        },
+    )
+}
+
+/// The Python exception for a core error: its class by code, its message
+/// the core's, its fields as keyword attributes.
+pub fn raise(py: Python<'_>, err: Error) -> PyErr {
+    let message = err.to_string();
+    let code = err.code();
+    let (class, details): (&str, Vec<(&str, String)>) = match err {
+        Error::SessionNotFound { id } => ("SessionNotFound", vec![("session_id", id.to_string())]),
+        Error::InvalidSessionId { input, reason } => (
+            "InvalidSessionId",
+            vec![("input", input), ("reason", reason.to_owned())],
+        ),
+        Error::SessionNotRevivable { id, reason } => (
+            "SessionNotRevivable",
+            vec![
+                ("session_id", id.to_string()),
+                ("reason", reason.to_owned()),
+            ],
+        ),
+        Error::InvalidArgument { name, reason } => (
+            "InvalidArgument",
+            vec![("argument", name.to_owned()), ("reason", reason)],
+        ),
+        Error::Store { address, cause } => {
+            ("StoreError", vec![("address", address), ("cause", cause)])
+        }
+        // `sojourn::Error` is `#[non_exhaustive]`, so no match outside the
+        // core can be exhaustive: a variant added to the core and not yet
+        // here reaches Python as the base class, with its own code.
+        _ => ("SojournError", Vec::new()),
+    };
+    exception(py, class, &message, code, &details).unwrap_or_else(|failed| failed)
+}
+
+fn exception(
+    py: Python<'_>,
+    class: &str,
+    message: &str,
+    code: &str,
+    details: &[(&str, String)],
+) -> PyResult<PyErr> {
+    let class = package_attr(py, class)?;
+    let kwargs = PyDict::new(py);
+    for (key, value) in details {
+        kwargs.set_item(*key, value)?;
+    }
+    let instance = class.call((message,), Some(&kwargs))?;
+    if !instance.getattr("code")?.eq(code)? {
+        instance.setattr("code", code)?;
+    }
+    Ok(PyErr::from_value(instance))
+}

@@ -1,0 +1,467 @@
+//! What the tracker hands out, as Python objects: sessions, ticks, session
+//! ends and stats. Each is an immutable snapshot of the core's value; equal
+//! when their fields are; convertible to a `dict` (`to_dict`) and to the
+//! JSON that every language of sojourn writes (`to_json`).
+
+use pyo3::IntoPyObjectExt;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sojourn::{EndReason, EndedStats, Outcome, Session, SessionEnd, SessionId, Stats, Tick};
+
+use crate::convert::{attrs_to_py, package_attr};
+
+/// The member of the Python enum `sojourn.Outcome` for a core outcome.
+pub fn outcome(py: Python<'_>, outcome: Outcome) -> PyResult<Bound<'_, PyAny>> {
+    package_attr(py, "Outcome")?.call1((outcome.as_str(),))
+}
+
+fn reason(py: Python<'_>, reason: EndReason) -> PyResult<Bound<'_, PyAny>> {
+    package_attr(py, "EndReason")?.call1((reason.as_str(),))
+}
+
+fn json_error(err: serde_json::Error) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
+fn id_hash(id: SessionId) -> u64 {
+    let bits = id.as_u128();
+    (bits as u64) ^ ((bits >> 64) as u64)
+}
+
+/// Timestamps in `repr`s: ISO 8601 with milliseconds and `Z`.
+const ISO: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+fn repr_of<'py>(value: impl IntoPyObject<'py>, py: Python<'py>) -> PyResult<String> {
+    Ok(value.into_bound_py_any(py)?.repr()?.to_cow()?.into_owned())
+}
+
+/// A snapshot of a live session. Immutable: the tracker's later changes
+/// are seen by asking it again. Equal to another snapshot with the same
+/// fields; hashed by id; `to_dict()` and `to_json()` convert it.
+#[pyclass(name = "Session", module = "sojourn", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PySession(pub Session);
+
+impl PySession {
+    fn fill<'py>(&self, py: Python<'py>, dict: &Bound<'py, PyDict>) -> PyResult<()> {
+        let s = &self.0;
+        dict.set_item("id", s.id.to_string())?;
+        dict.set_item("token", &s.token)?;
+        dict.set_item("user_id", &s.user_id)?;
+        dict.set_item("view_sequence", s.view_sequence)?;
+        dict.set_item("event_sequence", s.event_sequence)?;
+        dict.set_item("sequence", s.sequence)?;
+        dict.set_item("session_index", s.session_index)?;
+        dict.set_item("previous_id", s.previous_id.map(|id| id.to_string()))?;
+        dict.set_item("started_at", s.started_at)?;
+        dict.set_item("last_seen", s.last_seen)?;
+        dict.set_item("expires_at", s.expires_at)?;
+        dict.set_item("revivals", s.revivals)?;
+        dict.set_item("attrs", attrs_to_py(py, &s.attrs)?)?;
+        Ok(())
+    }
+
+    fn fields(&self, py: Python<'_>) -> PyResult<String> {
+        let s = &self.0;
+        Ok(format!(
+            "id='{}', user_id={}, view_sequence={}, event_sequence={}, sequence={}, \
+             session_index={}, previous_id={}, started_at={}, last_seen={}, expires_at={}, \
+             revivals={}, attrs={}",
+            s.id,
+            repr_of(&s.user_id, py)?,
+            s.view_sequence,
+            s.event_sequence,
+            s.sequence,
+            s.session_index,
+            repr_of(s.previous_id.map(|id| id.to_string()), py)?,
+            s.started_at.format(ISO),
+            s.last_seen.format(ISO),
+            s.expires_at.format(ISO),
+            s.revivals,
+            repr_of(attrs_to_py(py, &s.attrs)?, py)?,
+        ))
+    }
+}
+
+#[pymethods]
+impl PySession {
+    /// The session id: a UUID in canonical lowercase form (UUIDv7 when the
+    /// tracker made it).
+    #[getter]
+    fn id(&self) -> String {
+        self.0.id.to_string()
+    }
+
+    /// What the client keeps: the id, or `id.signature` when signing.
+    #[getter]
+    fn token(&self) -> &str {
+        &self.0.token
+    }
+
+    /// The user, once identified; `None` before.
+    #[getter]
+    fn user_id(&self) -> Option<&str> {
+        self.0.user_id.as_deref()
+    }
+
+    /// Views tracked so far.
+    #[getter]
+    fn view_sequence(&self) -> u64 {
+        self.0.view_sequence
+    }
+
+    /// Events tracked so far.
+    #[getter]
+    fn event_sequence(&self) -> u64 {
+        self.0.event_sequence
+    }
+
+    /// `view_sequence + event_sequence`: the session's global order.
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.0.sequence
+    }
+
+    /// 1 for a client's first session, previous + 1 after that.
+    #[getter]
+    fn session_index(&self) -> u32 {
+        self.0.session_index
+    }
+
+    /// The id of the session this one follows, if any.
+    #[getter]
+    fn previous_id(&self) -> Option<String> {
+        self.0.previous_id.map(|id| id.to_string())
+    }
+
+    /// When the session started (aware UTC datetime, millisecond precision).
+    #[getter]
+    fn started_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.0.started_at.into_bound_py_any(py)
+    }
+
+    /// The last activity (aware UTC datetime).
+    #[getter]
+    fn last_seen<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.0.last_seen.into_bound_py_any(py)
+    }
+
+    /// When the session ends unless touched: `min(last_seen + idle_timeout,
+    /// started_at + max_lifetime)` (aware UTC datetime).
+    #[getter]
+    fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.0.expires_at.into_bound_py_any(py)
+    }
+
+    /// How many times this id came back to life.
+    #[getter]
+    fn revivals(&self) -> u32 {
+        self.0.revivals
+    }
+
+    /// Entry page, referrer, campaign and the like: a new `dict` of JSON
+    /// scalars at each access (changing it changes nothing).
+    #[getter]
+    fn attrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        attrs_to_py(py, &self.0.attrs)
+    }
+
+    /// Every field in a new `dict` (timestamps as `datetime`s).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        self.fill(py, &dict)?;
+        Ok(dict)
+    }
+
+    /// The JSON object that every language of sojourn writes for a session
+    /// (timestamps as ISO 8601 strings with milliseconds and `Z`).
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.0).map_err(json_error)
+    }
+
+    fn __hash__(&self) -> u64 {
+        id_hash(self.0.id)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Session({})", self.fields(py)?))
+    }
+}
+
+/// The counters right after one `track`, read in the same step as the
+/// increment: two concurrent tracks never see the same tick.
+#[pyclass(name = "Tick", module = "sojourn", frozen, eq, hash)]
+#[derive(PartialEq, Eq, Hash)]
+pub struct PyTick(pub Tick);
+
+#[pymethods]
+impl PyTick {
+    /// Views tracked so far, this one included.
+    #[getter]
+    fn view_sequence(&self) -> u64 {
+        self.0.view_sequence
+    }
+
+    /// Events tracked so far, this one included.
+    #[getter]
+    fn event_sequence(&self) -> u64 {
+        self.0.event_sequence
+    }
+
+    /// `view_sequence + event_sequence`: the session's global order.
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.0.sequence
+    }
+
+    /// The three counters in a new `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("view_sequence", self.0.view_sequence)?;
+        dict.set_item("event_sequence", self.0.event_sequence)?;
+        dict.set_item("sequence", self.0.sequence)?;
+        Ok(dict)
+    }
+
+    /// The tick as JSON, as every language of sojourn writes it.
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.0).map_err(json_error)
+    }
+
+    fn __repr__(&self) -> String {
+        let t = &self.0;
+        format!(
+            "Tick(view_sequence={}, event_sequence={}, sequence={})",
+            t.view_sequence, t.event_sequence, t.sequence
+        )
+    }
+}
+
+/// The summary delivered once when a session leaves the live store: the
+/// session as it was, why and when it left, and whether it may come back.
+#[pyclass(name = "SessionEnd", module = "sojourn", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PySessionEnd(pub SessionEnd);
+
+#[pymethods]
+impl PySessionEnd {
+    /// The session as it was when it left.
+    #[getter]
+    fn session(&self) -> PySession {
+        PySession(self.0.session.clone())
+    }
+
+    /// Why it left: a `sojourn.EndReason` (`idle`, `lifetime`, `ended`,
+    /// `evicted`).
+    #[getter]
+    fn reason<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        reason(py, self.0.reason)
+    }
+
+    /// When it left: `expires_at` for `idle` and `lifetime`, the time of
+    /// the call for `ended` and `evicted` (aware UTC datetime).
+    #[getter]
+    fn ended_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.0.ended_at.into_bound_py_any(py)
+    }
+
+    /// `last_seen - started_at`, as a `timedelta`.
+    #[getter]
+    fn duration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.0.duration.into_bound_py_any(py)
+    }
+
+    /// Whether `resume` could still bring it back (see the revival rules).
+    #[getter]
+    fn revivable(&self) -> bool {
+        self.0.revivable
+    }
+
+    /// Every session field, then `reason`, `ended_at`, `duration` and
+    /// `revivable`, in a new `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        PySession(self.0.session.clone()).fill(py, &dict)?;
+        dict.set_item("reason", reason(py, self.0.reason)?)?;
+        dict.set_item("ended_at", self.0.ended_at)?;
+        dict.set_item("duration", self.0.duration)?;
+        dict.set_item("revivable", self.0.revivable)?;
+        Ok(dict)
+    }
+
+    /// The JSON object that every language of sojourn writes for a session
+    /// end: the session's fields, `reason`, `ended_at`, `duration_ms` and
+    /// `revivable`.
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.0).map_err(json_error)
+    }
+
+    fn __hash__(&self) -> u64 {
+        id_hash(self.0.session.id)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let end = &self.0;
+        Ok(format!(
+            "SessionEnd(reason='{}', ended_at={}, duration={}, revivable={}, session=Session({}))",
+            end.reason,
+            end.ended_at.format(ISO),
+            repr_of(end.duration, py)?,
+            if end.revivable { "True" } else { "False" },
+            PySession(end.session.clone()).fields(py)?,
+        ))
+    }
+}
+
+/// Sessions ended since the tracker was made, by reason.
+#[pyclass(name = "EndedStats", module = "sojourn", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PyEndedStats(pub EndedStats);
+
+#[pymethods]
+impl PyEndedStats {
+    /// Idled out.
+    #[getter]
+    fn idle(&self) -> u64 {
+        self.0.idle
+    }
+
+    /// Reached `max_lifetime`.
+    #[getter]
+    fn lifetime(&self) -> u64 {
+        self.0.lifetime
+    }
+
+    /// Ended by the application.
+    #[getter]
+    fn ended(&self) -> u64 {
+        self.0.ended
+    }
+
+    /// Evicted by the capacity bound.
+    #[getter]
+    fn evicted(&self) -> u64 {
+        self.0.evicted
+    }
+
+    /// The four counts in a new `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = &self.0;
+        let dict = PyDict::new(py);
+        dict.set_item("idle", e.idle)?;
+        dict.set_item("lifetime", e.lifetime)?;
+        dict.set_item("ended", e.ended)?;
+        dict.set_item("evicted", e.evicted)?;
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        let e = &self.0;
+        format!(
+            "EndedStats(idle={}, lifetime={}, ended={}, evicted={})",
+            e.idle, e.lifetime, e.ended, e.evicted
+        )
+    }
+}
+
+/// Counters of a tracker since it was made, and the live and dormant
+/// counts now.
+#[pyclass(name = "Stats", module = "sojourn", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PyStats(pub Stats);
+
+#[pymethods]
+impl PyStats {
+    /// Live sessions now.
+    #[getter]
+    fn live(&self) -> u64 {
+        self.0.live
+    }
+
+    /// Departed sessions remembered now.
+    #[getter]
+    fn dormant(&self) -> u64 {
+        self.0.dormant
+    }
+
+    /// New sessions, however started.
+    #[getter]
+    fn started(&self) -> u64 {
+        self.0.started
+    }
+
+    /// Sessions brought back with their id.
+    #[getter]
+    fn revived(&self) -> u64 {
+        self.0.revived
+    }
+
+    /// `resume` calls that found their session live.
+    #[getter]
+    fn resumed(&self) -> u64 {
+        self.0.resumed
+    }
+
+    /// Tokens refused by `resume` (garbage, forged, badly signed).
+    #[getter]
+    fn rejected(&self) -> u64 {
+        self.0.rejected
+    }
+
+    /// Sessions ended, by reason.
+    #[getter]
+    fn ended(&self) -> PyEndedStats {
+        PyEndedStats(self.0.ended)
+    }
+
+    /// Views tracked.
+    #[getter]
+    fn views(&self) -> u64 {
+        self.0.views
+    }
+
+    /// Events tracked.
+    #[getter]
+    fn events(&self) -> u64 {
+        self.0.events
+    }
+
+    /// Every count in a new `dict` (`ended` as a nested `dict`).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = &self.0;
+        let dict = PyDict::new(py);
+        dict.set_item("live", s.live)?;
+        dict.set_item("dormant", s.dormant)?;
+        dict.set_item("started", s.started)?;
+        dict.set_item("revived", s.revived)?;
+        dict.set_item("resumed", s.resumed)?;
+        dict.set_item("rejected", s.rejected)?;
+        dict.set_item("ended", PyEndedStats(s.ended).to_dict(py)?)?;
+        dict.set_item("views", s.views)?;
+        dict.set_item("events", s.events)?;
+        Ok(dict)
+    }
+
+    /// The stats as JSON, as every language of sojourn writes them.
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.0).map_err(json_error)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.0;
+        format!(
+            "Stats(live={}, dormant={}, started={}, revived={}, resumed={}, rejected={}, \
+             ended={}, views={}, events={})",
+            s.live,
+            s.dormant,
+            s.started,
+            s.revived,
+            s.resumed,
+            s.rejected,
+            PyEndedStats(s.ended).__repr__(),
+            s.views,
+            s.events
+        )
+    }
+}

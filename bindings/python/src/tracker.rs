@@ -1,0 +1,430 @@
+//! The tracker: every operation of the core, with Python arguments. Each
+//! converts its arguments, releases the GIL around the core call (which may
+//! wait on a shard lock that an `on_end` callback's thread holds while it
+//! waits for the GIL), then converts the result.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pyo3::PyTraverseError;
+use pyo3::exceptions::PyTypeError;
+use pyo3::gc::PyVisit;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use sojourn::{Hints, Tracker};
+
+use crate::clock::PyMockClock;
+use crate::config::Options;
+use crate::convert;
+use crate::driver;
+use crate::ends::Callback;
+use crate::errors::OrRaise;
+use crate::session::{self, PySession, PySessionEnd, PyStats, PyTick};
+
+/// Tracks live sessions: their view and event counters, user, timestamps
+/// and attributes, their expiry, revival and ends.
+///
+/// Every option is keyword-only and optional; ``None`` keeps the core's
+/// default. Durations are seconds (int or float) or ``timedelta``s.
+///
+/// - ``idle_timeout``: a session ends after this long without activity.
+/// - ``max_lifetime``: and this long after it started, however active.
+/// - ``revive_window``: how long after its last activity a departed session
+///   may be revived by ``resume``.
+/// - ``retention``: how long departed sessions are remembered.
+/// - ``max_sessions``: live sessions; past it the one closest to expiry is
+///   evicted.
+/// - ``max_dormant``: remembered sessions; past it the oldest is forgotten.
+/// - ``secret`` / ``secrets``: HMAC-SHA256 keys (str or bytes, 16 bytes or
+///   more); tokens become ``id.signature``; the first key signs, all verify.
+/// - ``sweep_interval``: how often the background driver notices expiries
+///   and delivers ends; 0 runs no driver (``sweep()`` does it then).
+/// - ``on_end``: any callable, called once with every ``SessionEnd`` from
+///   the driver thread, with the GIL taken; what it raises is reported
+///   through ``sys.unraisablehook`` and the tracker goes on.
+/// - ``max_attrs_bytes``: bound on a session's attributes as compact JSON.
+/// - ``clock``: a ``MockClock``, to test expiry without sleeping.
+///
+/// A tracker is a context manager: leaving the block calls ``close()``.
+/// Trackers still open when the interpreter exits are closed then.
+#[pyclass(name = "Tracker", module = "sojourn", frozen, weakref)]
+pub struct PyTracker {
+    /// `None` only while the object is being dropped.
+    core: Option<Arc<Tracker>>,
+    callback: Option<Arc<Callback>>,
+    closed: AtomicBool,
+}
+
+impl PyTracker {
+    fn core(&self) -> &Tracker {
+        self.core
+            .as_deref()
+            .expect("the core tracker is taken only by Drop")
+    }
+}
+
+impl Drop for PyTracker {
+    fn drop(&mut self) {
+        // Dropping the last handle stops the driver and waits for it, and
+        // the driver may be waiting for the GIL to call `on_end`: let go of
+        // the GIL meanwhile. During interpreter shutdown, attaching is not
+        // possible; the drivers were stopped at exit then.
+        let mut core = self.core.take();
+        Python::try_attach(|py| py.detach(|| drop(core.take())));
+        drop(core);
+    }
+}
+
+fn hints(
+    user_id: Option<PyBackedStr>,
+    attrs: Option<&Bound<'_, PyAny>>,
+    view_sequence: Option<&Bound<'_, PyAny>>,
+    event_sequence: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Hints> {
+    let mut hints = Hints {
+        user_id: user_id.map(|u| u.to_string()),
+        attrs: attrs.map(convert::attrs).transpose()?,
+        ..Hints::default()
+    };
+    if let Some(n) = view_sequence {
+        hints.view_sequence = convert::count("view_sequence", n)?;
+    }
+    if let Some(n) = event_sequence {
+        hints.event_sequence = convert::count("event_sequence", n)?;
+    }
+    Ok(hints)
+}
+
+#[pymethods]
+impl PyTracker {
+    #[new]
+    #[pyo3(signature = (
+        *,
+        idle_timeout = None,
+        max_lifetime = None,
+        revive_window = None,
+        retention = None,
+        max_sessions = None,
+        max_dormant = None,
+        secret = None,
+        secrets = None,
+        sweep_interval = None,
+        on_end = None,
+        max_attrs_bytes = None,
+        clock = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        idle_timeout: Option<&Bound<'_, PyAny>>,
+        max_lifetime: Option<&Bound<'_, PyAny>>,
+        revive_window: Option<&Bound<'_, PyAny>>,
+        retention: Option<&Bound<'_, PyAny>>,
+        max_sessions: Option<&Bound<'_, PyAny>>,
+        max_dormant: Option<&Bound<'_, PyAny>>,
+        secret: Option<&Bound<'_, PyAny>>,
+        secrets: Option<&Bound<'_, PyAny>>,
+        sweep_interval: Option<&Bound<'_, PyAny>>,
+        on_end: Option<Bound<'_, PyAny>>,
+        max_attrs_bytes: Option<&Bound<'_, PyAny>>,
+        clock: Option<&Bound<'_, PyMockClock>>,
+    ) -> PyResult<Self> {
+        let mut builder = Options {
+            idle_timeout,
+            max_lifetime,
+            revive_window,
+            retention,
+            max_sessions,
+            max_dormant,
+            secret,
+            secrets,
+            sweep_interval,
+            max_attrs_bytes,
+            clock,
+        }
+        .builder()?;
+        let callback = match on_end {
+            Some(f) if !f.is_callable() => {
+                return Err(PyTypeError::new_err(format!(
+                    "on_end must be callable, not {}",
+                    f.get_type().name()?
+                )));
+            }
+            Some(f) => Some(Callback::new(f)),
+            None => None,
+        };
+        if let Some(callback) = &callback {
+            builder = builder.on_end(callback.on_end());
+        }
+        let core = Arc::new(builder.build().or_raise(py)?);
+        driver::register(&core);
+        Ok(PyTracker {
+            core: Some(core),
+            callback,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Starts a new session (``session_index`` 1), with an optional user
+    /// and attributes.
+    #[pyo3(signature = (user_id = None, attrs = None))]
+    fn start(
+        &self,
+        py: Python<'_>,
+        user_id: Option<PyBackedStr>,
+        attrs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySession> {
+        let attrs = attrs.map(convert::attrs).transpose()?;
+        let core = self.core();
+        py.detach(|| core.start(user_id.as_deref(), attrs))
+            .or_raise(py)
+            .map(PySession)
+    }
+
+    /// The live session ``id``, touched (``last_seen`` becomes now);
+    /// ``None`` if it is not live.
+    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
+        let id = convert::session_id(id)?;
+        let core = self.core();
+        Ok(py.detach(|| core.get(id)).map(PySession))
+    }
+
+    /// The live session ``id`` without touching it; ``None`` if it is not
+    /// live.
+    fn peek(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
+        let id = convert::session_id(id)?;
+        let core = self.core();
+        Ok(py.detach(|| core.peek(id)).map(PySession))
+    }
+
+    /// Whether ``id`` is live. Does not touch it.
+    fn exists(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let id = convert::session_id(id)?;
+        let core = self.core();
+        Ok(py.detach(|| core.exists(id)))
+    }
+
+    /// Counts one ``"view"`` or ``"event"`` and returns the counters right
+    /// after it. Raises ``SessionNotFound`` if the session is not live.
+    fn track(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        kind: &Bound<'_, PyAny>,
+    ) -> PyResult<PyTick> {
+        let id = convert::session_id(id)?;
+        let kind = convert::kind(kind)?;
+        let core = self.core();
+        py.detach(|| core.track(id, kind)).or_raise(py).map(PyTick)
+    }
+
+    /// Assigns the session to a user; returns it, touched.
+    fn identify(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        user_id: PyBackedStr,
+    ) -> PyResult<PySession> {
+        let id = convert::session_id(id)?;
+        let core = self.core();
+        py.detach(|| core.identify(id, &user_id))
+            .or_raise(py)
+            .map(PySession)
+    }
+
+    /// Merges attributes into the session's (a key given replaces its
+    /// value; others stay); returns it, touched.
+    fn set_attrs(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        attrs: &Bound<'_, PyAny>,
+    ) -> PyResult<PySession> {
+        let id = convert::session_id(id)?;
+        let attrs = convert::attrs(attrs)?;
+        let core = self.core();
+        py.detach(|| core.set_attrs(id, attrs))
+            .or_raise(py)
+            .map(PySession)
+    }
+
+    /// Brings the session ``id`` back with its counters (the maximum of
+    /// what the tracker knew and the hints), or returns it, touched, if it
+    /// is live. Raises ``SessionNotRevivable`` for a session that ended,
+    /// reached its lifetime, or whose UUIDv7 time is out of range.
+    #[pyo3(signature = (id, *, user_id = None, view_sequence = None, event_sequence = None, attrs = None))]
+    fn revive(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        user_id: Option<PyBackedStr>,
+        view_sequence: Option<&Bound<'_, PyAny>>,
+        event_sequence: Option<&Bound<'_, PyAny>>,
+        attrs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySession> {
+        let id = convert::session_id(id)?;
+        let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
+        let core = self.core();
+        py.detach(|| core.revive(id, hints))
+            .or_raise(py)
+            .map(PySession)
+    }
+
+    /// What a web request calls with the token its client holds (``None``
+    /// at first): returns ``(session, outcome)``, where ``outcome`` is
+    /// ``Outcome.EXISTING`` (the live session, touched), ``REVIVED`` (the
+    /// same session brought back) or ``STARTED`` (a new one, linked to the
+    /// old one when there was one). A bad token is never an error: it
+    /// starts a session and is counted in ``stats().rejected``. The counter
+    /// hints are what the client counted, used when the session is revived.
+    #[pyo3(signature = (token = None, *, user_id = None, attrs = None, view_sequence = None, event_sequence = None))]
+    fn resume<'py>(
+        &self,
+        py: Python<'py>,
+        token: Option<PyBackedStr>,
+        user_id: Option<PyBackedStr>,
+        attrs: Option<&Bound<'py, PyAny>>,
+        view_sequence: Option<&Bound<'py, PyAny>>,
+        event_sequence: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(PySession, Bound<'py, PyAny>)> {
+        let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
+        let core = self.core();
+        let (found, outcome) = py
+            .detach(|| core.resume(token.as_deref(), hints))
+            .or_raise(py)?;
+        Ok((PySession(found), session::outcome(py, outcome)?))
+    }
+
+    /// Ends a live session (reason ``ended``) and returns its end; ``None``
+    /// if it is not live.
+    fn end(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySessionEnd>> {
+        let id = convert::session_id(id)?;
+        let core = self.core();
+        Ok(py.detach(|| core.end(id)).map(PySessionEnd))
+    }
+
+    /// The live sessions, all or one user's (from the user index).
+    #[pyo3(signature = (user_id = None))]
+    fn sessions(&self, py: Python<'_>, user_id: Option<PyBackedStr>) -> Vec<PySession> {
+        let core = self.core();
+        py.detach(|| core.sessions(user_id.as_deref()))
+            .into_iter()
+            .map(PySession)
+            .collect()
+    }
+
+    /// How many sessions are live, all or one user's.
+    #[pyo3(signature = (user_id = None))]
+    fn count(&self, py: Python<'_>, user_id: Option<PyBackedStr>) -> usize {
+        let core = self.core();
+        py.detach(|| core.count(user_id.as_deref()))
+    }
+
+    /// Ends every live session of a user (logout everywhere, erasure);
+    /// returns how many ended.
+    fn end_user(&self, py: Python<'_>, user_id: PyBackedStr) -> usize {
+        let core = self.core();
+        py.detach(|| core.end_user(&user_id))
+    }
+
+    /// Ends every live session (for example at shutdown); returns how many
+    /// ended.
+    fn end_all(&self, py: Python<'_>) -> usize {
+        let core = self.core();
+        py.detach(|| core.end_all())
+    }
+
+    /// Moves the live sessions of user ``old`` to user ``new`` (an
+    /// anonymous visitor who logs in); returns how many moved.
+    fn reassign_user(&self, py: Python<'_>, old: PyBackedStr, new: PyBackedStr) -> PyResult<usize> {
+        let core = self.core();
+        py.detach(|| core.reassign_user(&old, &new)).or_raise(py)
+    }
+
+    /// How many sessions are live (``len(tracker)``).
+    #[getter]
+    fn size(&self, py: Python<'_>) -> usize {
+        self.__len__(py)
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        let core = self.core();
+        py.detach(|| core.len())
+    }
+
+    /// Counters since the tracker was made, and the live and dormant counts.
+    fn stats(&self, py: Python<'_>) -> PyStats {
+        let core = self.core();
+        PyStats(py.detach(|| core.stats()))
+    }
+
+    /// Processes every due expiry now and delivers pending ends (on this
+    /// thread); returns how many sessions departed. The driver does this
+    /// every ``sweep_interval``.
+    fn sweep(&self, py: Python<'_>) -> usize {
+        let core = self.core();
+        py.detach(|| core.sweep())
+    }
+
+    /// The token a client keeps for the session ``id``.
+    fn token(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<String> {
+        let id = convert::session_id(id)?;
+        let core = self.core();
+        Ok(py.detach(|| core.token(id)))
+    }
+
+    /// Stops the background driver after a last sweep that delivers what is
+    /// pending. The tracker still answers calls; ends are then delivered by
+    /// ``sweep()``. Calling it again does nothing more.
+    fn close(&self, py: Python<'_>) {
+        let core = self.core();
+        py.detach(|| core.close());
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether ``close()`` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Returns the tracker itself.
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the tracker; never swallows the exception.
+    #[pyo3(signature = (exc_type, exc, traceback))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: &Bound<'_, PyAny>,
+        exc: &Bound<'_, PyAny>,
+        traceback: &Bound<'_, PyAny>,
+    ) -> bool {
+        let _ = (exc_type, exc, traceback);
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "<sojourn.Tracker live={}{}>",
+            self.__len__(py),
+            if self.closed() { " closed" } else { "" }
+        )
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        match &self.callback {
+            Some(callback) => callback.traverse(&visit),
+            None => Ok(()),
+        }
+    }
+
+    fn __clear__(&self) {
+        if let Some(callback) = &self.callback {
+            callback.clear();
+        }
+    }
+}

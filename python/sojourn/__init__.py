@@ -1,0 +1,204 @@
+"""Session tracking for web analytics, over the Rust core of sojourn.
+
+A :class:`Tracker` keeps every live visit in memory with its view and event
+counters, its user, timestamps and attributes; ends it after an idle timeout
+or a maximum lifetime; reports each ending once to ``on_end``; and when the
+server has forgotten a session that a client still holds, brings it back
+under the same id with its counters going on.
+
+Every call releases the GIL while the core works. Durations are seconds
+(``int``, ``float`` or :class:`datetime.timedelta`), timestamps are aware UTC
+:class:`datetime.datetime` objects, attributes are a ``dict`` of JSON
+scalars. The exact rules are in ``docs/semantics.md`` of the repository.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import uuid
+from datetime import timedelta
+from typing import Any, Mapping, Union
+
+__all__ = [
+    "DEFAULTS",
+    "LIMITS",
+    "AttrValue",
+    "EndReason",
+    "EndedStats",
+    "InvalidArgument",
+    "InvalidSessionId",
+    "Kind",
+    "MockClock",
+    "Outcome",
+    "Seconds",
+    "Session",
+    "SessionEnd",
+    "SessionIdLike",
+    "SessionNotFound",
+    "SessionNotRevivable",
+    "SojournError",
+    "Stats",
+    "StoreError",
+    "Tick",
+    "Tracker",
+    "__version__",
+]
+
+#: A duration: seconds as an ``int`` or ``float``, or a ``timedelta``.
+Seconds = Union[int, float, timedelta]
+#: An attribute value: a JSON scalar.
+AttrValue = Union[str, int, float, bool, None]
+#: A session id: its canonical text, or a ``uuid.UUID``.
+SessionIdLike = Union[str, uuid.UUID]
+
+
+class Outcome(str, enum.Enum):
+    """What :meth:`Tracker.resume` found for the token it was given."""
+
+    #: The session was live and was touched.
+    EXISTING = "existing"
+    #: The session had been forgotten and came back with its id.
+    REVIVED = "revived"
+    #: A new session was started (linked to the old one when there was one).
+    STARTED = "started"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class EndReason(str, enum.Enum):
+    """Why a session left the live store."""
+
+    #: No activity for ``idle_timeout``.
+    IDLE = "idle"
+    #: ``max_lifetime`` reached.
+    LIFETIME = "lifetime"
+    #: Ended by the application (``end``, ``end_user``, ``end_all``).
+    ENDED = "ended"
+    #: Pushed out by the ``max_sessions`` bound.
+    EVICTED = "evicted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Kind(str, enum.Enum):
+    """What :meth:`Tracker.track` counts (the plain strings work as well)."""
+
+    #: A page or screen view.
+    VIEW = "view"
+    #: Any other event.
+    EVENT = "event"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SojournError(Exception):
+    """Base of every error a tracker raises.
+
+    ``code`` is the stable code that Rust and Node report for the same error.
+    """
+
+    code: str = "SOJOURN_ERROR"
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class SessionNotFound(SojournError, KeyError):
+    """The operation needs a live session and this id has none.
+
+    Also a ``KeyError``, as a missing key of a mapping would be.
+    """
+
+    code = "SESSION_NOT_FOUND"
+
+    def __init__(self, message: str = "", *, session_id: str = "") -> None:
+        super().__init__(message)
+        #: The id that was looked up.
+        self.session_id = session_id
+
+
+class InvalidSessionId(SojournError, ValueError):
+    """The text given as a session id is not a hyphenated UUID (or is nil or max)."""
+
+    code = "INVALID_SESSION_ID"
+
+    def __init__(self, message: str = "", *, input: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        #: The offending input, cut to 64 characters.
+        self.input = input
+        #: Why it was refused.
+        self.reason = reason
+
+
+class SessionNotRevivable(SojournError):
+    """``revive`` was asked for a session that may not come back (it ended,
+    reached its lifetime, or its UUIDv7 time is out of range)."""
+
+    code = "SESSION_NOT_REVIVABLE"
+
+    def __init__(self, message: str = "", *, session_id: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        #: The id that was asked for.
+        self.session_id = session_id
+        #: Why it may not come back.
+        self.reason = reason
+
+
+class InvalidArgument(SojournError, ValueError):
+    """An argument or option is out of range or of the wrong shape.
+
+    Raised for what the core refuses (a bad kind, user id, attribute, counter
+    or option) and for Python values that cannot become the core's types: a
+    negative or non-finite duration, a negative or too large integer, a
+    naive datetime, an attribute value that is a container. A value of the
+    wrong type altogether raises ``TypeError`` instead.
+    """
+
+    code = "INVALID_ARGUMENT"
+
+    def __init__(self, message: str = "", *, argument: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        #: The argument or option at fault.
+        self.argument = argument
+        #: What is wrong with it.
+        self.reason = reason
+
+
+class StoreError(SojournError):
+    """The backing store failed (Redis unreachable, a corrupt record)."""
+
+    code = "STORE_ERROR"
+
+    def __init__(self, message: str = "", *, address: str = "", cause: str = "") -> None:
+        super().__init__(message)
+        #: Where the store was reached.
+        self.address = address
+        #: What went wrong, as the store reported it.
+        self.cause = cause
+
+
+# The native module looks the classes above up in this module, so it is
+# imported after they exist.
+from sojourn._native import (  # noqa: E402
+    DEFAULTS as _NATIVE_DEFAULTS,
+    LIMITS as _NATIVE_LIMITS,
+    EndedStats,
+    MockClock,
+    Session,
+    SessionEnd,
+    Stats,
+    Tick,
+    Tracker,
+    __version__,
+)
+
+#: Every option's default, read from the Rust core (``None`` for
+#: ``revive_window`` means "equal to ``idle_timeout``").
+DEFAULTS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_DEFAULTS)
+#: Fixed bounds of the core: ``user_id`` length, secret length, clock skew
+#: allowed to an unknown UUIDv7, largest counter.
+LIMITS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_LIMITS)
