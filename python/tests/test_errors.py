@@ -1,0 +1,280 @@
+"""Errors: the exception tree, and a clear typed error, never a crash, for
+every bad input."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+import pytest
+
+import sojourn
+from sojourn import (
+    InvalidArgument,
+    InvalidSessionId,
+    SessionNotFound,
+    SessionNotRevivable,
+    SojournError,
+    StoreError,
+)
+
+UNKNOWN = "6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f"
+
+
+def test_the_exception_tree() -> None:
+    assert issubclass(SessionNotFound, SojournError) and issubclass(SessionNotFound, KeyError)
+    assert issubclass(InvalidSessionId, SojournError) and issubclass(InvalidSessionId, ValueError)
+    assert issubclass(InvalidArgument, SojournError) and issubclass(InvalidArgument, ValueError)
+    assert issubclass(SessionNotRevivable, SojournError) and not issubclass(SessionNotRevivable, ValueError)
+    assert issubclass(StoreError, SojournError)
+    codes = {
+        SessionNotFound: "SESSION_NOT_FOUND",
+        InvalidSessionId: "INVALID_SESSION_ID",
+        SessionNotRevivable: "SESSION_NOT_REVIVABLE",
+        InvalidArgument: "INVALID_ARGUMENT",
+        StoreError: "STORE_ERROR",
+    }
+    assert {cls: cls.code for cls in codes} == codes
+
+
+def test_session_not_found_is_a_key_error_with_a_plain_message(tracker: sojourn.Tracker) -> None:
+    with pytest.raises(KeyError) as caught:
+        tracker.track(UNKNOWN, "view")
+    err = caught.value
+    assert isinstance(err, SessionNotFound) and err.code == "SESSION_NOT_FOUND"
+    assert err.session_id == UNKNOWN
+    assert str(err) == f"session {UNKNOWN} is not live", "not KeyError's quoted repr"
+    for call in (
+        lambda: tracker.identify(UNKNOWN, "u"),
+        lambda: tracker.set_attrs(UNKNOWN, {"a": 1}),
+    ):
+        with pytest.raises(SessionNotFound):
+            call()
+
+
+def test_invalid_ids_name_the_input(tracker: sojourn.Tracker) -> None:
+    with pytest.raises(InvalidSessionId) as caught:
+        tracker.get("x" * 100)
+    assert caught.value.input == "x" * 64 and caught.value.reason == "expected 36 characters"
+    for bad in ("", "not-a-uuid", "00000000-0000-0000-0000-000000000000", "é" * 36, uuid.UUID(int=0)):
+        with pytest.raises(InvalidSessionId):
+            tracker.exists(bad)
+
+
+def test_revive_of_an_ended_session_is_refused(tracker: sojourn.Tracker) -> None:
+    s = tracker.start()
+    tracker.end(s.id)
+    with pytest.raises(SessionNotRevivable) as caught:
+        tracker.revive(s.id)
+    assert caught.value.session_id == s.id and caught.value.reason
+    assert caught.value.code == "SESSION_NOT_REVIVABLE"
+
+
+def test_invalid_arguments_name_the_argument(tracker: sojourn.Tracker) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        tracker.track(tracker.start().id, "click")
+    assert caught.value.argument == "kind" and "click" in caught.value.reason
+    assert str(caught.value) == 'invalid kind: expected "view" or "event", got "click"'
+
+
+def test_errors_pickle_with_their_details(tracker: sojourn.Tracker) -> None:
+    with pytest.raises(SessionNotFound) as caught:
+        tracker.track(UNKNOWN, "view")
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert type(back) is SessionNotFound and back.session_id == UNKNOWN and str(back) == str(caught.value)
+
+
+def test_a_failed_call_changes_nothing(tracker: sojourn.Tracker) -> None:
+    s = tracker.start(attrs={"k": "v"})
+    for bad in ({"x": [1]}, {"": 1}, {"x": math.nan}, {"x": "y" * 5000}):
+        with pytest.raises(InvalidArgument):
+            tracker.set_attrs(s.id, bad)
+    assert tracker.peek(s.id) == s
+
+
+Call = Callable[[sojourn.Tracker, str], Any]
+
+WRONG_TYPES: list[tuple[str, Call]] = [
+    ("id is an int", lambda t, s: t.get(123)),
+    ("id is bytes", lambda t, s: t.track(s.encode(), "view")),
+    ("id is None", lambda t, s: t.peek(None)),
+    ("kind is an int", lambda t, s: t.track(s, 1)),
+    ("kind is None", lambda t, s: t.track(s, None)),
+    ("user_id is an int", lambda t, s: t.start(user_id=5)),
+    ("user_id is bytes", lambda t, s: t.identify(s, b"u")),
+    ("attrs is a list", lambda t, s: t.start(attrs=["a"])),
+    ("attrs is a str", lambda t, s: t.set_attrs(s, "a=1")),
+    ("an attrs key is an int", lambda t, s: t.start(attrs={1: "a"})),
+    ("an attrs value is an object", lambda t, s: t.start(attrs={"a": object()})),
+    ("an attrs value is a datetime", lambda t, s: t.set_attrs(s, {"a": datetime.now()})),
+    ("an attrs value is bytes", lambda t, s: t.start(attrs={"a": b"x"})),
+    ("token is an int", lambda t, s: t.resume(5)),
+    ("a counter is a float", lambda t, s: t.revive(s, view_sequence=1.0)),
+    ("a counter is a str", lambda t, s: t.resume(s, event_sequence="1")),
+    ("a counter is a bool", lambda t, s: t.resume(s, view_sequence=True)),
+    ("reassign to None", lambda t, s: t.reassign_user("a", None)),
+    ("end_user of an int", lambda t, s: t.end_user(1)),
+    ("count of a list", lambda t, s: t.count(["u"])),
+    ("a positional hint", lambda t, s: t.revive(s, "u1")),
+    ("an unknown keyword", lambda t, s: t.start(user="u1")),
+    ("a missing argument", lambda t, s: t.track(s)),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in WRONG_TYPES], ids=[n for n, _ in WRONG_TYPES])
+def test_wrong_types_raise_type_error(tracker: sojourn.Tracker, call: Call) -> None:
+    s = tracker.start().id
+    with pytest.raises(TypeError):
+        call(tracker, s)
+    assert len(tracker) == 1, "nothing changed"
+
+
+BAD_OPTIONS: list[tuple[dict[str, Any], type[Exception]]] = [
+    ({"idle_timeout": "30"}, TypeError),
+    ({"idle_timeout": True}, TypeError),
+    ({"idle_timeout": None, "max_lifetime": [1]}, TypeError),
+    ({"max_sessions": 1.5}, TypeError),
+    ({"max_sessions": "10"}, TypeError),
+    ({"secret": 1234567890123456}, TypeError),
+    ({"secrets": "a single string of secret"}, TypeError),
+    ({"secrets": [b"sixteen bytes or more", 5]}, TypeError),
+    ({"on_end": 5}, TypeError),
+    ({"on_end": "print"}, TypeError),
+    ({"clock": "now"}, TypeError),
+    ({"clock": datetime.now()}, TypeError),
+    ({"idle_timeout": -1}, InvalidArgument),
+    ({"idle_timeout": -0.5}, InvalidArgument),
+    ({"idle_timeout": timedelta(seconds=-1)}, InvalidArgument),
+    ({"idle_timeout": math.nan}, InvalidArgument),
+    ({"idle_timeout": math.inf}, InvalidArgument),
+    ({"retention": 1e300}, InvalidArgument),
+    ({"idle_timeout": 2**64}, InvalidArgument),
+    ({"idle_timeout": 0}, InvalidArgument),
+    ({"idle_timeout": 0.0004}, InvalidArgument),
+    ({"max_lifetime": 0}, InvalidArgument),
+    ({"max_sessions": 0}, InvalidArgument),
+    ({"max_sessions": -1}, InvalidArgument),
+    ({"max_dormant": 2**70}, InvalidArgument),
+    ({"max_attrs_bytes": 1}, InvalidArgument),
+    ({"secret": "short"}, InvalidArgument),
+    ({"secrets": ["a secret of sixteen bytes", "short"]}, InvalidArgument),
+    ({"secret": "a secret of sixteen bytes", "secrets": ["a secret of sixteen bytes"]}, InvalidArgument),
+]
+
+
+@pytest.mark.parametrize(
+    "options,error", BAD_OPTIONS, ids=[f"{o}-{e.__name__}" for o, e in BAD_OPTIONS]
+)
+def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error) as caught:
+        sojourn.Tracker(**options)
+    if error is InvalidArgument:
+        # The core names both secret options "secrets".
+        assert isinstance(caught.value, ValueError)
+        assert caught.value.argument in {*options, "secrets"}  # type: ignore[attr-defined]
+
+
+BAD_VALUES: list[tuple[str, Call]] = [
+    ("a negative counter", lambda t, s: t.revive(s, view_sequence=-1)),
+    ("a counter over 2**64", lambda t, s: t.resume(s, event_sequence=2**64)),
+    ("a counter over 2**32", lambda t, s: t.revive(s, event_sequence=2**32)),
+    ("an int attribute over 64 bits", lambda t, s: t.start(attrs={"a": 2**63})),
+    ("a negative int attribute under 64 bits", lambda t, s: t.start(attrs={"a": -(2**63) - 1})),
+    ("a nested attribute", lambda t, s: t.start(attrs={"a": {"b": 1}})),
+    ("a tuple attribute", lambda t, s: t.set_attrs(s, {"a": (1, 2)})),
+    ("an infinite attribute", lambda t, s: t.set_attrs(s, {"a": math.inf})),
+    ("an empty attribute key", lambda t, s: t.resume(attrs={"": 1})),
+    ("an empty user", lambda t, s: t.identify(s, "")),
+    ("a long user", lambda t, s: t.start(user_id="x" * 257)),
+    ("an unknown kind", lambda t, s: t.track(s, "View")),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in BAD_VALUES], ids=[n for n, _ in BAD_VALUES])
+def test_bad_values_raise_invalid_argument(tracker: sojourn.Tracker, call: Call) -> None:
+    s = tracker.start().id
+    with pytest.raises(InvalidArgument) as caught:
+        call(tracker, s)
+    assert isinstance(caught.value, ValueError)
+    assert tracker.stats().started == 1 and tracker.peek(s).attrs == {}  # type: ignore[union-attr]
+
+
+def test_big_values_that_fit_are_accepted(tracker: sojourn.Tracker) -> None:
+    s = tracker.start(attrs={"max": 2**63 - 1, "min": -(2**63), "neg": -1.5})
+    assert s.attrs == {"max": 2**63 - 1, "min": -(2**63), "neg": -1.5}
+    revived = tracker.revive(UNKNOWN, view_sequence=2**32 - 1)
+    assert revived.view_sequence == 2**32 - 1
+
+
+def test_mock_clock_refuses_bad_times() -> None:
+    with pytest.raises(InvalidArgument, match="naive"):
+        sojourn.MockClock(datetime(2026, 1, 1))
+    with pytest.raises(TypeError):
+        sojourn.MockClock("2026-01-01")  # type: ignore[arg-type]
+    clock = sojourn.MockClock()
+    with pytest.raises(InvalidArgument):
+        clock.advance(-1)
+    with pytest.raises(TypeError):
+        clock.advance("1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        clock.set(0)  # type: ignore[arg-type]
+
+
+def test_strings_python_cannot_encode_raise_value_error(tracker: sojourn.Tracker) -> None:
+    with pytest.raises(ValueError):
+        tracker.start(user_id="\ud800")
+    with pytest.raises(ValueError):
+        tracker.get("\ud800" * 36)
+    with pytest.raises(ValueError):
+        tracker.resume("\udfff")
+    assert len(tracker) == 0
+
+
+JUNK: list[Any] = [
+    None, True, -1, 0, 2**80, -(2**80), 1.5, math.nan, -math.inf, "", "x" * 10_000, "\x00", "\ud800",
+    b"bytes", bytearray(b"b"), [], [1], (), {}, {"a": 1}, {1: 2}, {"a": [1]}, set(), object(),
+    timedelta(days=-1), timedelta.max, datetime.now(), uuid.UUID(int=5), uuid.uuid4(), sojourn.Outcome.STARTED,
+]  # fmt: skip
+
+
+def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
+    """Every method with every junk value in every position: each call
+    returns or raises TypeError or a ValueError (never anything else)."""
+    methods = [
+        ("start", 2), ("get", 1), ("peek", 1), ("exists", 1), ("track", 2), ("identify", 2),
+        ("set_attrs", 2), ("revive", 1), ("resume", 1), ("end", 1), ("sessions", 1), ("count", 1),
+        ("end_user", 1), ("reassign_user", 2), ("token", 1),
+    ]  # fmt: skip
+    live = tracker.start().id
+    calls = 0
+    for name, arity in methods:
+        method = getattr(tracker, name)
+        for junk in JUNK:
+            for position in range(arity):
+                args: list[Any] = [live, "view"][:arity] if name == "track" else [live] * arity
+                args[position] = junk
+                try:
+                    method(*args)
+                except (TypeError, ValueError, SessionNotFound, SessionNotRevivable):
+                    pass
+                calls += 1
+        for keyword in ("user_id", "attrs", "view_sequence", "event_sequence"):
+            if name in ("revive", "resume"):
+                for junk in JUNK:
+                    try:
+                        method(live, **{keyword: junk})
+                    except (TypeError, ValueError):
+                        pass
+                    calls += 1
+    for option in sojourn.DEFAULTS:
+        for junk in JUNK:
+            try:
+                sojourn.Tracker(**{"sweep_interval": 0, option: junk}).close()
+            except (TypeError, ValueError):
+                pass
+            calls += 1
+    assert calls > 1000
+    assert tracker.track(tracker.start().id, "view").sequence == 1, "the tracker goes on"

@@ -1,0 +1,154 @@
+"""Threads: many threads on the same sessions lose no tick and repeat none;
+the GIL is released around core calls, so a callback that needs the GIL
+never deadlocks a caller that waits for the core."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import sojourn
+from support import run_python, wait_until
+
+THREADS = 8
+TRACKS = 2_000
+
+
+def test_many_threads_on_the_same_sessions_lose_no_tick(
+    tracker: sojourn.Tracker, clock: sojourn.MockClock
+) -> None:
+    sessions = [tracker.start().id for _ in range(4)]
+    ticks: dict[str, list[tuple[str, sojourn.Tick]]] = defaultdict(list)
+    lock = threading.Lock()
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        mine: dict[str, list[tuple[str, sojourn.Tick]]] = defaultdict(list)
+        try:
+            barrier.wait()
+            for i in range(TRACKS):
+                sid = sessions[(n + i) % len(sessions)]
+                kind = "view" if (n + i) % 3 else "event"
+                mine[sid].append((kind, tracker.track(sid, kind)))
+                if i % 100 == 0:
+                    tracker.get(sid)
+                    clock.advance(0.001)
+        except BaseException as e:  # reported below
+            errors.append(e)
+        with lock:
+            for sid, got in mine.items():
+                ticks[sid].extend(got)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(len(v) for v in ticks.values()) == THREADS * TRACKS
+    for sid, got in ticks.items():
+        views = sorted(t.view_sequence for kind, t in got if kind == "view")
+        events = sorted(t.event_sequence for kind, t in got if kind == "event")
+        assert views == list(range(1, len(views) + 1)), "no view lost or repeated"
+        assert events == list(range(1, len(events) + 1)), "no event lost or repeated"
+        assert sorted(t.sequence for _, t in got) == list(range(1, len(got) + 1))
+        assert all(t.sequence == t.view_sequence + t.event_sequence for _, t in got)
+        final = tracker.peek(sid)
+        assert final is not None and (final.view_sequence, final.event_sequence) == (len(views), len(events))
+    stats = tracker.stats()
+    assert stats.views + stats.events == THREADS * TRACKS
+
+
+def test_threads_run_in_parallel_with_a_callback_that_calls_back(tracker: sojourn.Tracker) -> None:
+    """Threads start, track and end sessions while `sweep` delivers ends to
+    a callback that itself calls the tracker, from several threads."""
+    seen: list[str] = []
+
+    def on_end(end: sojourn.SessionEnd) -> None:
+        assert inner.peek(end.session.id) is None
+        inner.stats()
+        seen.append(end.session.id)
+
+    inner = sojourn.Tracker(sweep_interval=0, on_end=on_end)
+
+    def work() -> None:
+        for _ in range(300):
+            s = inner.start()
+            inner.track(s.id, "view")
+            inner.end(s.id)
+            inner.sweep()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "deadlocked"
+    inner.close()
+    assert len(seen) == 4 * 300 and len(set(seen)) == len(seen), "each end delivered exactly once"
+
+
+def test_the_driver_delivers_ends_from_its_own_thread() -> None:
+    clock = sojourn.MockClock()
+    threads: list[str] = []
+    ends: list[sojourn.SessionEnd] = []
+
+    def on_end(end: sojourn.SessionEnd) -> None:
+        threads.append(threading.current_thread().name)
+        ends.append(end)
+
+    with sojourn.Tracker(clock=clock, sweep_interval=0.01, on_end=on_end, idle_timeout=60) as tracker:
+        s = tracker.start()
+        clock.advance(61)
+        wait_until(lambda: len(ends) == 1)
+        assert ends[0].session.id == s.id and ends[0].reason is sojourn.EndReason.IDLE
+        assert threads[0] != threading.main_thread().name
+
+
+def test_close_while_the_driver_is_in_a_callback_does_not_deadlock() -> None:
+    """`close` joins the driver thread, which is inside `on_end` and needs
+    the GIL back after sleeping: `close` must not hold the GIL meanwhile."""
+    result = run_python(
+        """
+        import threading, time, sojourn
+        entered = threading.Event()
+        def on_end(end):
+            entered.set()
+            time.sleep(0.3)
+            print("callback done", flush=True)
+        clock = sojourn.MockClock()
+        t = sojourn.Tracker(clock=clock, sweep_interval=0.01, idle_timeout=1, on_end=on_end)
+        t.start()
+        clock.advance(2)
+        assert entered.wait(10)
+        t.close()
+        print("closed", flush=True)
+        """,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["callback done", "closed"]
+
+
+def test_dropping_the_tracker_while_the_driver_is_in_a_callback_does_not_deadlock() -> None:
+    result = run_python(
+        """
+        import gc, threading, time, sojourn
+        entered = threading.Event()
+        def on_end(end):
+            entered.set()
+            time.sleep(0.3)
+        clock = sojourn.MockClock()
+        t = sojourn.Tracker(clock=clock, sweep_interval=0.01, idle_timeout=1, on_end=on_end)
+        t.start()
+        clock.advance(2)
+        assert entered.wait(10)
+        del t
+        gc.collect()
+        print("dropped", flush=True)
+        """,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "dropped\n"

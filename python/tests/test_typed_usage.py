@@ -1,0 +1,9 @@
+"""The typed usage example (also checked by `mypy --strict`) runs."""
+
+from __future__ import annotations
+
+import typed_usage
+
+
+def test_typed_usage_runs() -> None:
+    typed_usage.main()

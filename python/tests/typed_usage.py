@@ -1,0 +1,65 @@
+"""Typed code using the package, checked by `mypy --strict` in
+`make python-test` (so the stubs serve typed users) and run by
+`test_typed_usage.py` (so it is right at run time too)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+import sojourn
+from sojourn import EndReason, Kind, Outcome, SessionEnd, Tick, Tracker
+
+
+class Analytics:
+    def __init__(self, clock: Optional[sojourn.MockClock] = None) -> None:
+        self.ended: list[SessionEnd] = []
+        self.tracker = Tracker(
+            idle_timeout=timedelta(minutes=30),
+            max_lifetime=24 * 3600,
+            revive_window=1800.0,
+            max_sessions=10_000,
+            secrets=["first key, sixteen bytes+", b"older key, sixteen bytes"],
+            sweep_interval=0,
+            on_end=self.ended.append,
+            clock=clock,
+        )
+
+    def request(self, token: Optional[str], page: str) -> tuple[str, Tick]:
+        session, outcome = self.tracker.resume(token, attrs={"entry_page": page})
+        if outcome is Outcome.STARTED:
+            self.tracker.set_attrs(session.id, {"new": True, "score": 1.5, "ref": None})
+        return session.token, self.tracker.track(session.id, Kind.VIEW)
+
+
+def main() -> None:
+    clock = sojourn.MockClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    app = Analytics(clock)
+    token, tick = app.request(None, "/")
+    token, tick = app.request(token, "/docs")
+    assert tick.sequence == 2
+    sid: str = token.split(".")[0]
+    assert app.tracker.track(uuid.UUID(sid), "event").event_sequence == 1
+    session = app.tracker.peek(sid)
+    assert session is not None
+    started: datetime = session.started_at
+    attrs: dict[str, sojourn.AttrValue] = session.attrs
+    assert started.tzinfo is not None and attrs["new"] is True
+    clock.advance(timedelta(hours=1))
+    assert app.tracker.sweep() == 1
+    end: SessionEnd = app.ended[0]
+    assert end.reason is EndReason.IDLE and end.duration == timedelta(0)
+    stats: sojourn.Stats = app.tracker.stats()
+    assert stats.ended.idle == 1 and len(app.tracker) == 0
+    try:
+        app.tracker.revive(sid, view_sequence=-1)
+    except sojourn.InvalidArgument as e:
+        assert e.argument == "view_sequence"
+    with app.tracker as tracker:
+        n: int = tracker.end_all()
+        assert n == 0
+
+
+if __name__ == "__main__":
+    main()
