@@ -1,0 +1,19 @@
+"""The Python demo of `make demo` runs and tells the whole lifecycle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python" / "lifecycle.py"
+
+
+def test_the_lifecycle_demo_runs() -> None:
+    result = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line[:2] for line in lines if line[0].isdigit()] == [f"{n}." for n in range(1, 9)]
+    assert "   view /account -> view #4, sequence 5 (counting on)" in lines
+    assert sum("on_end:" in line for line in lines) == 2
+    assert lines[-1] == "8. After the restart: 1 live, 1 started, 1 revived, 1 rejected, 1 ended."
