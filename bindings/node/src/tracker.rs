@@ -4,7 +4,7 @@
 use napi::Env;
 use napi::bindgen_prelude::{ClassInstance, Function};
 use napi_derive::napi;
-use sojourn::Kind;
+use sojourn::{Kind, TrackerBuilder};
 
 use crate::clock::MockClock;
 use crate::convert::{self, Arg, Attrs};
@@ -80,53 +80,12 @@ impl Tracker {
         env: Env,
         #[napi(ts_arg_type = "TrackerOptions")] options: Option<Arg<TrackerOptions>>,
     ) -> Result<Self> {
-        let mut b = sojourn::Tracker::builder();
-        let mut on_end = None;
-        if let Some(options) = options {
-            let o = options.get("options")?;
-            if let Some(ms) = o.idle_timeout {
-                b = b.idle_timeout(convert::millis(ms, "idleTimeout")?);
-            }
-            if let Some(ms) = o.max_lifetime {
-                b = b.max_lifetime(convert::millis(ms, "maxLifetime")?);
-            }
-            if let Some(ms) = o.revive_window {
-                b = b.revive_window(convert::millis(ms, "reviveWindow")?);
-            }
-            if let Some(ms) = o.retention {
-                b = b.retention(convert::millis(ms, "retention")?);
-            }
-            if let Some(n) = o.max_sessions {
-                b = b.max_sessions(convert::size(n, "maxSessions")?);
-            }
-            if let Some(n) = o.max_dormant {
-                b = b.max_dormant(convert::size(n, "maxDormant")?);
-            }
-            if let Some(n) = o.max_attrs_bytes {
-                b = b.max_attrs_bytes(convert::size(n, "maxAttrsBytes")?);
-            }
-            if let Some(ms) = o.sweep_interval {
-                b = b.sweep_interval(convert::millis(ms, "sweepInterval")?);
-            }
-            match (o.secret, o.secrets) {
-                (Some(_), Some(_)) => {
-                    return Err(error::invalid("secret", "give secret or secrets, not both"));
-                }
-                (Some(secret), None) => b = b.secret(secret),
-                (None, Some(secrets)) => b = b.secrets(secrets),
-                (None, None) => {}
-            }
-            if let Some(clock) = o.clock {
-                b = b.clock(clock.get("clock")?.inner.clone());
-            }
-            if let Some(f) = o.on_end {
-                let f = OnEnd::new(&env, &f.get("onEnd")?)?;
-                b = b.on_end(f.callback());
-                on_end = Some(f);
-            }
-        }
+        let (builder, on_end) = match options {
+            Some(options) => configure(&env, options.get("options")?)?,
+            None => (sojourn::Tracker::builder(), None),
+        };
         Ok(Tracker {
-            inner: b.build().or_throw()?,
+            inner: builder.build().or_throw()?,
             on_end,
         })
     }
@@ -335,6 +294,46 @@ impl Tracker {
             None => Ok(()),
         }
     }
+}
+
+/// A builder with the options given, and the `onEnd` it holds.
+fn configure(env: &Env, o: TrackerOptions) -> Result<(TrackerBuilder, Option<OnEnd>)> {
+    let mut b = sojourn::Tracker::builder();
+    // Each numeric option is the builder method of the same name.
+    macro_rules! set {
+        ($option:ident, $name:literal, $convert:path) => {
+            if let Some(value) = o.$option {
+                b = b.$option($convert(value, $name)?);
+            }
+        };
+    }
+    set!(idle_timeout, "idleTimeout", convert::millis);
+    set!(max_lifetime, "maxLifetime", convert::millis);
+    set!(revive_window, "reviveWindow", convert::millis);
+    set!(retention, "retention", convert::millis);
+    set!(max_sessions, "maxSessions", convert::size);
+    set!(max_dormant, "maxDormant", convert::size);
+    set!(max_attrs_bytes, "maxAttrsBytes", convert::size);
+    set!(sweep_interval, "sweepInterval", convert::millis);
+    match (o.secret, o.secrets) {
+        (Some(_), Some(_)) => {
+            return Err(error::invalid("secret", "give secret or secrets, not both"));
+        }
+        (Some(secret), None) => b = b.secret(secret),
+        (None, Some(secrets)) => b = b.secrets(secrets),
+        (None, None) => {}
+    }
+    if let Some(clock) = o.clock {
+        b = b.clock(clock.get("clock")?.inner.clone());
+    }
+    let on_end = o
+        .on_end
+        .map(|f| OnEnd::new(env, &f.get("onEnd")?))
+        .transpose()?;
+    if let Some(on_end) = &on_end {
+        b = b.on_end(on_end.callback());
+    }
+    Ok((b, on_end))
 }
 
 fn hints_of(hints: Option<Arg<Hints>>) -> Result<sojourn::Hints> {
