@@ -36,3 +36,23 @@ def run_python(code: str, timeout: float = 60.0) -> subprocess.CompletedProcess[
         )
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"the interpreter hung for {timeout} s; it printed {e.stdout!r} {e.stderr!r}")
+
+
+#: A script prelude: when it ends, the driver thread of tracker `t` is
+#: inside `on_end`, which sleeps 0.3 s (releasing the GIL), then needs the
+#: GIL back to print "callback done".
+IN_CALLBACK = textwrap.dedent(
+    """
+    import threading, time, sojourn
+    entered = threading.Event()
+    def on_end(end):
+        entered.set()
+        time.sleep(0.3)
+        print("callback done", flush=True)
+    clock = sojourn.MockClock()
+    t = sojourn.Tracker(clock=clock, sweep_interval=0.01, idle_timeout=1, on_end=on_end)
+    t.start()
+    clock.advance(2)
+    assert entered.wait(10)
+    """
+)

@@ -4,7 +4,7 @@ interpreter finalizes, delivering the ends still pending."""
 
 from __future__ import annotations
 
-from support import run_python
+from support import IN_CALLBACK, run_python
 
 
 def test_exit_without_close_while_the_driver_runs() -> None:
@@ -37,22 +37,7 @@ def test_exit_delivers_pending_ends() -> None:
 
 
 def test_exit_while_a_callback_runs() -> None:
-    result = run_python(
-        """
-        import threading, time, sojourn
-        entered = threading.Event()
-        def on_end(end):
-            entered.set()
-            time.sleep(0.3)
-            print("callback done", flush=True)
-        clock = sojourn.MockClock()
-        t = sojourn.Tracker(clock=clock, sweep_interval=0.01, idle_timeout=1, on_end=on_end)
-        t.start()
-        clock.advance(2)
-        assert entered.wait(10)
-        print("leaving", flush=True)
-        """
-    )
+    result = run_python(IN_CALLBACK + 'print("leaving", flush=True)')
     assert (result.returncode, result.stdout, result.stderr) == (0, "leaving\ncallback done\n", "")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import json
 import pydoc
+import re
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -194,9 +196,15 @@ def test_the_tracker_is_a_context_manager(clock: sojourn.MockClock) -> None:
 
 
 def test_defaults_come_from_the_core_and_are_documented() -> None:
-    params = inspect.signature(sojourn.Tracker).parameters
-    assert set(params) == set(sojourn.DEFAULTS), "DEFAULTS lists every option"
-    assert all(p.default is None and p.kind is p.KEYWORD_ONLY for p in params.values())
+    options = [
+        "idle_timeout", "max_lifetime", "revive_window", "retention", "max_sessions", "max_dormant",
+        "secret", "secrets", "sweep_interval", "on_end", "max_attrs_bytes", "clock",
+    ]  # fmt: skip
+    assert list(sojourn.DEFAULTS) == options, "DEFAULTS lists every option"
+    if sys.version_info >= (3, 10):  # a 3.9 abi3 class has no text signature
+        params = inspect.signature(sojourn.Tracker).parameters
+        assert list(params) == options
+        assert all(p.default is None and p.kind is p.KEYWORD_ONLY for p in params.values())
     d = sojourn.DEFAULTS
     assert d["idle_timeout"] == timedelta(minutes=30) and d["max_lifetime"] == timedelta(hours=24)
     assert d["revive_window"] is None and d["sweep_interval"] == timedelta(seconds=1)
@@ -235,9 +243,10 @@ def test_every_public_name_is_documented() -> None:
 
 def test_help_shows_documented_methods() -> None:
     text = pydoc.render_doc(sojourn.Tracker, renderer=pydoc.plaintext)
+    flat = re.sub(r"\(\s+", "(", " ".join(text.replace("|", " ").split()))  # 3.13 folds long signatures
     for method in ("resume", "track", "revive", "end_user", "sweep", "close"):
-        assert f"{method}(self" in text, method
-    assert "What a web request calls with the token its client holds" in text
+        assert f"{method}(self" in flat, method
+    assert "What a web request calls with the token its client holds" in flat
     assert "idle_timeout: 1800 s (30 min)" in text
-    assert "resume(self, /, token=None, *, user_id=None" in text
+    assert "resume(self, /, token=None, *, user_id=None" in flat
 

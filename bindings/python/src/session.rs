@@ -24,6 +24,14 @@ fn json_error(err: serde_json::Error) -> PyErr {
     PyValueError::new_err(err.to_string())
 }
 
+/// The `dict` of a value that holds only counts: its JSON, parsed.
+fn counts_dict<'py>(py: Python<'py>, json: &str) -> PyResult<Bound<'py, PyDict>> {
+    Ok(py
+        .import("json")?
+        .call_method1("loads", (json,))?
+        .cast_into()?)
+}
+
 fn id_hash(id: SessionId) -> u64 {
     let bits = id.as_u128();
     (bits as u64) ^ ((bits >> 64) as u64)
@@ -217,11 +225,7 @@ impl PyTick {
 
     /// The three counters in a new `dict`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("view_sequence", self.0.view_sequence)?;
-        dict.set_item("event_sequence", self.0.event_sequence)?;
-        dict.set_item("sequence", self.0.sequence)?;
-        Ok(dict)
+        counts_dict(py, &self.to_json()?)
     }
 
     /// The tick as JSON, as every language of sojourn writes it.
@@ -347,13 +351,7 @@ impl PyEndedStats {
 
     /// The four counts in a new `dict`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let e = &self.0;
-        let dict = PyDict::new(py);
-        dict.set_item("idle", e.idle)?;
-        dict.set_item("lifetime", e.lifetime)?;
-        dict.set_item("ended", e.ended)?;
-        dict.set_item("evicted", e.evicted)?;
-        Ok(dict)
+        counts_dict(py, &serde_json::to_string(&self.0).map_err(json_error)?)
     }
 
     fn __repr__(&self) -> String {
@@ -429,18 +427,7 @@ impl PyStats {
 
     /// Every count in a new `dict` (`ended` as a nested `dict`).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = &self.0;
-        let dict = PyDict::new(py);
-        dict.set_item("live", s.live)?;
-        dict.set_item("dormant", s.dormant)?;
-        dict.set_item("started", s.started)?;
-        dict.set_item("revived", s.revived)?;
-        dict.set_item("resumed", s.resumed)?;
-        dict.set_item("rejected", s.rejected)?;
-        dict.set_item("ended", PyEndedStats(s.ended).to_dict(py)?)?;
-        dict.set_item("views", s.views)?;
-        dict.set_item("events", s.events)?;
-        Ok(dict)
+        counts_dict(py, &self.to_json()?)
     }
 
     /// The stats as JSON, as every language of sojourn writes them.
