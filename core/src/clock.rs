@@ -35,10 +35,14 @@ impl MockClock {
         MockClock(Arc::new(AtomicI64::new(unix_ms)))
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward (stopping at the end of time, never wrapping).
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.0.fetch_add(ms, Ordering::SeqCst);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_add(ms))
+            });
     }
 
     /// Sets the clock to `unix_ms`.
@@ -66,6 +70,8 @@ mod tests {
         assert_eq!(clock.now_ms(), 1_250);
         clock.set(5);
         assert_eq!(shared.now_ms(), 5);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now_ms(), i64::MAX);
     }
 
     #[test]

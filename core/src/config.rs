@@ -24,6 +24,8 @@ pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 pub const DEFAULT_MAX_ATTRS_BYTES: usize = 4 * 1024;
 /// The longest `user_id` accepted, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 256;
+/// The largest value a view or event counter can hold.
+pub const MAX_COUNTER: u64 = u32::MAX as u64;
 /// How far in the future an unknown UUIDv7 may claim to have been made.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
 

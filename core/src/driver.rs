@@ -1,17 +1,25 @@
 //! The background driver: a thread that sweeps every `sweep_interval`, so
-//! that expiries are noticed and ends delivered even without traffic.
+//! that expiries are noticed and ends delivered even without traffic. An
+//! explicit end nudges it to deliver at once, off the caller's thread.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::tracker::Inner;
 
 #[derive(Default)]
+struct State {
+    stopped: bool,
+    nudged: bool,
+}
+
+#[derive(Default)]
 struct Signal {
-    stopped: Mutex<bool>,
+    state: Mutex<State>,
     wake: Condvar,
 }
 
@@ -19,6 +27,7 @@ struct Signal {
 /// wakes the thread and waits for it to finish its sweep.
 pub(crate) struct Driver {
     signal: Arc<Signal>,
+    closed: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -36,6 +45,7 @@ impl Driver {
         };
         Driver {
             signal,
+            closed: AtomicBool::new(false),
             thread: Mutex::new(thread),
         }
     }
@@ -44,8 +54,20 @@ impl Driver {
         self.thread.lock().is_some()
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Asks the driver to deliver pending ends now rather than at its next
+    /// sweep.
+    pub fn nudge(&self) {
+        self.signal.state.lock().nudged = true;
+        self.signal.wake.notify_one();
+    }
+
     pub fn stop(&self) {
-        *self.signal.stopped.lock() = true;
+        self.closed.store(true, Ordering::Release);
+        self.signal.state.lock().stopped = true;
         self.signal.wake.notify_all();
         let handle = self.thread.lock().take();
         if let Some(handle) = handle {
@@ -65,19 +87,28 @@ impl Drop for Driver {
 }
 
 fn run(inner: &Weak<Inner>, signal: &Signal, interval: Duration) {
+    let mut next_sweep = Instant::now() + interval;
     loop {
-        {
-            let mut stopped = signal.stopped.lock();
-            if !*stopped {
-                signal.wake.wait_for(&mut stopped, interval);
+        let nudged = {
+            let mut state = signal.state.lock();
+            while !state.stopped && !state.nudged {
+                if signal.wake.wait_until(&mut state, next_sweep).timed_out() {
+                    break;
+                }
             }
-            if *stopped {
+            if state.stopped {
                 return;
             }
-        }
+            std::mem::take(&mut state.nudged)
+        };
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        inner.sweep();
+        if Instant::now() >= next_sweep {
+            inner.sweep();
+            next_sweep = Instant::now() + interval;
+        } else if nudged {
+            inner.ends.deliver();
+        }
     }
 }

@@ -4,8 +4,9 @@
 use crate::id::SessionId;
 
 /// Everything that can go wrong in a tracker call. An error changes nothing.
+// Not `#[non_exhaustive]`: the bindings live in this workspace and match
+// every variant, so a new one is a compile error in each of them.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Error {
     /// The operation needs a live session and this id has none.
     #[error("session {id} is not live")]

@@ -2,6 +2,7 @@
 //! starting one linked to it (see `docs/semantics.md`).
 
 use crate::attrs::{self, Attrs};
+use crate::config::MAX_COUNTER;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::session::{Hints, Outcome, Session};
@@ -20,8 +21,9 @@ struct Checked {
 fn check(hints: Hints, inner: &Inner) -> Result<Checked> {
     check_user(hints.user_id.as_deref())?;
     let counter = |name, value: u64| {
-        u32::try_from(value)
-            .map_err(|_| Error::invalid(name, format!("{value} is over the limit of {}", u32::MAX)))
+        u32::try_from(value).map_err(|_| {
+            Error::invalid(name, format!("{value} is over the limit of {MAX_COUNTER}"))
+        })
     };
     Ok(Checked {
         views: counter("view_sequence", hints.view_sequence)?,

@@ -143,7 +143,9 @@ impl Tracker {
         })
     }
 
-    /// Ends a live session (reason `ended`); `None` if it is not live.
+    /// Ends a live session (reason `ended`) and returns its end, which
+    /// `on_end` also receives, from the driver thread; `None` if it is not
+    /// live.
     pub fn end(&self, id: SessionId) -> Option<SessionEnd> {
         let departure = self.inner.with(id, |shard, ctx| {
             shard
@@ -151,7 +153,15 @@ impl Tracker {
                 .then(|| ctx.out.last().cloned())
                 .flatten()
         })?;
+        self.ended();
         Some(self.inner.summary(&departure))
+    }
+
+    /// After explicit ends: `on_end` should not wait for the next sweep.
+    fn ended(&self) {
+        if self.inner.ends.wanted() {
+            self.driver.nudge();
+        }
     }
 
     /// The live sessions, all or one user's (from the user index).
@@ -205,7 +215,8 @@ impl Tracker {
     /// Ends every live session of a user (logout everywhere, erasure).
     pub fn end_user(&self, user_id: &str) -> usize {
         let ids = self.inner.store.users.ids(user_id);
-        ids.into_iter()
+        let ended = ids
+            .into_iter()
             .filter(|&id| {
                 self.inner.with(id, |shard, ctx| {
                     let owned = shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id)
@@ -213,12 +224,16 @@ impl Tracker {
                     owned && shard.end(id, EndReason::Ended, ctx)
                 })
             })
-            .count()
+            .count();
+        self.ended();
+        ended
     }
 
     /// Ends every live session (for example at shutdown).
     pub fn end_all(&self) -> usize {
-        self.inner.each_shard(|shard, ctx| shard.end_all(ctx))
+        let ended = self.inner.each_shard(|shard, ctx| shard.end_all(ctx));
+        self.ended();
+        ended
     }
 
     /// Moves the live sessions of `old_user_id` to `new_user_id` (an
@@ -289,6 +304,11 @@ impl Tracker {
     pub fn close(&self) {
         self.driver.stop();
         self.inner.sweep();
+    }
+
+    /// Whether [`Tracker::close`] was called (on this tracker or a clone).
+    pub fn is_closed(&self) -> bool {
+        self.driver.is_closed()
     }
 }
 

@@ -104,3 +104,31 @@ fn a_callback_may_call_back_into_the_tracker() {
     tracker.sweep();
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn an_explicit_end_is_delivered_without_waiting_for_the_next_sweep() {
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&delivered);
+    // A sweep an hour away: only the nudge of `end` can deliver in time.
+    let tracker = Tracker::builder()
+        .sweep_interval(Duration::from_secs(3600))
+        .on_end(move |end| {
+            assert_eq!(end.reason, EndReason::Ended);
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let a = tracker.start(Some("u"), None).unwrap();
+    tracker.start(Some("u"), None).unwrap();
+    tracker.start(None, None).unwrap();
+    tracker.end(a.id).unwrap();
+    wait_until("the end of a", || delivered.load(Ordering::SeqCst) == 1);
+    assert_eq!(tracker.end_user("u"), 1);
+    wait_until("the end of the user's other session", || {
+        delivered.load(Ordering::SeqCst) == 2
+    });
+    assert_eq!(tracker.end_all(), 1);
+    wait_until("the end of the last session", || {
+        delivered.load(Ordering::SeqCst) == 3
+    });
+}

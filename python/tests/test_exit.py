@@ -28,12 +28,17 @@ def test_exit_delivers_pending_ends() -> None:
     result = run_python(
         """
         import sojourn
-        t = sojourn.Tracker(sweep_interval=3600, on_end=lambda e: print("ended", e.reason, flush=True))
-        t.end(t.start().id)
+        clock = sojourn.MockClock()
+        t = sojourn.Tracker(
+            clock=clock, idle_timeout=60, sweep_interval=3600,
+            on_end=lambda e: print("ended", e.reason, flush=True),
+        )
+        t.start()
+        clock.advance(60)  # due, but no sweep comes before exit
         print("leaving", flush=True)
         """
     )
-    assert (result.returncode, result.stdout, result.stderr) == (0, "leaving\nended ended\n", "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "leaving\nended idle\n", "")
 
 
 def test_exit_while_a_callback_runs() -> None:

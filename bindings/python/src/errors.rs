@@ -58,10 +58,6 @@ pub fn raise(py: Python<'_>, err: Error) -> PyErr {
         Error::Store { address, cause } => {
             ("StoreError", vec![("address", address), ("cause", cause)])
         }
-        // `sojourn::Error` is `#[non_exhaustive]`, so no match outside the
-        // core can be exhaustive: a variant added to the core and not yet
-        // here reaches Python as the base class, with its own code.
-        _ => ("SojournError", Vec::new()),
     };
     exception(py, class, &message, code, &details).unwrap_or_else(|failed| failed)
 }

@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
-use crate::config::Rules;
+use crate::config::{MAX_COUNTER, Rules};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::session::{EndReason, EndedStats, Kind, Tick};
@@ -150,7 +150,7 @@ impl Shard {
                 "kind",
                 format!(
                     "the {kind:?} counter of {id} is at its maximum, {}",
-                    u32::MAX
+                    MAX_COUNTER
                 ),
             )
         })?;
