@@ -20,6 +20,9 @@ fn main() -> Result<()> {
         .retention(7 * 24 * 60 * MINUTE)
         .secret("demo-secret-do-not-use-in-production")
         .on_end(print_end)
+        // No background driver: the demo delivers ends itself with sweep(),
+        // so that they print in the order of the story.
+        .sweep_interval(Duration::ZERO)
         .build()?;
 
     println!("1. A visitor arrives holding no token.");
@@ -89,6 +92,7 @@ fn main() -> Result<()> {
         .clock(clock.clone())
         .secret("demo-secret-do-not-use-in-production")
         .on_end(print_end)
+        .sweep_interval(Duration::ZERO)
         .build()?;
     let hints = Hints {
         view_sequence: tick.view_sequence,

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { readmeExamples } from './support/readme.mjs'
+import { PROJECT_README, readmeExamples } from './support/readme.mjs'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const examples = readmeExamples()
@@ -22,3 +22,10 @@ for (const [i, { code, flags }] of examples.entries()) {
     if (i === 0) assert.match(out, /^[0-9a-f-]{36} ended \(ended\) after \d+ ms\n$/)
   })
 }
+
+test("the project README's Node example runs", () => {
+  const [example, ...more] = readmeExamples(PROJECT_README)
+  assert.equal(more.length, 0)
+  const out = execFileSync(process.execPath, [...example.flags, '-e', example.code], { cwd: PACKAGE, encoding: 'utf8' })
+  assert.equal(out, 'started 1\nended 1\n')
+})

@@ -1,5 +1,6 @@
 """Runs every Python block of `python/README.md`, in order, in one
-namespace: the quick start cannot go stale."""
+namespace, and the one of the project's README: the quick starts cannot go
+stale."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT_README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def blocks() -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```$", README.read_text(), flags=re.MULTILINE | re.DOTALL)
+def blocks(readme: Path = README) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", readme.read_text(), flags=re.MULTILINE | re.DOTALL)
 
 
 def test_the_readme_has_a_quick_start() -> None:
@@ -24,3 +26,9 @@ def test_every_readme_block_runs() -> None:
     for i, code in enumerate(blocks()):
         exec(compile(code, f"{README}:block {i + 1}", "exec"), namespace)
     assert namespace["ended"] == [namespace["end"]]
+
+
+def test_the_project_readme_block_runs(capsys: Any) -> None:
+    (code,) = blocks(ROOT_README)
+    exec(compile(code, f"{ROOT_README}:python", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out == "ended 1\n"

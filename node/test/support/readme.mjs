@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs'
 
 const README = new URL('../../README.md', import.meta.url)
+/** The project's README, whose Node section runs here too. */
+export const PROJECT_README = new URL('../../../README.md', import.meta.url)
 
 /** Every ```js block, with the flag `node` needs to run it from `-e`. */
-export function readmeExamples() {
-  const text = readFileSync(README, 'utf8')
+export function readmeExamples(readme = README) {
+  const text = readFileSync(readme, 'utf8')
   return [...text.matchAll(/```js\n([\s\S]*?)```/g)].map(([, code]) => ({
     code,
     flags: /^import /m.test(code) ? ['--input-type=module'] : [],
