@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use parking_lot::MutexGuard;
+
 use crate::attrs::{self, Attrs};
 use crate::builder::TrackerBuilder;
 use crate::clock::Clock;
@@ -15,6 +17,11 @@ use crate::store::memory::MemoryStore;
 use crate::store::record::Record;
 use crate::store::shard::{Ctx, Departure, Shard};
 use crate::token::Tokens;
+
+/// The most consecutive ids of a batch handled under one lock of their
+/// shard: enough to make the lock's cost vanish, few enough that other
+/// threads wait for a few microseconds at most.
+const MAX_RUN: usize = 64;
 
 /// Tracks live sessions: their counters, user, timestamps and attributes,
 /// their expiry, revival and ends.
@@ -120,6 +127,40 @@ impl Tracker {
     /// Counts one view or event and returns the counters right after it.
     pub fn track(&self, id: SessionId, kind: Kind) -> Result<Tick> {
         self.inner.with(id, |shard, ctx| shard.track(id, kind, ctx))
+    }
+
+    /// Tracks `kind` once on each id, in order, and returns each item's own
+    /// result, exactly as that many [`Tracker::track`] calls would: an id
+    /// may repeat (each occurrence counts and sees the earlier ones'
+    /// increments); an id that is not live gives
+    /// [`Error::SessionNotFound`] and a full counter
+    /// [`Error::InvalidArgument`], for that item alone.
+    ///
+    /// For callers with many operations at once, such as an ingestion
+    /// endpoint receiving a batch of events from many clients. It reads the
+    /// clock once for the whole batch, and locks a shard once for a run of
+    /// consecutive ids that fall in it (up to 64 ids, so that a large
+    /// batch never keeps other threads waiting long); items are never
+    /// reordered. The batch is not atomic: other calls may come between
+    /// two runs. Sessions found expired on the way depart as in `track`,
+    /// their ends going to `on_end`. Nothing is allocated but the returned
+    /// `Vec` (and the ends of such sessions).
+    ///
+    /// ```
+    /// use sojourn::{Error, Kind, SessionId, Tracker};
+    ///
+    /// let tracker = Tracker::builder().build()?;
+    /// let a = tracker.start(None, None)?.id;
+    /// let unknown = SessionId::parse("6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f")?;
+    /// let ticks = tracker.track_many(&[a, unknown, a], Kind::View);
+    /// assert_eq!(ticks[0].clone()?.view_sequence, 1);
+    /// assert_eq!(ticks[1], Err(Error::SessionNotFound { id: unknown }));
+    /// assert_eq!(ticks[2].clone()?.view_sequence, 2);
+    /// # Ok::<(), sojourn::Error>(())
+    /// ```
+    pub fn track_many(&self, ids: &[SessionId], kind: Kind) -> Vec<Result<Tick>> {
+        self.inner
+            .with_each(ids, |shard, ctx, id| shard.track(id, kind, ctx))
     }
 
     /// Assigns the session to a user.
@@ -324,6 +365,39 @@ impl Inner {
         };
         self.finish(out);
         result
+    }
+
+    /// `with` for each id in turn, at one time for all: one clock read,
+    /// and one lock of a shard for a run of consecutive ids in it (at most
+    /// [`MAX_RUN`]). Returns what `f` returned for each id, in order.
+    pub fn with_each<R>(
+        &self,
+        ids: &[SessionId],
+        mut f: impl FnMut(&mut Shard, &mut Ctx, SessionId) -> R,
+    ) -> Vec<R> {
+        let mut results = Vec::with_capacity(ids.len());
+        let mut out = Vec::new();
+        let mut ctx = self.ctx(&mut out);
+        let mut held: Option<(usize, MutexGuard<'_, Shard>)> = None;
+        let mut run = 0;
+        for &id in ids {
+            let index = self.store.shard_index(id);
+            let shard = match held.as_mut() {
+                Some((at, shard)) if *at == index && run < MAX_RUN => shard,
+                _ => {
+                    // One shard at a time: a thread holding one while it
+                    // waits for another could deadlock with another batch.
+                    drop(held.take());
+                    run = 0;
+                    &mut held.insert((index, self.store.shard_at(index))).1
+                }
+            };
+            run += 1;
+            results.push(f(shard, &mut ctx, id));
+        }
+        drop(held);
+        self.finish(out);
+        results
     }
 
     fn ctx<'a>(&'a self, out: &'a mut Vec<Departure>) -> Ctx<'a> {

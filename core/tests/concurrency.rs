@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use sojourn::{EndReason, Kind, MockClock, SessionId, Tracker};
+use sojourn::{EndReason, Kind, MockClock, SessionId, Tick, Tracker};
 
 #[test]
 fn concurrent_tracks_never_share_or_lose_a_tick() {
@@ -25,14 +25,8 @@ fn concurrent_tracks_never_share_or_lose_a_tick() {
                 let mut seen = Vec::with_capacity(TRACKS);
                 for i in 0..TRACKS {
                     let id = ids[(i + t) % ids.len()];
-                    let kind = if (i + t) % 3 == 0 {
-                        Kind::Event
-                    } else {
-                        Kind::View
-                    };
-                    let tick = tracker.track(id, kind).unwrap();
-                    assert_eq!(tick.sequence, tick.view_sequence + tick.event_sequence);
-                    seen.push((id, kind, tick));
+                    let kind = kind_of(i + t);
+                    seen.push((id, kind, tracker.track(id, kind).unwrap()));
                 }
                 seen
             })
@@ -43,9 +37,78 @@ fn concurrent_tracks_never_share_or_lose_a_tick() {
         .flat_map(|h| h.join().unwrap())
         .collect();
     assert_eq!(all.len(), THREADS * TRACKS);
+    assert_each_tick_once(&tracker, &ids, &all);
+}
 
-    for id in &ids {
+/// The same with batches: each spans many shards (or, with a small
+/// bound, is one long run in the only shard), repeats ids, and holds an id
+/// that is not live.
+#[test]
+fn concurrent_batches_never_share_or_lose_a_tick() {
+    const THREADS: usize = 8;
+    const BATCHES: usize = 200;
+    const LEN: usize = 100;
+    for max_sessions in [1_000, 1_000_000] {
+        let tracker = Tracker::builder()
+            .max_sessions(max_sessions)
+            .build()
+            .unwrap();
+        let ids: Vec<SessionId> = (0..24)
+            .map(|_| tracker.start(None, None).unwrap().id)
+            .collect();
+        let unknown = SessionId::parse("6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f").unwrap();
+
+        let all: Vec<_> = thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (tracker, ids) = (&tracker, &ids);
+                    s.spawn(move || {
+                        let mut seen = Vec::new();
+                        for b in 0..BATCHES {
+                            let mut batch: Vec<SessionId> = (0..LEN)
+                                .map(|i| ids[(i * (t + 1) + b) % ids.len()])
+                                .collect();
+                            batch.insert(b % LEN, unknown);
+                            let kind = kind_of(b + t);
+                            let results = tracker.track_many(&batch, kind);
+                            assert_eq!(results.len(), batch.len());
+                            for (&id, result) in batch.iter().zip(results) {
+                                match result {
+                                    Ok(tick) => seen.push((id, kind, tick)),
+                                    Err(e) => {
+                                        assert_eq!((id, e.code()), (unknown, "SESSION_NOT_FOUND"))
+                                    }
+                                }
+                            }
+                        }
+                        seen
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        assert_eq!(all.len(), THREADS * BATCHES * LEN);
+        assert_each_tick_once(&tracker, &ids, &all);
+    }
+}
+
+fn kind_of(n: usize) -> Kind {
+    if n % 3 == 0 { Kind::Event } else { Kind::View }
+}
+
+/// Every tick of each session seen once: its sequences are 1 to n, its
+/// view numbers 1 to the number of views; and the counters add up.
+fn assert_each_tick_once(tracker: &Tracker, ids: &[SessionId], all: &[(SessionId, Kind, Tick)]) {
+    for id in ids {
         let ticks: Vec<_> = all.iter().filter(|(i, _, _)| i == id).collect();
+        assert!(
+            ticks
+                .iter()
+                .all(|(_, _, t)| t.sequence == t.view_sequence + t.event_sequence)
+        );
         let sequences: HashSet<u64> = ticks.iter().map(|(_, _, t)| t.sequence).collect();
         let views: HashSet<u64> = ticks
             .iter()
@@ -60,10 +123,8 @@ fn concurrent_tracks_never_share_or_lose_a_tick() {
         assert_eq!(session.sequence, n);
         assert_eq!(session.view_sequence, n_views);
     }
-    assert_eq!(
-        tracker.stats().views + tracker.stats().events,
-        (THREADS * TRACKS) as u64
-    );
+    let stats = tracker.stats();
+    assert_eq!(stats.views + stats.events, all.len() as u64);
 }
 
 #[test]

@@ -54,8 +54,18 @@ impl MemoryStore {
     }
 
     pub fn shard(&self, id: SessionId) -> MutexGuard<'_, Shard> {
+        self.shard_at(self.shard_index(id))
+    }
+
+    /// Which shard holds `id`: equal indexes, the same shard.
+    pub fn shard_index(&self, id: SessionId) -> usize {
         let h = self.route.hash_one(id.as_u128()) as usize;
-        self.shards[h & (self.shards.len() - 1)].0.lock()
+        h & (self.shards.len() - 1)
+    }
+
+    /// The shard at an index from [`MemoryStore::shard_index`].
+    pub fn shard_at(&self, index: usize) -> MutexGuard<'_, Shard> {
+        self.shards[index].0.lock()
     }
 
     pub fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, Shard>> {
