@@ -16,6 +16,24 @@ use crate::error::{Error, Result};
 pub struct SessionId(u128);
 
 const HYPHENS: [usize; 4] = [8, 13, 18, 23];
+const NOT_HEX: u8 = 0x80;
+
+/// A byte's value as a hex digit, or `NOT_HEX`.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl SessionId {
     /// Parses a hyphenated UUID in any case. Braced, URN and hyphen-less
@@ -25,21 +43,28 @@ impl SessionId {
         if bytes.len() != 36 {
             return Err(Error::invalid_id(input, "expected 36 characters"));
         }
+        if HYPHENS.iter().any(|&i| bytes[i] != b'-') {
+            return Err(Error::invalid_id(input, "expected a hyphenated UUID"));
+        }
+        // Every id a request brings is parsed: one table lookup a digit, and
+        // one check for all of them at the end.
         let mut value: u128 = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if HYPHENS.contains(&i) {
-                if b != b'-' {
-                    return Err(Error::invalid_id(input, "expected a hyphenated UUID"));
-                }
-                continue;
+        let mut invalid = 0u8;
+        for group in [
+            &bytes[..8],
+            &bytes[9..13],
+            &bytes[14..18],
+            &bytes[19..23],
+            &bytes[24..],
+        ] {
+            for &b in group {
+                let digit = HEX_VALUE[usize::from(b)];
+                invalid |= digit;
+                value = (value << 4) | u128::from(digit & 0xf);
             }
-            let digit = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
-                _ => return Err(Error::invalid_id(input, "not a hexadecimal digit")),
-            };
-            value = (value << 4) | u128::from(digit);
+        }
+        if invalid & NOT_HEX != 0 {
+            return Err(Error::invalid_id(input, "not a hexadecimal digit"));
         }
         Self::from_u128(value).map_err(|reason| Error::invalid_id(input, reason))
     }
@@ -159,6 +184,8 @@ mod tests {
             "0190f5a27c4b7d3e8f00123456789abc",
             "{0190f5a2-7c4b-7d3e-8f00-123456789abc}",
             "0190f5a2-7c4b-7d3e-8f00-123456789abg",
+            "0190f5a2-7c4b-7d3e-8f00-12345678-abc",
+            "0190f5a2-7c4b-7d3e-8f00-1234567 9abc",
             "0190f5a2+7c4b-7d3e-8f00-123456789abc",
             "00000000-0000-0000-0000-000000000000",
             "ffffffff-ffff-ffff-ffff-ffffffffffff",
@@ -168,6 +195,43 @@ mod tests {
         ] {
             let err = SessionId::parse(bad).unwrap_err();
             assert_eq!(err.code(), "INVALID_SESSION_ID", "{bad:?}");
+        }
+    }
+
+    /// The parser agrees with a plain reading of the format on random
+    /// near-miss inputs.
+    #[test]
+    fn parse_agrees_with_a_plain_reading() {
+        fn plain(text: &str) -> Option<u128> {
+            let b = text.as_bytes();
+            if b.len() != 36 {
+                return None;
+            }
+            let mut v = 0u128;
+            for (i, &c) in b.iter().enumerate() {
+                if HYPHENS.contains(&i) {
+                    if c != b'-' {
+                        return None;
+                    }
+                } else {
+                    v = (v << 4) | u128::from((c as char).to_digit(16)?);
+                }
+            }
+            Some(v)
+        }
+        let alphabet = b"0123456789abcdefABCDEF-g8";
+        let mut rng = rand::rng();
+        for _ in 0..20_000 {
+            let mut text = SessionId::new_v7(rng.random_range(0..1 << 40))
+                .to_string()
+                .into_bytes();
+            for _ in 0..rng.random_range(0..3) {
+                let at = rng.random_range(0..36);
+                text[at] = alphabet[rng.random_range(0..alphabet.len())];
+            }
+            let text = String::from_utf8(text).unwrap();
+            let expected = plain(&text).and_then(|v| SessionId::from_u128(v).ok());
+            assert_eq!(SessionId::parse(&text).ok(), expected, "{text}");
         }
     }
 

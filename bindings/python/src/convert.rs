@@ -43,6 +43,10 @@ pub fn session_id(obj: &Bound<'_, PyAny>) -> PyResult<SessionId> {
     static UUID: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
     let py = obj.py();
     let text = if let Ok(text) = obj.cast::<PyString>() {
+        let mut buffer = [0; 36];
+        if let Some(ascii) = short_ascii(text, &mut buffer) {
+            return SessionId::parse(ascii).or_raise(py);
+        }
         text.to_cow()?.into_owned()
     } else if obj.is_instance(UUID.import(py, "uuid", "UUID")?)? {
         obj.str()?.to_cow()?.into_owned()
@@ -52,12 +56,68 @@ pub fn session_id(obj: &Bound<'_, PyAny>) -> PyResult<SessionId> {
     SessionId::parse(&text).or_raise(py)
 }
 
+/// Session ids from any iterable of them but a `str` (which would be read
+/// one character at a time), each converted as [`session_id`] does.
+pub fn session_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SessionId>> {
+    let expected = "an iterable of session ids";
+    if obj.is_instance_of::<PyString>() {
+        return Err(wrong_type("ids", expected, obj));
+    }
+    let items = obj.try_iter().map_err(|_| wrong_type("ids", expected, obj))?;
+    let mut ids = Vec::with_capacity(obj.len().unwrap_or(0));
+    for item in items {
+        ids.push(session_id(&item?)?);
+    }
+    Ok(ids)
+}
+
 /// `"view"` or `"event"` (or a `sojourn.Kind`, a `str` too).
 pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
     let text = obj
         .cast::<PyString>()
         .map_err(|_| wrong_type("kind", "\"view\" or \"event\"", obj))?;
-    text.to_cow()?.parse().or_raise(obj.py())
+    let mut buffer = [0; 5];
+    match short_ascii(text, &mut buffer) {
+        Some(ascii) => ascii.parse().or_raise(obj.py()),
+        None => text.to_cow()?.parse().or_raise(obj.py()),
+    }
+}
+
+/// The text of a `str` of at most `N` ASCII characters, copied into
+/// `buffer`; `None` for anything longer or wider. On the abi3 floor
+/// (Python 3.9), `PyString::to_cow` allocates a `bytes` object and a
+/// `String` for every call; ids and kinds are on every hot call, so they
+/// are read straight into a stack buffer instead.
+fn short_ascii<'b, const N: usize>(
+    text: &Bound<'_, PyString>,
+    buffer: &'b mut [u8; N],
+) -> Option<&'b str> {
+    // SAFETY: `text` is a live `str` (the GIL is held, the reference is
+    // bound); `PyUnicode_GetLength` only reads it, and `PyUnicode_AsUCS4`
+    // writes at most `N` code points into a buffer of `N` code points.
+    let len = usize::try_from(unsafe { pyo3::ffi::PyUnicode_GetLength(text.as_ptr()) }).ok()?;
+    if len > N {
+        return None;
+    }
+    let mut wide = [0u32; N];
+    let copied = unsafe {
+        pyo3::ffi::PyUnicode_AsUCS4(
+            text.as_ptr(),
+            wide.as_mut_ptr(),
+            N as pyo3::ffi::Py_ssize_t,
+            0,
+        )
+    };
+    if copied.is_null() {
+        // Cannot happen for a `str` within the buffer; clear it and let the
+        // slow path report whatever it finds.
+        let _ = PyErr::take(text.py());
+        return None;
+    }
+    for (byte, &c) in buffer.iter_mut().zip(&wide[..len]) {
+        *byte = u8::try_from(c).ok().filter(u8::is_ascii)?;
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
 }
 
 /// A duration in seconds (`int` or `float`) or a `timedelta`.
