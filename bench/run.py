@@ -37,7 +37,7 @@ LANGUAGES = {
         [PYTHON, os.path.join(HERE, "python", "ends.py")],
     ),
     "node": (
-        ["node", os.path.join(HERE, "node", "w1.mjs")],
+        ["node", "--expose-gc", os.path.join(HERE, "node", "w1.mjs")],
         ["sojourn", "map", "lru-cache"],
         ["node", os.path.join(HERE, "node", "ends.mjs")],
     ),
