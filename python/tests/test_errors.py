@@ -246,15 +246,16 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
     methods = [
         ("start", 2), ("get", 1), ("peek", 1), ("exists", 1), ("track", 2), ("identify", 2),
         ("set_attrs", 2), ("revive", 1), ("resume", 1), ("end", 1), ("sessions", 1), ("count", 1),
-        ("end_user", 1), ("reassign_user", 2), ("token", 1),
+        ("end_user", 1), ("reassign_user", 2), ("token", 1), ("track_many", 2),
     ]  # fmt: skip
     live = tracker.start().id
+    valid: dict[str, list[Any]] = {"track": [live, "view"], "track_many": [[live], "view"]}
     calls = 0
     for name, arity in methods:
         method = getattr(tracker, name)
         for junk in JUNK:
             for position in range(arity):
-                args: list[Any] = [live, "view"][:arity] if name == "track" else [live] * arity
+                args = list(valid.get(name, [live] * arity))
                 args[position] = junk
                 try:
                     method(*args)
@@ -269,6 +270,12 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
                     except (TypeError, ValueError):
                         pass
                     calls += 1
+    for junk in JUNK:
+        try:
+            tracker.track_many([live, junk], "view")
+        except (TypeError, ValueError):
+            pass
+        calls += 1
     for option in sojourn.DEFAULTS:
         for junk in JUNK:
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from typing import Callable
 
 import sojourn
 from support import IN_CALLBACK, run_python, wait_until
@@ -14,39 +15,83 @@ THREADS = 8
 TRACKS = 2_000
 
 
+Ticks = dict[str, list[tuple[str, sojourn.Tick]]]
+
+
 def test_many_threads_on_the_same_sessions_lose_no_tick(
     tracker: sojourn.Tracker, clock: sojourn.MockClock
 ) -> None:
     sessions = [tracker.start().id for _ in range(4)]
-    ticks: dict[str, list[tuple[str, sojourn.Tick]]] = defaultdict(list)
+    ticks: Ticks = defaultdict(list)
     lock = threading.Lock()
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        mine: dict[str, list[tuple[str, sojourn.Tick]]] = defaultdict(list)
-        try:
-            barrier.wait()
-            for i in range(TRACKS):
-                sid = sessions[(n + i) % len(sessions)]
-                kind = "view" if (n + i) % 3 else "event"
-                mine[sid].append((kind, tracker.track(sid, kind)))
-                if i % 100 == 0:
-                    tracker.get(sid)
-                    clock.advance(0.001)
-        except BaseException as e:  # reported below
-            errors.append(e)
+        mine: Ticks = defaultdict(list)
+        for i in range(TRACKS):
+            sid = sessions[(n + i) % len(sessions)]
+            kind = "view" if (n + i) % 3 else "event"
+            mine[sid].append((kind, tracker.track(sid, kind)))
+            if i % 100 == 0:
+                tracker.get(sid)
+                clock.advance(0.001)
         with lock:
             for sid, got in mine.items():
                 ticks[sid].extend(got)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    in_threads(work)
+    assert sum(len(v) for v in ticks.values()) == THREADS * TRACKS
+    assert_each_tick_once(tracker, ticks)
+
+
+def test_many_threads_tracking_batches_lose_no_tick(tracker: sojourn.Tracker) -> None:
+    """The same with `track_many`: batches that repeat ids, hold one that is
+    not live, and release the GIL once each."""
+    sessions = [tracker.start().id for _ in range(12)]
+    unknown = "6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f"
+    ticks: Ticks = defaultdict(list)
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        mine: list[tuple[str, str, sojourn.Tick]] = []
+        for b in range(TRACKS // 50):
+            batch = [sessions[(i * (n + 1) + b) % len(sessions)] for i in range(50)]
+            batch.insert(b % 50, unknown)
+            kind = "view" if (n + b) % 3 else "event"
+            got = tracker.track_many(batch, kind)
+            assert got[b % 50] is None and len(got) == 51
+            mine.extend((sid, kind, tick) for sid, tick in zip(batch, got) if tick is not None)
+        with lock:
+            for sid, kind, tick in mine:
+                ticks[sid].append((kind, tick))
+
+    in_threads(work)
+    assert sum(len(v) for v in ticks.values()) == THREADS * TRACKS
+    assert_each_tick_once(tracker, ticks)
+
+
+def in_threads(work: Callable[[int], None]) -> None:
+    """Runs `work(n)` on THREADS threads at once, n from 0; fails if any raised."""
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            work(n)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
-    assert sum(len(v) for v in ticks.values()) == THREADS * TRACKS
+
+
+def assert_each_tick_once(tracker: sojourn.Tracker, ticks: Ticks) -> None:
+    """Each session's views, events and sequences are numbered from 1, each
+    number once, and its counters end at those numbers."""
     for sid, got in ticks.items():
         views = sorted(t.view_sequence for kind, t in got if kind == "view")
         events = sorted(t.event_sequence for kind, t in got if kind == "event")
@@ -57,7 +102,7 @@ def test_many_threads_on_the_same_sessions_lose_no_tick(
         final = tracker.peek(sid)
         assert final is not None and (final.view_sequence, final.event_sequence) == (len(views), len(events))
     stats = tracker.stats()
-    assert stats.views + stats.events == THREADS * TRACKS
+    assert stats.views + stats.events == sum(len(got) for got in ticks.values())
 
 
 def test_threads_run_in_parallel_with_a_callback_that_calls_back(tracker: sojourn.Tracker) -> None:

@@ -41,6 +41,8 @@ def main() -> None:
     assert tick.sequence == 2
     sid: str = token.split(".")[0]
     assert app.tracker.track(uuid.UUID(sid), "event").event_sequence == 1
+    ticks: list[Optional[Tick]] = app.tracker.track_many([sid, uuid.UUID(sid), str(uuid.uuid4())], Kind.EVENT)
+    assert [t.event_sequence if t is not None else None for t in ticks] == [2, 3, None]
     session = app.tracker.peek(sid)
     assert session is not None
     started: datetime = session.started_at
