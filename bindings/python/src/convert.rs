@@ -63,7 +63,9 @@ pub fn session_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SessionId>> {
     if obj.is_instance_of::<PyString>() {
         return Err(wrong_type("ids", expected, obj));
     }
-    let items = obj.try_iter().map_err(|_| wrong_type("ids", expected, obj))?;
+    let items = obj
+        .try_iter()
+        .map_err(|_| wrong_type("ids", expected, obj))?;
     let mut ids = Vec::with_capacity(obj.len().unwrap_or(0));
     for item in items {
         ids.push(session_id(&item?)?);
