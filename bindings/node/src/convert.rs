@@ -66,6 +66,16 @@ pub fn id(arg: Arg<String>) -> Result<SessionId> {
     SessionId::parse(&arg.get("id")?).or_throw()
 }
 
+/// Session ids: an array of strings, each parsed by the core. Nothing is
+/// returned unless every item is a well-formed id.
+pub fn ids(arg: Arg<Vec<String>>) -> Result<Vec<SessionId>> {
+    let texts = arg.get("ids")?;
+    texts
+        .iter()
+        .map(|t| SessionId::parse(t).or_throw())
+        .collect()
+}
+
 /// An optional string: `undefined` and `null` are none.
 pub fn opt_string(arg: Option<Arg<String>>, name: &str) -> Result<Option<String>> {
     arg.map(|a| a.get(name)).transpose()

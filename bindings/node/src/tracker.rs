@@ -133,6 +133,37 @@ impl Tracker {
         self.inner.track(id, kind).or_throw().map(Tick::from)
     }
 
+    /// Counts one view or event on each id in turn, as that many `track`
+    /// calls would, in one call: for an ingestion endpoint with a batch of
+    /// events from many clients. Returns, for each id in order, its tick,
+    /// or `null` if its session is not live. An id may repeat: each
+    /// occurrence counts.
+    ///
+    /// Every id is checked before anything is tracked: `INVALID_ARGUMENT`
+    /// if `ids` is not an array of strings, `INVALID_SESSION_ID` for a
+    /// malformed one. Any other error of an item (a counter at its maximum:
+    /// `INVALID_ARGUMENT`) is thrown once the call is done; every other
+    /// item stays tracked, before it and after it, as the items are
+    /// independent operations.
+    #[napi(ts_return_type = "Array<Tick | null>")]
+    pub fn track_many(
+        &self,
+        #[napi(ts_arg_type = "string[]")] ids: Arg<Vec<String>>,
+        #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
+    ) -> Result<Vec<Option<Tick>>> {
+        let ids = convert::ids(ids)?;
+        let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
+        let ticks = self
+            .inner
+            .track_many(&ids, kind)
+            .into_iter()
+            .map(|r| match r {
+                Err(sojourn::Error::SessionNotFound { .. }) => Ok(None),
+                other => other.map(|tick| Some(Tick::from(tick))),
+            });
+        ticks.collect::<sojourn::Result<_>>().or_throw()
+    }
+
     /// Assigns the session to a user (at most 256 bytes).
     #[napi]
     pub fn identify(

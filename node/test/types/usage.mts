@@ -46,6 +46,8 @@ const page: string | number | boolean | null = session.attrs['page']
 
 const tick: Tick = tracker.track(id, 'view')
 tracker.track(id, 'event')
+const batch: (Tick | null)[] = tracker.trackMany([id, id], 'view')
+const first: number | undefined = batch[0]?.sequence
 const found: Session | null = tracker.get(id)
 const peeked: Session | null = tracker.peek(id)
 const live: boolean = tracker.exists(id)
@@ -75,6 +77,12 @@ tracker.close()
 tracker.track(id, 'click')
 // @ts-expect-error: ids are strings
 tracker.get(42)
+// @ts-expect-error: a batch is an array of ids
+tracker.trackMany(id, 'view')
+// @ts-expect-error: of string ids
+tracker.trackMany([id, 42], 'event')
+// @ts-expect-error: an item may be null: check it before use
+tracker.trackMany([id], 'view')[0].sequence
 // @ts-expect-error: attribute values are scalars
 tracker.setAttrs(id, { nested: { a: 1 } })
 // @ts-expect-error: durations are numbers of milliseconds
@@ -84,7 +92,7 @@ new Tracker({ clock: Date })
 // @ts-expect-error: `size` is read-only
 tracker.size = 3
 
-void [now, user, previous, times, counters, page, tick, found, peeked, live, revived, outcome]
+void [now, user, previous, times, counters, page, tick, batch, first, found, peeked, live, revived, outcome]
 void [all, mine, counts, ended, moved, gone, byReason, signed]
 
 // Only what sojourn.js exports is a value: not the loader's own export.
