@@ -5,17 +5,9 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { MockClock, Tracker } from 'sojourn'
+import { throwsCode } from './support/throws.mjs'
 
 const UUID4 = '6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f'
-
-function throwsCode(f, code, pattern) {
-  assert.throws(f, (error) => {
-    assert.ok(error instanceof Error, `not an Error: ${error}`)
-    assert.equal(error.code, code, `${error.code}: ${error.message}`)
-    if (pattern) assert.match(error.message, pattern)
-    return true
-  })
-}
 
 const tracker = () => new Tracker({ sweepInterval: 0, clock: new MockClock(Date.parse('2026-01-01T00:00:00Z')) })
 

@@ -7,6 +7,7 @@ import { test } from 'node:test'
 
 import { MockClock, Tracker } from 'sojourn'
 import { flush } from './support/scenario.mjs'
+import { throwsCode } from './support/throws.mjs'
 
 const START = Date.parse('2026-01-01T00:00:00Z')
 const MAX_COUNTER = 2 ** 32 - 1
@@ -28,15 +29,6 @@ function oneByOne(tracker, ids, kind) {
       if (error.code === 'SESSION_NOT_FOUND') return null
       throw error
     }
-  })
-}
-
-function throwsCode(f, code, pattern) {
-  assert.throws(f, (error) => {
-    assert.ok(error instanceof Error, `not an Error: ${error}`)
-    assert.equal(error.code, code, `${error.code}: ${error.message}`)
-    if (pattern) assert.match(error.message, pattern)
-    return true
   })
 }
 
