@@ -205,7 +205,9 @@ impl Run {
 
     fn call(&self, op: &str, args: &Value) -> Result<Value, Error> {
         let t = &self.tracker;
-        let id = || SessionId::parse(args["id"].as_str().unwrap_or_default());
+        let parse = |v: &Value| SessionId::parse(v.as_str().unwrap_or_default());
+        let id = || parse(&args["id"]);
+        let kind = || args["kind"].as_str().unwrap_or_default().parse::<Kind>();
         let user = |key: &str| args.get(key).and_then(Value::as_str).map(str::to_owned);
         let attrs = || args.get("attrs").cloned().map(attrs_from_json).transpose();
         let hints = || -> Result<Hints, Error> {
@@ -228,9 +230,17 @@ impl Run {
             "get" => json!(t.get(id()?)),
             "peek" => json!(t.peek(id()?)),
             "exists" => json!(t.exists(id()?)),
-            "track" => {
-                let kind: Kind = args["kind"].as_str().unwrap_or_default().parse()?;
-                json!(t.track(id()?, kind)?)
+            "track" => json!(t.track(id()?, kind()?)?),
+            "track_many" => {
+                let ids = args["ids"]
+                    .as_array()
+                    .expect("track_many takes a list of ids");
+                let ids = ids.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+                let ticks = t.track_many(&ids, kind()?).into_iter().map(|r| match r {
+                    Err(Error::SessionNotFound { .. }) => Ok(None),
+                    other => other.map(Some),
+                });
+                json!(ticks.collect::<Result<Vec<_>, _>>()?)
             }
             "identify" => json!(t.identify(id()?, &user("user_id").unwrap_or_default())?),
             "set_attrs" => json!(t.set_attrs(id()?, attrs()?.unwrap_or_default())?),
@@ -261,6 +271,12 @@ impl Run {
 fn matches(expected: &Value, actual: &Value) -> bool {
     match expected {
         Value::Object(e) if e.len() == 1 && e.contains_key("not") => !matches(&e["not"], actual),
+        Value::Object(e) if e.len() == 1 && e.contains_key("in_order") => {
+            let (Value::Array(e), Value::Array(a)) = (&e["in_order"], actual) else {
+                return false;
+            };
+            e.len() == a.len() && e.iter().zip(a).all(|(e, a)| matches(e, a))
+        }
         Value::Object(e) => {
             let Value::Object(a) = actual else {
                 return false;
@@ -375,5 +391,9 @@ fn the_matcher_can_fail() {
         &json!([{"id": "a"}, {"id": "b"}])
     ));
     assert!(matches(&json!({"id": {"not": "a"}}), &json!({"id": "b"})));
+    assert!(matches(&json!({"in_order": [1, null]}), &json!([1, null])));
+    assert!(!matches(&json!({"in_order": [null, 1]}), &json!([1, null])));
+    assert!(!matches(&json!({"in_order": [1]}), &json!([1, null])));
+    assert!(!matches(&json!({"in_order": [1]}), &json!(1)));
     assert!(!matches(&json!(null), &json!({"id": "b"})));
 }

@@ -38,6 +38,7 @@ const OPS = {
   peek: (t, a) => t.peek(a.id),
   exists: (t, a) => t.exists(a.id),
   track: (t, a) => t.track(a.id, a.kind),
+  track_many: (t, a) => t.trackMany(a.ids, a.kind),
   identify: (t, a) => t.identify(a.id, a.user_id),
   set_attrs: (t, a) => t.setAttrs(a.id, a.attrs),
   revive: (t, a) => t.revive(a.id, hints(a)),
@@ -160,6 +161,10 @@ test('the matcher can fail', () => {
   assert.ok(matches({ id: { not: 'a' } }, { id: 'b' }))
   assert.ok(!matches(null, { id: 'b' }))
   assert.ok(matches({ previous_id: null }, { previous_id: null }))
+  assert.ok(matches({ in_order: [1, null] }, [1, null]))
+  assert.ok(!matches({ in_order: [null, 1] }, [1, null]))
+  assert.ok(!matches({ in_order: [1] }, [1, null]))
+  assert.ok(!matches({ in_order: [1] }, 1))
 })
 
 test('results take the shape of the scenarios', () => {

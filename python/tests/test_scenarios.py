@@ -107,6 +107,13 @@ def matches(expected: Any, actual: Any) -> bool:
     if isinstance(expected, dict):
         if len(expected) == 1 and "not" in expected:
             return not matches(expected["not"], actual)
+        if len(expected) == 1 and "in_order" in expected:
+            items = expected["in_order"]
+            return (
+                isinstance(actual, list)
+                and len(items) == len(actual)
+                and all(matches(e, a) for e, a in zip(items, actual))
+            )
         if not isinstance(actual, dict):
             return False
         return all(
@@ -181,6 +188,7 @@ class Run:
             "peek": lambda: t.peek(args["id"]),
             "exists": lambda: t.exists(args["id"]),
             "track": lambda: t.track(args["id"], args["kind"]),
+            "track_many": lambda: t.track_many(args["ids"], args["kind"]),
             "identify": lambda: t.identify(args["id"], args["user_id"]),
             "set_attrs": lambda: t.set_attrs(args["id"], args["attrs"]),
             "revive": lambda: t.revive(args["id"], **hints),
@@ -264,6 +272,10 @@ def test_the_matcher_can_fail() -> None:
     assert matches([{"id": "b"}, {"id": "a"}], [{"id": "a"}, {"id": "b"}])
     assert not matches([{"id": "a"}, {"id": "a"}], [{"id": "a"}, {"id": "b"}])
     assert matches({"id": {"not": "a"}}, {"id": "b"})
+    assert matches({"in_order": [1, None]}, [1, None])
+    assert not matches({"in_order": [None, 1]}, [1, None])
+    assert not matches({"in_order": [1]}, [1, None])
+    assert not matches({"in_order": [1]}, 1)
     assert not matches(None, {"id": "b"})
     assert not matches(True, 1) and not matches(0, False)
     assert matches(1, 1.0)

@@ -5,8 +5,8 @@
 
 // Partial matching: an object matches when every key it lists matches
 // (`attrs` must match exactly); a list matches when it has the same length
-// and its items match the actual items in some order; `{ "not": X }`
-// matches anything but X.
+// and its items match the actual items in some order; `{ "in_order": [...] }`
+// matches a list item by item; `{ "not": X }` matches anything but X.
 export function matches(expected, actual) {
   if (Array.isArray(expected)) {
     return Array.isArray(actual) && expected.length === actual.length && assign(expected, actual, [])
@@ -14,6 +14,10 @@ export function matches(expected, actual) {
   if (expected !== null && typeof expected === 'object') {
     const keys = Object.keys(expected)
     if (keys.length === 1 && keys[0] === 'not') return !matches(expected.not, actual)
+    if (keys.length === 1 && keys[0] === 'in_order') {
+      const items = expected.in_order
+      return Array.isArray(actual) && items.length === actual.length && items.every((e, i) => matches(e, actual[i]))
+    }
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false
     return keys.every((k) =>
       k === 'attrs' ? exactly(expected[k], actual[k] ?? null) : matches(expected[k], actual[k] ?? null),
