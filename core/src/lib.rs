@@ -20,6 +20,7 @@ mod revival;
 mod rules;
 mod session;
 mod store;
+mod tally;
 mod token;
 mod tracker;
 

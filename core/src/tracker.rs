@@ -16,6 +16,7 @@ use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, timestam
 use crate::store::memory::MemoryStore;
 use crate::store::record::Record;
 use crate::store::shard::{Ctx, Departure, Shard};
+use crate::tally::Tally;
 use crate::token::Tokens;
 
 /// The most consecutive ids of a batch handled under one lock of their
@@ -51,6 +52,7 @@ pub(crate) struct Inner {
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
     pub ends: Ends,
+    pub tally: Tally,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -78,6 +80,7 @@ impl Tracker {
             tokens: Tokens::new(&config.secrets)?,
             clock: config.clock,
             ends: Ends::new(config.on_end),
+            tally: Tally::default(),
         });
         let driver = Arc::new(Driver::start(Arc::downgrade(&inner), config.sweep_interval));
         Ok(Tracker { inner, driver })
@@ -126,7 +129,11 @@ impl Tracker {
 
     /// Counts one view or event and returns the counters right after it.
     pub fn track(&self, id: SessionId, kind: Kind) -> Result<Tick> {
-        self.inner.with(id, |shard, ctx| shard.track(id, kind, ctx))
+        let tick = self
+            .inner
+            .with(id, |shard, ctx| shard.track(id, kind, ctx))?;
+        self.inner.tally.add(kind, 1);
+        Ok(tick)
     }
 
     /// Tracks `kind` once on each id, in order, and returns each item's own
@@ -159,8 +166,12 @@ impl Tracker {
     /// # Ok::<(), sojourn::Error>(())
     /// ```
     pub fn track_many(&self, ids: &[SessionId], kind: Kind) -> Vec<Result<Tick>> {
-        self.inner
-            .with_each(ids, |shard, ctx, id| shard.track(id, kind, ctx))
+        let ticks = self
+            .inner
+            .with_each(ids, |shard, ctx, id| shard.track(id, kind, ctx));
+        let tracked = ticks.iter().filter(|t| t.is_ok()).count();
+        self.inner.tally.add(kind, tracked as u64);
+        ticks
     }
 
     /// Assigns the session to a user.
@@ -304,7 +315,12 @@ impl Tracker {
     /// Counters since the tracker was made, and the live and dormant counts.
     pub fn stats(&self) -> Stats {
         self.inner.expire_due();
-        let mut stats = Stats::default();
+        let (views, events) = self.inner.tally.totals();
+        let mut stats = Stats {
+            views,
+            events,
+            ..Stats::default()
+        };
         for shard in self.inner.store.shards() {
             let s = &shard.stats;
             stats.live += shard.live_len() as u64;
@@ -313,8 +329,6 @@ impl Tracker {
             stats.revived += s.revived;
             stats.resumed += s.resumed;
             stats.rejected += s.rejected;
-            stats.views += s.views;
-            stats.events += s.events;
             for reason in EndReason::ALL {
                 let n = match reason {
                     EndReason::Idle => s.ended.idle,

@@ -4,4 +4,5 @@
 pub(crate) mod memory;
 pub(crate) mod record;
 pub(crate) mod shard;
+pub(crate) mod table;
 pub(crate) mod users;

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::session::{EndReason, EndedStats, Kind, Tick};
 use crate::store::record::{Dormant, Record};
+use crate::store::table::Table;
 use crate::store::users::UserIndex;
 
 pub(crate) type IdMap<V> = IndexMap<SessionId, V, RandomState>;
@@ -73,13 +74,14 @@ pub(crate) struct ShardStats {
     pub revived: u64,
     pub resumed: u64,
     pub rejected: u64,
-    pub views: u64,
-    pub events: u64,
     pub ended: EndedStats,
 }
 
+// `repr(C)` and `live` first: the table's header shares the cache line of
+// the lock, so a lookup moves one line between cores, not two.
+#[repr(C)]
 pub(crate) struct Shard {
-    live: IdMap<Record>,
+    live: Table,
     dormant: IdMap<Dormant>,
     expiry: BinaryHeap<Reverse<Due>>,
     forget: BinaryHeap<Reverse<Due>>,
@@ -91,7 +93,7 @@ pub(crate) struct Shard {
 impl Shard {
     pub fn new(max_live: usize, max_dormant: usize) -> Self {
         Shard {
-            live: IdMap::default(),
+            live: Table::new(RandomState::default()),
             dormant: IdMap::default(),
             expiry: BinaryHeap::new(),
             forget: BinaryHeap::new(),
@@ -117,23 +119,22 @@ impl Shard {
     /// The live session `id`, if it has not expired; one that has is sent
     /// away on the spot, so that expiry never waits for a sweep.
     pub fn live_mut(&mut self, id: SessionId, ctx: &mut Ctx) -> Option<&mut Record> {
-        let index = self.live.get_index_of(&id)?;
-        let record = &self.live[index];
+        let record = self.live.get(id)?;
         if ctx.rules.expires_at(record) <= ctx.now {
             let reason = ctx.rules.expiry_reason(record);
-            self.depart(index, reason, ctx);
+            self.depart(id, reason, ctx);
             return None;
         }
-        Some(&mut self.live[index])
+        self.live.get_mut(id)
     }
 
     /// The live session `id` without expiring it or touching it.
     pub fn peek(&self, id: SessionId, rules: &Rules, now: i64) -> Option<&Record> {
-        self.live.get(&id).filter(|r| rules.expires_at(r) > now)
+        self.live.get(id).filter(|r| rules.expires_at(r) > now)
     }
 
     pub fn contains(&self, id: SessionId) -> bool {
-        self.live.contains_key(&id) || self.dormant.contains_key(&id)
+        self.live.contains(id) || self.dormant.contains_key(&id)
     }
 
     pub fn track(&mut self, id: SessionId, kind: Kind, ctx: &mut Ctx) -> Result<Tick> {
@@ -160,10 +161,6 @@ impl Shard {
             event_sequence: record.events.into(),
             sequence: u64::from(record.views) + u64::from(record.events),
         };
-        match kind {
-            Kind::View => self.stats.views += 1,
-            Kind::Event => self.stats.events += 1,
-        }
         Ok(tick)
     }
 
@@ -188,7 +185,7 @@ impl Shard {
 
     /// Sets the user of a live session and keeps the user index in step.
     pub fn set_user(&mut self, id: SessionId, user: Option<&str>, users: &UserIndex) {
-        let Some(record) = self.live.get_mut(&id) else {
+        let Some(record) = self.live.get_mut(id) else {
             return;
         };
         if record.user_id() == user {
@@ -207,21 +204,16 @@ impl Shard {
         if self.live_mut(id, ctx).is_none() {
             return false;
         }
-        match self.live.get_index_of(&id) {
-            Some(index) => {
-                self.depart(index, reason, ctx);
-                true
-            }
-            None => false,
-        }
+        self.depart(id, reason, ctx)
     }
 
     /// Ends every live session (those already due with their own reason).
     pub fn end_all(&mut self, ctx: &mut Ctx) -> usize {
         self.sweep(ctx);
-        let n = self.live.len();
-        for index in (0..n).rev() {
-            self.depart(index, EndReason::Ended, ctx);
+        let mut live = std::mem::replace(&mut self.live, Table::new(RandomState::default()));
+        let n = live.len();
+        for slot in live.drain() {
+            self.retire(slot.id, slot.record, EndReason::Ended, ctx);
         }
         n
     }
@@ -231,7 +223,7 @@ impl Shard {
         self.live
             .iter()
             .filter(|(_, r)| rules.expires_at(r) > now)
-            .map(|(id, r)| (*id, r.clone()))
+            .map(|(id, r)| (id, r.clone()))
             .collect()
     }
 
@@ -244,9 +236,8 @@ impl Shard {
                 break;
             }
             self.expiry.pop();
-            if let Some(index) = self.settle(due, ctx.rules) {
-                let reason = ctx.rules.expiry_reason(&self.live[index]);
-                self.depart(index, reason, ctx);
+            if let Some(reason) = self.settle(due, ctx.rules) {
+                self.depart(due.id(), reason, ctx);
                 departed += 1;
             }
         }
@@ -265,35 +256,36 @@ impl Shard {
     /// expiry). One already due leaves for its own reason.
     fn evict_one(&mut self, ctx: &mut Ctx) -> bool {
         while let Some(Reverse(due)) = self.expiry.pop() {
-            let Some(index) = self.settle(due, ctx.rules) else {
+            let Some(expiry) = self.settle(due, ctx.rules) else {
                 continue;
             };
             let reason = if due.at <= ctx.now {
-                ctx.rules.expiry_reason(&self.live[index])
+                expiry
             } else {
                 EndReason::Evicted
             };
-            self.depart(index, reason, ctx);
+            self.depart(due.id(), reason, ctx);
             return true;
         }
         false
     }
 
-    /// For a queue entry just popped: the index of its session if the entry
-    /// is current and the session's deadline is still the entry's. A
-    /// session touched since is queued again at its new deadline; a stale
-    /// entry (its session gone or rescheduled) is dropped.
-    fn settle(&mut self, due: Due, rules: &Rules) -> Option<usize> {
-        let (index, id, record) = self.live.get_full_mut(&due.id())?;
+    /// For a queue entry just popped: if the entry is current and its
+    /// session's deadline is still the entry's, the reason it would expire
+    /// for. A session touched since is queued again at its new deadline; a
+    /// stale entry (its session gone or rescheduled) is dropped.
+    fn settle(&mut self, due: Due, rules: &Rules) -> Option<EndReason> {
+        let id = due.id();
+        let record = self.live.get_mut(id)?;
         if record.scheduled != due.at {
             return None;
         }
         let deadline = rules.expires_at(record);
         if deadline == due.at {
-            return Some(index);
+            return Some(rules.expiry_reason(record));
         }
         record.scheduled = deadline;
-        self.expiry.push(Reverse(Due::new(deadline, *id)));
+        self.expiry.push(Reverse(Due::new(deadline, id)));
         None
     }
 
@@ -308,11 +300,20 @@ impl Shard {
         }
     }
 
-    /// Moves the live session at `index` to the dormant records.
-    fn depart(&mut self, index: usize, reason: EndReason, ctx: &mut Ctx) {
-        let Some((id, record)) = self.live.swap_remove_index(index) else {
-            return;
-        };
+    /// Moves the live session `id` to the dormant records; false if it
+    /// was not live.
+    fn depart(&mut self, id: SessionId, reason: EndReason, ctx: &mut Ctx) -> bool {
+        match self.live.remove(id) {
+            Some(record) => {
+                self.retire(id, record, reason, ctx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records the departure of a session taken out of the live table.
+    fn retire(&mut self, id: SessionId, record: Record, reason: EndReason, ctx: &mut Ctx) {
         if let Some(user) = record.user_id() {
             ctx.users.remove(user, id);
         }
@@ -362,7 +363,7 @@ impl Shard {
             self.expiry = self
                 .live
                 .iter()
-                .map(|(id, r)| Reverse(Due::new(r.scheduled, *id)))
+                .map(|(id, r)| Reverse(Due::new(r.scheduled, id)))
                 .collect();
         }
         if self.forget.len() > 2 * self.dormant.len() + 1024 {

@@ -13,22 +13,27 @@ use crate::id::SessionId;
 type Ids = HashSet<SessionId, RandomState>;
 type UserMap = HashMap<Box<str>, Ids, RandomState>;
 
+/// A shard on a cache line of its own (see `memory.rs`).
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded(Mutex<UserMap>);
+
 pub(crate) struct UserIndex {
-    shards: Box<[Mutex<UserMap>]>,
+    shards: Box<[Padded]>,
     route: RandomState,
 }
 
 impl UserIndex {
     pub fn new(shards: usize) -> Self {
         UserIndex {
-            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            shards: (0..shards).map(|_| Padded::default()).collect(),
             route: RandomState::default(),
         }
     }
 
     fn shard(&self, user: &str) -> &Mutex<UserMap> {
         let h = self.route.hash_one(user) as usize;
-        &self.shards[h % self.shards.len()]
+        &self.shards[h % self.shards.len()].0
     }
 
     pub fn add(&self, user: &str, id: SessionId) {
@@ -84,6 +89,6 @@ mod tests {
         assert_eq!(index.ids("u"), vec![b]);
         index.remove("u", b);
         assert_eq!(index.count("u"), 0);
-        assert!(index.shards.iter().all(|s| s.lock().is_empty()));
+        assert!(index.shards.iter().all(|s| s.0.lock().is_empty()));
     }
 }

@@ -1,0 +1,118 @@
+//! The live sessions of a shard: an open-addressing table whose buckets
+//! hold the id and the record together, one cache line each. A lookup reads
+//! a group of control bytes and then one bucket: two cache misses at worst
+//! on a table much larger than the caches, where an index map (a table of
+//! indexes into a vector of entries) takes three.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+
+use crate::id::SessionId;
+use crate::store::record::Record;
+
+/// A bucket: 16 bytes of id and 48 of record, aligned to a cache line.
+#[repr(align(64))]
+pub(crate) struct Slot {
+    pub id: SessionId,
+    pub record: Record,
+}
+
+pub(crate) struct Table {
+    slots: HashTable<Slot>,
+    hasher: RandomState,
+}
+
+impl Table {
+    pub fn new(hasher: RandomState) -> Self {
+        Table {
+            slots: HashTable::new(),
+            hasher,
+        }
+    }
+
+    fn hash(&self, id: SessionId) -> u64 {
+        self.hasher.hash_one(id.as_u128())
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn get(&self, id: SessionId) -> Option<&Record> {
+        self.slots
+            .find(self.hash(id), |s| s.id == id)
+            .map(|s| &s.record)
+    }
+
+    pub fn get_mut(&mut self, id: SessionId) -> Option<&mut Record> {
+        let hash = self.hash(id);
+        self.slots
+            .find_mut(hash, |s| s.id == id)
+            .map(|s| &mut s.record)
+    }
+
+    pub fn contains(&self, id: SessionId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds or replaces the record of `id`.
+    pub fn insert(&mut self, id: SessionId, record: Record) {
+        let hash = self.hash(id);
+        let hasher = &self.hasher;
+        match self
+            .slots
+            .entry(hash, |s| s.id == id, |s| hasher.hash_one(s.id.as_u128()))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut slot) => slot.get_mut().record = record,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(Slot { id, record });
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: SessionId) -> Option<Record> {
+        let hash = self.hash(id);
+        let slot = self.slots.find_entry(hash, |s| s.id == id).ok()?;
+        Some(slot.remove().0.record)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Record)> {
+        self.slots.iter().map(|s| (s.id, &s.record))
+    }
+
+    /// Every slot, leaving the table empty.
+    pub fn drain(&mut self) -> impl Iterator<Item = Slot> + '_ {
+        self.slots.drain()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+        assert_eq!(std::mem::align_of::<Slot>(), 64);
+    }
+
+    #[test]
+    fn inserts_finds_replaces_and_removes() {
+        let mut table = Table::new(RandomState::default());
+        let ids: Vec<SessionId> = (0..1000).map(SessionId::new_v7).collect();
+        for (i, id) in ids.iter().enumerate() {
+            table.insert(*id, Record::new(i as i64));
+        }
+        assert_eq!(table.len(), 1000);
+        table.insert(ids[3], Record::new(-1));
+        assert_eq!(table.len(), 1000);
+        assert_eq!(table.get(ids[3]).map(|r| r.started_at), Some(-1));
+        assert_eq!(table.remove(ids[4]).map(|r| r.started_at), Some(4));
+        assert!(table.get(ids[4]).is_none() && table.remove(ids[4]).is_none());
+        assert_eq!(table.iter().count(), 999);
+        assert_eq!(table.drain().count(), 999);
+        assert_eq!(table.len(), 0);
+    }
+}
