@@ -64,7 +64,7 @@ def run_json(command):
 def measure(languages, runs):
     results = {"languages": {}}
     for language in languages:
-        w1, contenders, ends = LANGUAGES[language]
+        w1, contenders, ends, batch = LANGUAGES[language]
         rows = {}
         for name in contenders:
             print(f"  {language} {name}: W1 x{runs}", file=sys.stderr, flush=True)
@@ -79,8 +79,14 @@ def measure(languages, runs):
         if language == "rust":
             two = run_json(w1 + [WORKLOAD, "sojourn", "--threads", "2", "--runs", str(runs)])
             entry["sojourn_two_threads"] = statistics.median(two["ops_per_sec"])
-        print(f"  {language}: session ends", file=sys.stderr, flush=True)
+        print(f"  {language}: session ends, batches", file=sys.stderr, flush=True)
         entry["ends_per_sec"] = statistics.median(run_json(ends)["ends_per_sec"])
+        batches = run_json(batch + ["--runs", str(runs)])
+        entry["batch"] = {
+            "size": batches["batch"],
+            "single_per_sec": statistics.median(batches["single_per_sec"]),
+            "batched_per_sec": statistics.median(batches["batched_per_sec"]),
+        }
         results["languages"][language] = entry
     return results
 
@@ -120,6 +126,11 @@ def table(results):
         if "sojourn_two_threads" in entry:
             lines.append(f"| {language} W1 on two threads, ops/s | {entry['sojourn_two_threads']:,.0f} |")
         lines.append(f"| {language} session ends delivered to a callback, per second | {entry['ends_per_sec']:,.0f} |")
+        b = entry["batch"]
+        lines.append(
+            f"| {language} tracks per second, one call each / `track_many` of {b['size']} | "
+            f"{b['single_per_sec']:,.0f} / {b['batched_per_sec']:,.0f} ({b['batched_per_sec'] / b['single_per_sec']:.1f}×) |"
+        )
     lines.append("")
     lines.append("| target | measured | met |")
     lines.append("|---|---:|---|")
