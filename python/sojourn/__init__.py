@@ -6,7 +6,8 @@ or a maximum lifetime; reports each ending once to ``on_end``; and when the
 server has forgotten a session that a client still holds, brings it back
 under the same id with its counters going on.
 
-Every call releases the GIL while the core works. Durations are seconds
+Trackers are safe to share between threads; calls that visit every session
+or wait for another thread release the GIL. Durations are seconds
 (``int``, ``float`` or :class:`datetime.timedelta`), timestamps are aware UTC
 :class:`datetime.datetime` objects, attributes are a ``dict`` of JSON
 scalars. The exact rules are in ``docs/semantics.md`` of the repository.

@@ -1,6 +1,7 @@
 """Threads: many threads on the same sessions lose no tick and repeat none;
-the GIL is released around core calls, so a callback that needs the GIL
-never deadlocks a caller that waits for the core."""
+and a callback that needs the GIL never deadlocks a caller: the calls that
+wait on other threads release the GIL, and the core holds no store lock
+while it calls back."""
 
 from __future__ import annotations
 
@@ -164,3 +165,31 @@ def test_dropping_the_tracker_while_the_driver_is_in_a_callback_does_not_deadloc
     result = run_python(IN_CALLBACK + 'del t\nimport gc; gc.collect()\nprint("dropped", flush=True)', timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["callback done", "dropped"]
+
+
+def test_calls_that_keep_the_gil_never_deadlock_with_the_driver() -> None:
+    """Calls on one session keep the GIL while the driver delivers ends, all
+    the time, to a callback that needs it: neither waits for the other."""
+    seen: list[str] = []
+    tracker = sojourn.Tracker(idle_timeout=0.002, sweep_interval=0.001, on_end=lambda e: seen.append(e.session.id))
+
+    def work() -> None:
+        for _ in range(2_000):
+            s = tracker.start()
+            try:
+                tracker.track(s.id, "view")
+                tracker.get(s.id)
+                tracker.identify(s.id, "user")
+                tracker.resume(s.token)
+            except sojourn.SessionNotFound:
+                pass  # it may idle out (2 ms) between two calls
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "deadlocked"
+    tracker.end_all()
+    tracker.close()
+    assert len(set(seen)) == len(seen) >= 4 * 2_000
