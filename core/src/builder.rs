@@ -89,6 +89,18 @@ impl TrackerBuilder {
         self
     }
 
+    /// Runs each batch of `on_end` calls inside `scope`, which must call
+    /// the function it is given exactly once. For bindings: the Python
+    /// binding takes the GIL once per batch, not once per end, so that a
+    /// busy interpreter hands the driver its lock once per batch.
+    pub fn on_end_scope(
+        mut self,
+        scope: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static,
+    ) -> Self {
+        self.config.on_end_scope = Some(Arc::new(scope));
+        self
+    }
+
     /// The bound on a session's attributes, as compact JSON (default 4 KiB).
     pub fn max_attrs_bytes(mut self, n: usize) -> Self {
         self.config.max_attrs_bytes = n;

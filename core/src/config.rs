@@ -32,6 +32,10 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// A callback given every session end.
 pub type OnEnd = Arc<dyn Fn(SessionEnd) + Send + Sync + 'static>;
 
+/// Runs a batch of `on_end` calls (the argument) in a context of the
+/// caller's: see [`crate::TrackerBuilder::on_end_scope`].
+pub type OnEndScope = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync + 'static>;
+
 /// A tracker's configuration. Build one with [`crate::Tracker::builder`].
 #[derive(Clone)]
 pub struct Config {
@@ -54,6 +58,9 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Called once with every session end.
     pub on_end: Option<OnEnd>,
+    /// Runs each batch of `on_end` calls, for a binding that must enter
+    /// its runtime once per batch rather than once per end.
+    pub on_end_scope: Option<OnEndScope>,
     /// The bound on a session's attributes, as compact JSON bytes.
     pub max_attrs_bytes: usize,
     /// The source of time.
@@ -72,6 +79,7 @@ impl Default for Config {
             secrets: Vec::new(),
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             on_end: None,
+            on_end_scope: None,
             max_attrs_bytes: DEFAULT_MAX_ATTRS_BYTES,
             clock: Arc::new(SystemClock),
         }
@@ -90,6 +98,7 @@ impl std::fmt::Debug for Config {
             .field("secrets", &format_args!("[{} hidden]", self.secrets.len()))
             .field("sweep_interval", &self.sweep_interval)
             .field("on_end", &self.on_end.is_some())
+            .field("on_end_scope", &self.on_end_scope.is_some())
             .field("max_attrs_bytes", &self.max_attrs_bytes)
             .finish_non_exhaustive()
     }

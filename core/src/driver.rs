@@ -88,10 +88,12 @@ impl Drop for Driver {
 
 fn run(inner: &Weak<Inner>, signal: &Signal, interval: Duration) {
     let mut next_sweep = Instant::now() + interval;
+    // Ends queued while the last batch was being delivered.
+    let mut more = false;
     loop {
         let nudged = {
             let mut state = signal.state.lock();
-            while !state.stopped && !state.nudged {
+            while !state.stopped && !state.nudged && !more {
                 if signal.wake.wait_until(&mut state, next_sweep).timed_out() {
                     break;
                 }
@@ -105,10 +107,11 @@ fn run(inner: &Weak<Inner>, signal: &Signal, interval: Duration) {
             return;
         };
         if Instant::now() >= next_sweep {
-            inner.sweep();
+            inner.expire_due();
             next_sweep = Instant::now() + interval;
-        } else if nudged {
-            inner.ends.deliver();
+            more = inner.ends.deliver();
+        } else if nudged || more {
+            more = inner.ends.deliver();
         }
     }
 }

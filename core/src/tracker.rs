@@ -79,7 +79,7 @@ impl Tracker {
             rules,
             tokens: Tokens::new(&config.secrets)?,
             clock: config.clock,
-            ends: Ends::new(config.on_end),
+            ends: Ends::new(config.on_end, config.on_end_scope),
             tally: Tally::default(),
         });
         let driver = Arc::new(Driver::start(Arc::downgrade(&inner), config.sweep_interval));
@@ -471,6 +471,7 @@ impl Inner {
 
     pub fn sweep(&self) -> usize {
         let departed = self.expire_due();
+        // Ends queued meanwhile by other threads go with the next sweep.
         self.ends.deliver();
         departed
     }

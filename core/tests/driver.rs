@@ -132,3 +132,96 @@ fn an_explicit_end_is_delivered_without_waiting_for_the_next_sweep() {
         delivered.load(Ordering::SeqCst) == 3
     });
 }
+
+#[test]
+fn close_returns_while_other_threads_end_sessions_faster_than_the_callback_takes_them() {
+    let tracker = Tracker::builder()
+        .sweep_interval(Duration::from_millis(1))
+        .on_end(|_| std::thread::sleep(Duration::from_micros(100)))
+        .build()
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = {
+        let (tracker, stop) = (tracker.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let s = tracker.start(None, None).unwrap();
+                tracker.end(s.id);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    // The driver delivers one batch at a time and checks in between whether
+    // it should stop, however fast the queue refills.
+    let (done, closed) = std::sync::mpsc::channel();
+    let closer = {
+        let tracker = tracker.clone();
+        std::thread::spawn(move || {
+            tracker.close();
+            let _ = done.send(());
+        })
+    };
+    let result = closed.recv_timeout(Duration::from_secs(10));
+    stop.store(true, Ordering::Relaxed);
+    producer.join().unwrap();
+    closer.join().unwrap();
+    assert!(
+        result.is_ok(),
+        "close did not return while the queue kept refilling"
+    );
+}
+
+#[test]
+fn a_scope_wraps_each_batch_and_a_failing_scope_loses_nothing() {
+    thread_local!(static IN_SCOPE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    let scopes = Arc::new(AtomicUsize::new(0));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(AtomicUsize::new(0));
+    let (count_scopes, count_inside, count_total) =
+        (Arc::clone(&scopes), Arc::clone(&inside), Arc::clone(&total));
+    let tracker = Tracker::builder()
+        .sweep_interval(Duration::ZERO)
+        .on_end(move |_| {
+            count_total.fetch_add(1, Ordering::SeqCst);
+            if IN_SCOPE.with(|s| s.get()) {
+                count_inside.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .on_end_scope(move |run| {
+            // The second batch's scope fails before running it.
+            if count_scopes.fetch_add(1, Ordering::SeqCst) == 1 {
+                panic!("the scope fails");
+            }
+            IN_SCOPE.with(|s| s.set(true));
+            run();
+            IN_SCOPE.with(|s| s.set(false));
+        })
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let s = tracker.start(None, None).unwrap();
+        tracker.end(s.id);
+    }
+    tracker.sweep();
+    assert_eq!(
+        (scopes.load(Ordering::SeqCst), inside.load(Ordering::SeqCst)),
+        (1, 3),
+        "one scope for the batch of three"
+    );
+    let s = tracker.start(None, None).unwrap();
+    tracker.end(s.id);
+    tracker.sweep();
+    assert_eq!(scopes.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        inside.load(Ordering::SeqCst),
+        3,
+        "delivered, outside the failed scope"
+    );
+    let s = tracker.start(None, None).unwrap();
+    tracker.end(s.id);
+    tracker.sweep();
+    assert_eq!(
+        (total.load(Ordering::SeqCst), inside.load(Ordering::SeqCst)),
+        (5, 4)
+    );
+}

@@ -1,8 +1,11 @@
 //! Delivery of session ends to a Python `on_end` callable.
 //!
 //! The core calls back from its driver thread (or from whichever call
-//! delivers: `sweep`, `close`). The callable is called with the GIL taken;
-//! what it raises goes to `sys.unraisablehook` and delivery goes on.
+//! delivers: `sweep`, `close`). The callable is called with the GIL taken,
+//! once per batch of ends (`scope`): a thread that keeps the GIL busy hands
+//! it over every switch interval (5 ms), and taking it once per end would
+//! let a backlog of ends fall behind without bound. What the callable
+//! raises goes to `sys.unraisablehook` and delivery goes on.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -30,6 +33,23 @@ impl Callback {
         // While the interpreter shuts down nothing can be called: the end
         // is dropped rather than attaching to a finalizing interpreter.
         move |end| Python::try_attach(|py| this.call(py, end)).unwrap_or(())
+    }
+
+    /// Runs a batch of ends with the GIL taken once (taking it again for
+    /// each end is then only a check). While the interpreter shuts down
+    /// the batch runs without it, and each end is dropped.
+    pub fn scope() -> impl Fn(&mut dyn FnMut()) + Send + Sync + 'static {
+        |run| {
+            let mut run = Some(run);
+            Python::try_attach(|_py| {
+                if let Some(run) = run.take() {
+                    run();
+                }
+            });
+            if let Some(run) = run {
+                run();
+            }
+        }
     }
 
     fn call(&self, py: Python<'_>, end: SessionEnd) {

@@ -163,7 +163,9 @@ impl PyTracker {
             None => None,
         };
         if let Some(callback) = &callback {
-            builder = builder.on_end(callback.on_end());
+            builder = builder
+                .on_end(callback.on_end())
+                .on_end_scope(Callback::scope());
         }
         let core = Arc::new(builder.build().or_raise(py)?);
         driver::register(&core);
