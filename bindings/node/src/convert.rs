@@ -61,19 +61,154 @@ impl<T: FromNapiValue + ValidateNapiValue> ValidateNapiValue for Arg<T> {
     }
 }
 
-/// A session id: a string the core parses (`INVALID_SESSION_ID` if malformed).
-pub fn id(arg: Arg<String>) -> Result<SessionId> {
+/// A session id argument: a string the core parses, converted when the
+/// call begins (`INVALID_ARGUMENT` if it is not a string,
+/// `INVALID_SESSION_ID` if malformed). An id is read into a stack buffer,
+/// without allocating; anything else is read again as a `String` and
+/// parsed as such, for the same error.
+pub struct Id(Result<SessionId>);
+
+impl Id {
+    /// The id, or the error of its conversion.
+    pub fn get(self) -> Result<SessionId> {
+        self.0
+    }
+}
+
+impl TypeName for Id {
+    fn type_name() -> &'static str {
+        String::type_name()
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl FromNapiValue for Id {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: `env` and `value` are the ones napi hands to every conversion.
+        if let Some(id) = unsafe { read_id(env, value) } {
+            return Ok(Id(Ok(id)));
+        }
+        // SAFETY: as above; `Arg` checks the type before it converts.
+        let text = unsafe { Arg::<String>::from_napi_value(env, value)? };
+        Ok(Id(parse_id(text)))
+    }
+}
+
+/// The length of a hyphenated UUID.
+const ID_LENGTH: usize = 36;
+
+/// The id in `value` when it is a string of 36 ASCII characters that the
+/// core accepts; `None` for anything else (not a string, another length,
+/// other characters, malformed).
+///
+/// # Safety
+///
+/// `env` and `value` must be those of a napi conversion.
+unsafe fn read_id(env: sys::napi_env, value: sys::napi_value) -> Option<SessionId> {
+    // Room for one code unit more than an id, and napi's terminating NUL: a
+    // longer string fills it and is not cut to an id's length. UTF-16 code
+    // units, unlike Latin-1 bytes, show every character as it is.
+    let mut units = [0u16; ID_LENGTH + 2];
+    let mut length = 0;
+    // SAFETY: the buffer's size is given, and napi writes within it.
+    let status = unsafe {
+        sys::napi_get_value_string_utf16(env, value, units.as_mut_ptr(), units.len(), &mut length)
+    };
+    if status != sys::Status::napi_ok || length != ID_LENGTH {
+        return None;
+    }
+    let mut text = [0u8; ID_LENGTH];
+    for (byte, &unit) in text.iter_mut().zip(&units) {
+        *byte = u8::try_from(unit).ok().filter(u8::is_ascii)?;
+    }
+    SessionId::parse(std::str::from_utf8(&text).ok()?).ok()
+}
+
+/// A session id from a string argument, as the core parses it.
+fn parse_id(arg: Arg<String>) -> Result<SessionId> {
     SessionId::parse(&arg.get("id")?).or_throw()
 }
 
-/// Session ids: an array of strings, each parsed by the core. Nothing is
-/// returned unless every item is a well-formed id.
-pub fn ids(arg: Arg<Vec<String>>) -> Result<Vec<SessionId>> {
-    let texts = arg.get("ids")?;
-    texts
-        .iter()
-        .map(|t| SessionId::parse(t).or_throw())
-        .collect()
+/// The status of a napi call, as a result: it fails only in napi itself
+/// (out of memory, the environment going away).
+pub fn check(status: sys::napi_status) -> napi::Result<()> {
+    match status {
+        sys::Status::napi_ok => Ok(()),
+        other => Err(napi::Error::new(
+            napi::Status::from(other),
+            "napi could not make a value",
+        )),
+    }
+}
+
+/// Session ids: an array of strings, each parsed by the core, converted
+/// when the call begins. Nothing is returned unless every item is a string
+/// (else `INVALID_ARGUMENT`) and a well-formed id (else
+/// `INVALID_SESSION_ID`, for the first malformed one). Each id is read as
+/// [`Id`] reads one; if any is not, the array is read again as strings,
+/// for the same error.
+pub struct Ids(Result<Vec<SessionId>>);
+
+impl Ids {
+    /// The ids, or the error of their conversion.
+    pub fn get(self) -> Result<Vec<SessionId>> {
+        self.0
+    }
+}
+
+impl TypeName for Ids {
+    fn type_name() -> &'static str {
+        Vec::<String>::type_name()
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl FromNapiValue for Ids {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: `env` and `value` are the ones napi hands to every conversion.
+        if let Some(ids) = unsafe { read_ids(env, value) } {
+            return Ok(Ids(Ok(ids)));
+        }
+        // SAFETY: as above; `Arg` checks the type before it converts.
+        let texts = unsafe { Arg::<Vec<String>>::from_napi_value(env, value)? };
+        let ids = texts.get("ids").and_then(|texts| {
+            texts
+                .iter()
+                .map(|t| SessionId::parse(t).or_throw())
+                .collect()
+        });
+        Ok(Ids(ids))
+    }
+}
+
+/// The ids in `value` when it is an array of strings that [`read_id`]
+/// reads; `None` for anything else.
+///
+/// # Safety
+///
+/// `env` and `value` must be those of a napi conversion.
+unsafe fn read_ids(env: sys::napi_env, value: sys::napi_value) -> Option<Vec<SessionId>> {
+    let (mut is_array, mut length) = (false, 0);
+    // SAFETY (the three napi calls): `env` and `value` are a conversion's,
+    // each out-pointer is to a local, and `item` is read in this call.
+    check(unsafe { sys::napi_is_array(env, value, &mut is_array) }).ok()?;
+    if !is_array {
+        return None;
+    }
+    check(unsafe { sys::napi_get_array_length(env, value, &mut length) }).ok()?;
+    let mut ids = Vec::with_capacity(length as usize);
+    for i in 0..length {
+        let mut item = std::ptr::null_mut();
+        check(unsafe { sys::napi_get_element(env, value, i, &mut item) }).ok()?;
+        ids.push(unsafe { read_id(env, item) }?);
+    }
+    Some(ids)
 }
 
 /// An optional string: `undefined` and `null` are none.

@@ -7,7 +7,7 @@ use napi_derive::napi;
 use sojourn::{Kind, TrackerBuilder};
 
 use crate::clock::MockClock;
-use crate::convert::{self, Arg, Attrs};
+use crate::convert::{self, Arg, Attrs, Id, Ids};
 use crate::ends::OnEnd;
 use crate::error::{self, OrThrow, Result};
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
@@ -104,20 +104,20 @@ impl Tracker {
 
     /// The live session `id`, touched; `null` if it is not live.
     #[napi]
-    pub fn get(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<Option<Session>> {
-        Ok(self.inner.get(convert::id(id)?).map(Session::from))
+    pub fn get(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Session>> {
+        Ok(self.inner.get(id.get()?).map(Session::from))
     }
 
     /// The live session `id` without touching it; `null` if it is not live.
     #[napi]
-    pub fn peek(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<Option<Session>> {
-        Ok(self.inner.peek(convert::id(id)?).map(Session::from))
+    pub fn peek(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Session>> {
+        Ok(self.inner.peek(id.get()?).map(Session::from))
     }
 
     /// Whether `id` is live. Does not touch it.
     #[napi]
-    pub fn exists(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<bool> {
-        Ok(self.inner.exists(convert::id(id)?))
+    pub fn exists(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<bool> {
+        Ok(self.inner.exists(id.get()?))
     }
 
     /// Counts one view or event and returns the counters right after it;
@@ -125,10 +125,10 @@ impl Tracker {
     #[napi]
     pub fn track(
         &self,
-        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
     ) -> Result<Tick> {
-        let id = convert::id(id)?;
+        let id = id.get()?;
         let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
         self.inner.track(id, kind).or_throw().map(Tick::from)
     }
@@ -148,10 +148,10 @@ impl Tracker {
     #[napi(ts_return_type = "Array<Tick | null>")]
     pub fn track_many(
         &self,
-        #[napi(ts_arg_type = "string[]")] ids: Arg<Vec<String>>,
+        #[napi(ts_arg_type = "string[]")] ids: Ids,
         #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
     ) -> Result<Vec<Option<Tick>>> {
-        let ids = convert::ids(ids)?;
+        let ids = ids.get()?;
         let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
         let ticks = self
             .inner
@@ -168,10 +168,10 @@ impl Tracker {
     #[napi]
     pub fn identify(
         &self,
-        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "string")] user_id: Arg<String>,
     ) -> Result<Session> {
-        let id = convert::id(id)?;
+        let id = id.get()?;
         let user_id = user_id.get("userId")?;
         self.inner
             .identify(id, &user_id)
@@ -183,10 +183,10 @@ impl Tracker {
     #[napi]
     pub fn set_attrs(
         &self,
-        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "Record<string, string | number | boolean | null>")] attrs: Arg<Attrs>,
     ) -> Result<Session> {
-        let id = convert::id(id)?;
+        let id = id.get()?;
         let attrs = convert::attrs(attrs)?;
         self.inner
             .set_attrs(id, attrs)
@@ -201,10 +201,10 @@ impl Tracker {
     #[napi]
     pub fn revive(
         &self,
-        #[napi(ts_arg_type = "string")] id: Arg<String>,
+        #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Session> {
-        let id = convert::id(id)?;
+        let id = id.get()?;
         let hints = hints_of(hints)?;
         self.inner.revive(id, hints).or_throw().map(Session::from)
     }
@@ -231,11 +231,8 @@ impl Tracker {
     /// Ends a live session (reason `ended`) and returns its end; `null` if
     /// it is not live.
     #[napi]
-    pub fn end(
-        &self,
-        #[napi(ts_arg_type = "string")] id: Arg<String>,
-    ) -> Result<Option<SessionEnd>> {
-        Ok(self.inner.end(convert::id(id)?).map(SessionEnd::from))
+    pub fn end(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<SessionEnd>> {
+        Ok(self.inner.end(id.get()?).map(SessionEnd::from))
     }
 
     /// The live sessions, all or one user's (from the user index).
@@ -310,8 +307,8 @@ impl Tracker {
 
     /// The token a client keeps for the session `id`.
     #[napi]
-    pub fn token(&self, #[napi(ts_arg_type = "string")] id: Arg<String>) -> Result<String> {
-        Ok(self.inner.token(convert::id(id)?))
+    pub fn token(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<String> {
+        Ok(self.inner.token(id.get()?))
     }
 
     /// Stops the background driver after a last sweep, and lets go of
