@@ -3,6 +3,7 @@
 //! core's own error (`INVALID_SESSION_ID` for a malformed id). The core
 //! judges the values; these only check that they are what the type says.
 
+use std::io::Write;
 use std::time::Duration;
 
 use chrono::DateTime;
@@ -66,12 +67,22 @@ impl<T: FromNapiValue + ValidateNapiValue> ValidateNapiValue for Arg<T> {
 /// `INVALID_SESSION_ID` if malformed). An id is read into a stack buffer,
 /// without allocating; anything else is read again as a `String` and
 /// parsed as such, for the same error.
-pub struct Id(Result<SessionId>);
+pub struct Id {
+    id: Result<SessionId>,
+    /// The argument and its text, when it was read on the stack: a result
+    /// may hand it back instead of a new string of the same text.
+    given: Option<Given>,
+}
 
 impl Id {
     /// The id, or the error of its conversion.
     pub fn get(self) -> Result<SessionId> {
-        self.0
+        self.id
+    }
+
+    /// The argument and its text, if it was read on the stack.
+    pub fn given(&self) -> Option<Given> {
+        self.given
     }
 }
 
@@ -88,12 +99,32 @@ impl TypeName for Id {
 impl FromNapiValue for Id {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
         // SAFETY: `env` and `value` are the ones napi hands to every conversion.
-        if let Some(id) = unsafe { read_id(env, value) } {
-            return Ok(Id(Ok(id)));
+        if let Some((id, text)) = unsafe { read_id(env, value) } {
+            let given = Some(Given { value, text });
+            return Ok(Id { id: Ok(id), given });
         }
         // SAFETY: as above; `Arg` checks the type before it converts.
         let text = unsafe { Arg::<String>::from_napi_value(env, value)? };
-        Ok(Id(parse_id(text)))
+        Ok(Id {
+            id: parse_id(text),
+            given: None,
+        })
+    }
+}
+
+/// An id argument that is an id's text, as the caller gave it.
+#[derive(Clone, Copy)]
+pub struct Given {
+    /// The argument, a string valid until the call returns.
+    value: sys::napi_value,
+    /// Its text.
+    text: [u8; ID_LENGTH],
+}
+
+impl Given {
+    /// The argument, if it is `text`.
+    pub fn value_if(&self, text: &IdText) -> Option<sys::napi_value> {
+        (self.text == text.0).then_some(self.value)
     }
 }
 
@@ -101,13 +132,16 @@ impl FromNapiValue for Id {
 const ID_LENGTH: usize = 36;
 
 /// The id in `value` when it is a string of 36 ASCII characters that the
-/// core accepts; `None` for anything else (not a string, another length,
-/// other characters, malformed).
+/// core accepts, and those characters; `None` for anything else (not a
+/// string, another length, other characters, malformed).
 ///
 /// # Safety
 ///
 /// `env` and `value` must be those of a napi conversion.
-unsafe fn read_id(env: sys::napi_env, value: sys::napi_value) -> Option<SessionId> {
+unsafe fn read_id(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Option<(SessionId, [u8; ID_LENGTH])> {
     // Room for one code unit more than an id, and napi's terminating NUL: a
     // longer string fills it and is not cut to an id's length. UTF-16 code
     // units, unlike Latin-1 bytes, show every character as it is.
@@ -124,7 +158,8 @@ unsafe fn read_id(env: sys::napi_env, value: sys::napi_value) -> Option<SessionI
     for (byte, &unit) in text.iter_mut().zip(&units) {
         *byte = u8::try_from(unit).ok().filter(u8::is_ascii)?;
     }
-    SessionId::parse(std::str::from_utf8(&text).ok()?).ok()
+    let id = SessionId::parse(std::str::from_utf8(&text).ok()?).ok()?;
+    Some((id, text))
 }
 
 /// A session id from a string argument, as the core parses it.
@@ -132,8 +167,47 @@ fn parse_id(arg: Arg<String>) -> Result<SessionId> {
     SessionId::parse(&arg.get("id")?).or_throw()
 }
 
-/// The status of a napi call, as a result: it fails only in napi itself
-/// (out of memory, the environment going away).
+/// An id's canonical text, written on the stack.
+pub struct IdText([u8; ID_LENGTH]);
+
+impl IdText {
+    /// The text of `id`.
+    pub fn new(id: SessionId) -> napi::Result<IdText> {
+        let mut text = [0; ID_LENGTH];
+        let mut rest = &mut text[..];
+        match write!(rest, "{id}") {
+            Ok(()) if rest.is_empty() => Ok(IdText(text)),
+            _ => Err(napi::Error::from_reason(format!(
+                "{id} is not 36 characters"
+            ))),
+        }
+    }
+
+    /// Whether `text` is this.
+    pub fn is(&self, text: &str) -> bool {
+        self.0 == text.as_bytes()
+    }
+}
+
+impl ToNapiValue for &IdText {
+    unsafe fn to_napi_value(env: sys::napi_env, text: Self) -> napi::Result<sys::napi_value> {
+        let mut value = std::ptr::null_mut();
+        // SAFETY: `env` is the one napi hands to every conversion; the
+        // text is ASCII, which Latin-1 reads as it is, of the length given.
+        check(unsafe {
+            sys::napi_create_string_latin1(
+                env,
+                text.0.as_ptr().cast(),
+                ID_LENGTH as isize,
+                &mut value,
+            )
+        })?;
+        Ok(value)
+    }
+}
+
+/// The status of a napi call that makes a value, as a result: it fails
+/// only in napi itself (out of memory, the environment going away).
 pub fn check(status: sys::napi_status) -> napi::Result<()> {
     match status {
         sys::Status::napi_ok => Ok(()),
@@ -206,7 +280,7 @@ unsafe fn read_ids(env: sys::napi_env, value: sys::napi_value) -> Option<Vec<Ses
     for i in 0..length {
         let mut item = std::ptr::null_mut();
         check(unsafe { sys::napi_get_element(env, value, i, &mut item) }).ok()?;
-        ids.push(unsafe { read_id(env, item) }?);
+        ids.push(unsafe { read_id(env, item) }?.0);
     }
     Some(ids)
 }

@@ -5,11 +5,18 @@
 //!
 //! The npm package in `node/` builds this crate with `napi build` and wraps
 //! it (`node/sojourn.js`); its `index.d.ts` is generated from the doc
-//! comments here.
+//! comments here. For the hot operations the wrapper calls the internal
+//! methods of [`internal`], which put numbers in a scratch buffer
+//! ([`scratch`]) and return strings compactly, and builds the result
+//! objects itself: quicker than napi-rs setting them property by property.
 
 mod clock;
 mod convert;
 mod ends;
 mod error;
+mod scratch;
 mod session;
 mod tracker;
+// After `tracker`, so that in the generated `index.d.ts` the public
+// methods come first.
+mod internal;

@@ -4,12 +4,13 @@
 use napi::Env;
 use napi::bindgen_prelude::{ClassInstance, Function};
 use napi_derive::napi;
-use sojourn::{Kind, TrackerBuilder};
+use sojourn::{Kind, SessionId, TrackerBuilder};
 
 use crate::clock::MockClock;
 use crate::convert::{self, Arg, Attrs, Id, Ids};
 use crate::ends::OnEnd;
 use crate::error::{self, OrThrow, Result};
+use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
 
 /// The options of a tracker. Every one may be left out: it then takes the
@@ -67,8 +68,10 @@ pub struct TrackerOptions<'env> {
 /// `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT` or `STORE_ERROR`.
 #[napi]
 pub struct Tracker {
-    inner: sojourn::Tracker,
+    pub(crate) inner: sojourn::Tracker,
     on_end: Option<OnEnd>,
+    /// Where the internal methods put numbers for the wrapper.
+    pub(crate) scratch: Scratch,
 }
 
 #[napi]
@@ -87,6 +90,7 @@ impl Tracker {
         Ok(Tracker {
             inner: builder.build().or_throw()?,
             on_end,
+            scratch: Scratch::default(),
         })
     }
 
@@ -96,10 +100,7 @@ impl Tracker {
         &self,
         #[napi(ts_arg_type = "StartOptions")] options: Option<Arg<StartOptions>>,
     ) -> Result<Session> {
-        let o = options.map(|o| o.get("options")).transpose()?;
-        let (user_id, attrs) = o.map_or((None, None), |o| (o.user_id, o.attrs));
-        let session = self.inner.start(user_id.as_deref(), attrs.map(|a| a.0));
-        session.or_throw().map(Session::from)
+        self.core_start(options).map(Session::from)
     }
 
     /// The live session `id`, touched; `null` if it is not live.
@@ -153,15 +154,8 @@ impl Tracker {
     ) -> Result<Vec<Option<Tick>>> {
         let ids = ids.get()?;
         let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
-        let ticks = self
-            .inner
-            .track_many(&ids, kind)
-            .into_iter()
-            .map(|r| match r {
-                Err(sojourn::Error::SessionNotFound { .. }) => Ok(None),
-                other => other.map(|tick| Some(Tick::from(tick))),
-            });
-        ticks.collect::<sojourn::Result<_>>().or_throw()
+        let ticks = self.core_track_many(&ids, kind)?;
+        Ok(ticks.into_iter().map(|t| t.map(Tick::from)).collect())
     }
 
     /// Assigns the session to a user (at most 256 bytes).
@@ -171,12 +165,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "string")] user_id: Arg<String>,
     ) -> Result<Session> {
-        let id = id.get()?;
-        let user_id = user_id.get("userId")?;
-        self.inner
-            .identify(id, &user_id)
-            .or_throw()
-            .map(Session::from)
+        self.core_identify(id, user_id).map(Session::from)
     }
 
     /// Merges attributes into the session's: a key given replaces its value.
@@ -186,12 +175,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "Record<string, string | number | boolean | null>")] attrs: Arg<Attrs>,
     ) -> Result<Session> {
-        let id = id.get()?;
-        let attrs = convert::attrs(attrs)?;
-        self.inner
-            .set_attrs(id, attrs)
-            .or_throw()
-            .map(Session::from)
+        self.core_set_attrs(id, attrs).map(Session::from)
     }
 
     /// Brings the session `id` back with its counters (the maximum of what
@@ -204,9 +188,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Session> {
-        let id = id.get()?;
-        let hints = hints_of(hints)?;
-        self.inner.revive(id, hints).or_throw().map(Session::from)
+        self.core_revive(id, hints).map(Session::from)
     }
 
     /// What a web request calls with the token its client holds: the live
@@ -220,12 +202,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string | null")] token: Option<Arg<String>>,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Resumed> {
-        let token = convert::opt_string(token, "token")?;
-        let hints = hints_of(hints)?;
-        self.inner
-            .resume(token.as_deref(), hints)
-            .or_throw()
-            .map(Resumed::from)
+        self.core_resume(token, hints).map(Resumed::from)
     }
 
     /// Ends a live session (reason `ended`) and returns its end; `null` if
@@ -321,6 +298,73 @@ impl Tracker {
             Some(on_end) => on_end.release(&env),
             None => Ok(()),
         }
+    }
+}
+
+/// The operations that take more than one step from their arguments to the
+/// core's result, shared by the public methods above and the internal ones
+/// (`internal.rs`), which hand the same result out in another form.
+/// Arguments are converted in the order they are given, so that the first
+/// bad one is the one reported.
+impl Tracker {
+    pub(crate) fn core_start(
+        &self,
+        options: Option<Arg<StartOptions>>,
+    ) -> Result<sojourn::Session> {
+        let o = options.map(|o| o.get("options")).transpose()?;
+        let (user_id, attrs) = o.map_or((None, None), |o| (o.user_id, o.attrs));
+        let session = self.inner.start(user_id.as_deref(), attrs.map(|a| a.0));
+        session.or_throw()
+    }
+
+    /// Each id's tick, or `None` where its session is not live; any other
+    /// error of an item is returned once every item is tracked.
+    pub(crate) fn core_track_many(
+        &self,
+        ids: &[SessionId],
+        kind: Kind,
+    ) -> Result<Vec<Option<sojourn::Tick>>> {
+        let ticks = self
+            .inner
+            .track_many(ids, kind)
+            .into_iter()
+            .map(|r| match r {
+                Err(sojourn::Error::SessionNotFound { .. }) => Ok(None),
+                other => other.map(Some),
+            });
+        ticks.collect::<sojourn::Result<_>>().or_throw()
+    }
+
+    pub(crate) fn core_identify(&self, id: Id, user_id: Arg<String>) -> Result<sojourn::Session> {
+        let id = id.get()?;
+        let user_id = user_id.get("userId")?;
+        self.inner.identify(id, &user_id).or_throw()
+    }
+
+    pub(crate) fn core_set_attrs(&self, id: Id, attrs: Arg<Attrs>) -> Result<sojourn::Session> {
+        let id = id.get()?;
+        let attrs = convert::attrs(attrs)?;
+        self.inner.set_attrs(id, attrs).or_throw()
+    }
+
+    pub(crate) fn core_revive(
+        &self,
+        id: Id,
+        hints: Option<Arg<Hints>>,
+    ) -> Result<sojourn::Session> {
+        let id = id.get()?;
+        let hints = hints_of(hints)?;
+        self.inner.revive(id, hints).or_throw()
+    }
+
+    pub(crate) fn core_resume(
+        &self,
+        token: Option<Arg<String>>,
+        hints: Option<Arg<Hints>>,
+    ) -> Result<(sojourn::Session, sojourn::Outcome)> {
+        let token = convert::opt_string(token, "token")?;
+        let hints = hints_of(hints)?;
+        self.inner.resume(token.as_deref(), hints).or_throw()
     }
 }
 

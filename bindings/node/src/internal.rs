@@ -1,0 +1,242 @@
+//! The tracker's internal methods, for the package's wrapper
+//! (`node/sojourn.js`) alone. Each does what the public method of the same
+//! name does, with the same arguments and errors, and hands its result out
+//! in a form that is quick to cross into JavaScript: the numbers in the
+//! scratch buffer ([`crate::scratch`]), the strings and attributes of a
+//! session as [`Compact`]. The wrapper builds from them the objects the
+//! public methods return. Their names begin with an underscore and their
+//! docs say `@internal`: they are in the generated `index.d.ts`, as every
+//! method is, but not in the package's documented API; the public methods
+//! stay the complete one.
+
+use napi::bindgen_prelude::{Float64Array, ToNapiValue};
+use napi::sys;
+use napi_derive::napi;
+use sojourn::{Kind, Outcome};
+
+use crate::convert::{self, Arg, Attrs, Given, Id, IdText, Ids, check};
+use crate::error::{OrThrow, Result};
+use crate::scratch::{Buffer, slot};
+use crate::session::{Hints, StartOptions};
+use crate::tracker::Tracker;
+
+#[napi]
+impl Tracker {
+    /// @internal Binds the buffer that the other internal methods write
+    /// numbers into: a `Float64Array` of 9 numbers over a
+    /// `SharedArrayBuffer`, once.
+    #[napi(js_name = "_bindScratch")]
+    pub fn bind_scratch(
+        &self,
+        #[napi(ts_arg_type = "Float64Array")] buffer: Arg<Buffer>,
+    ) -> Result<()> {
+        self.scratch.bind(buffer.get("buffer")?)
+    }
+
+    /// @internal `track(id, 'view')`, its tick in the buffer.
+    #[napi(js_name = "_trackView")]
+    pub fn track_view(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<()> {
+        self.tick(id, Kind::View)
+    }
+
+    /// @internal `track(id, 'event')`, its tick in the buffer.
+    #[napi(js_name = "_trackEvent")]
+    pub fn track_event(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<()> {
+        self.tick(id, Kind::Event)
+    }
+
+    /// @internal `trackMany(ids, view ? 'view' : 'event')`: three numbers
+    /// an id (views, events, sequence), or -1 and two zeros where its
+    /// session is not live.
+    #[napi(js_name = "_trackMany")]
+    pub fn track_many_packed(
+        &self,
+        #[napi(ts_arg_type = "string[]")] ids: Ids,
+        view: bool,
+    ) -> Result<Float64Array> {
+        let ids = ids.get()?;
+        let kind = if view { Kind::View } else { Kind::Event };
+        let mut packed = Vec::with_capacity(3 * ids.len());
+        for tick in self.core_track_many(&ids, kind)? {
+            packed.extend(match tick {
+                Some(t) => [t.view_sequence, t.event_sequence, t.sequence].map(convert::number),
+                None => [-1.0, 0.0, 0.0],
+            });
+        }
+        Ok(Float64Array::new(packed))
+    }
+
+    /// @internal `get(id)`, its numbers in the buffer.
+    #[napi(js_name = "_get", ts_return_type = "string | unknown[] | null")]
+    pub fn get_compact(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Compact>> {
+        let out = self.scratch.get()?;
+        let given = id.given();
+        Ok(self.inner.get(id.get()?).map(|s| compact(out, s, given)))
+    }
+
+    /// @internal `peek(id)`, its numbers in the buffer.
+    #[napi(js_name = "_peek", ts_return_type = "string | unknown[] | null")]
+    pub fn peek_compact(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Compact>> {
+        let out = self.scratch.get()?;
+        let given = id.given();
+        Ok(self.inner.peek(id.get()?).map(|s| compact(out, s, given)))
+    }
+
+    /// @internal `start(options)`, its numbers in the buffer.
+    #[napi(js_name = "_start", ts_return_type = "string | unknown[]")]
+    pub fn start_compact(
+        &self,
+        #[napi(ts_arg_type = "StartOptions")] options: Option<Arg<StartOptions>>,
+    ) -> Result<Compact> {
+        self.session_out(None, || self.core_start(options))
+    }
+
+    /// @internal `identify(id, userId)`, its numbers in the buffer.
+    #[napi(js_name = "_identify", ts_return_type = "string | unknown[]")]
+    pub fn identify_compact(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Id,
+        #[napi(ts_arg_type = "string")] user_id: Arg<String>,
+    ) -> Result<Compact> {
+        self.session_out(id.given(), || self.core_identify(id, user_id))
+    }
+
+    /// @internal `setAttrs(id, attrs)`, its numbers in the buffer.
+    #[napi(js_name = "_setAttrs", ts_return_type = "string | unknown[]")]
+    pub fn set_attrs_compact(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Id,
+        #[napi(ts_arg_type = "Record<string, string | number | boolean | null>")] attrs: Arg<Attrs>,
+    ) -> Result<Compact> {
+        self.session_out(id.given(), || self.core_set_attrs(id, attrs))
+    }
+
+    /// @internal `revive(id, hints)`, its numbers in the buffer.
+    #[napi(js_name = "_revive", ts_return_type = "string | unknown[]")]
+    pub fn revive_compact(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Id,
+        #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
+    ) -> Result<Compact> {
+        self.session_out(id.given(), || self.core_revive(id, hints))
+    }
+
+    /// @internal `resume(token, hints)`: the session, its numbers and the
+    /// outcome (0 existing, 1 revived, 2 started) in the buffer.
+    #[napi(js_name = "_resume", ts_return_type = "string | unknown[]")]
+    pub fn resume_compact(
+        &self,
+        #[napi(ts_arg_type = "string | null")] token: Option<Arg<String>>,
+        #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
+    ) -> Result<Compact> {
+        let out = self.scratch.get()?;
+        let (session, outcome) = self.core_resume(token, hints)?;
+        let code = match outcome {
+            Outcome::Existing => 0.0,
+            Outcome::Revived => 1.0,
+            Outcome::Started => 2.0,
+        };
+        out.put(slot::OUTCOME, code);
+        Ok(compact(out, session, None))
+    }
+}
+
+impl Tracker {
+    /// The session `op` returns, its numbers in the buffer; `given`, the
+    /// caller's id argument. The buffer is asked for first: a tracker
+    /// without one does nothing.
+    fn session_out(
+        &self,
+        given: Option<Given>,
+        op: impl FnOnce() -> Result<sojourn::Session>,
+    ) -> Result<Compact> {
+        let out = self.scratch.get()?;
+        op().map(|s| compact(out, s, given))
+    }
+
+    /// One track, its tick in the buffer.
+    fn tick(&self, id: Id, kind: Kind) -> Result<()> {
+        let out = self.scratch.get()?;
+        let tick = self.inner.track(id.get()?, kind).or_throw()?;
+        out.put(slot::VIEW_SEQUENCE, convert::number(tick.view_sequence));
+        out.put(slot::EVENT_SEQUENCE, convert::number(tick.event_sequence));
+        out.put(slot::SEQUENCE, convert::number(tick.sequence));
+        Ok(())
+    }
+}
+
+/// A session's numbers into the buffer, and the rest of it to return;
+/// `given`, the caller's id argument, if it was the id's canonical text.
+fn compact(out: &Buffer, s: sojourn::Session, given: Option<Given>) -> Compact {
+    out.put(slot::VIEW_SEQUENCE, convert::number(s.view_sequence));
+    out.put(slot::EVENT_SEQUENCE, convert::number(s.event_sequence));
+    out.put(slot::SEQUENCE, convert::number(s.sequence));
+    out.put(slot::SESSION_INDEX, f64::from(s.session_index));
+    out.put(slot::REVIVALS, f64::from(s.revivals));
+    // As napi-rs converts a `DateTime` into a `Date`.
+    out.put(slot::STARTED_AT, s.started_at.timestamp_millis() as f64);
+    out.put(slot::LAST_SEEN, s.last_seen.timestamp_millis() as f64);
+    out.put(slot::EXPIRES_AT, s.expires_at.timestamp_millis() as f64);
+    Compact { session: s, given }
+}
+
+/// What the buffer does not hold of a session, for the wrapper: the id
+/// alone when the token is the id and there is no user, previous id or
+/// attribute (a new, anonymous session: the common case), else `[id,
+/// token, userId, previousId, attrs]` without `attrs` when there are none,
+/// and then without `previousId` when it is null.
+pub struct Compact {
+    session: sojourn::Session,
+    /// The caller's id argument: handed back as the id if it is the id's
+    /// text, rather than a new string of the same text.
+    given: Option<Given>,
+}
+
+impl ToNapiValue for Compact {
+    unsafe fn to_napi_value(env: sys::napi_env, c: Self) -> napi::Result<sys::napi_value> {
+        let s = c.session;
+        let text = IdText::new(s.id)?;
+        // SAFETY (every conversion below): `env` is the one napi hands to
+        // every conversion, and `given` a value of this call.
+        let id = match c.given.and_then(|given| given.value_if(&text)) {
+            Some(given) => given,
+            None => unsafe { <&IdText>::to_napi_value(env, &text)? },
+        };
+        let token_is_id = text.is(&s.token);
+        if token_is_id && s.user_id.is_none() && s.previous_id.is_none() && s.attrs.is_empty() {
+            return Ok(id);
+        }
+        let token = match token_is_id {
+            true => id,
+            false => unsafe { String::to_napi_value(env, s.token)? },
+        };
+        let user_id = unsafe { Option::<String>::to_napi_value(env, s.user_id)? };
+        let previous_id = s.previous_id.map(IdText::new).transpose()?;
+        let has_previous_id = previous_id.is_some();
+        let previous_id = unsafe { Option::<&IdText>::to_napi_value(env, previous_id.as_ref())? };
+        let attrs = match s.attrs.is_empty() {
+            true => None,
+            false => Some(unsafe { Attrs::to_napi_value(env, Attrs(s.attrs))? }),
+        };
+        // Without the trailing items that are null or empty: the wrapper
+        // fills them in, for less than napi takes to set them.
+        let length = match (has_previous_id, attrs.is_some()) {
+            (_, true) => 5,
+            (true, false) => 4,
+            (false, false) => 3,
+        };
+        let items = [
+            id,
+            token,
+            user_id,
+            previous_id,
+            attrs.unwrap_or(previous_id),
+        ];
+        let mut array = std::ptr::null_mut();
+        check(unsafe { sys::napi_create_array_with_length(env, length, &mut array) })?;
+        for (i, &item) in (0..).zip(&items[..length]) {
+            check(unsafe { sys::napi_set_element(env, array, i, item) })?;
+        }
+        Ok(array)
+    }
+}
