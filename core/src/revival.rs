@@ -8,7 +8,7 @@ use crate::id::SessionId;
 use crate::session::{Hints, Outcome, Session};
 use crate::store::record::Record;
 use crate::store::shard::{Ctx, Shard};
-use crate::tracker::{Inner, Tracker, check_user};
+use crate::tracker::{Inner, Tracker, check_user, snapshot};
 
 /// Hints checked once, before anything changes.
 struct Checked {
@@ -35,8 +35,8 @@ fn check(hints: Hints, inner: &Inner) -> Result<Checked> {
 
 /// What `resume` found under the lock of the id's shard.
 enum Found {
-    Existing(Record),
-    Revived(Record),
+    Existing(Session),
+    Revived(Session),
     /// Start a new session after this one.
     Link {
         previous: SessionId,
@@ -65,8 +65,8 @@ impl Tracker {
         if let Some(id) = id {
             let found = inner.with(id, |shard, ctx| resume_in_shard(shard, ctx, id, &hints))?;
             match found {
-                Found::Existing(r) => return Ok((inner.session(id, &r), Outcome::Existing)),
-                Found::Revived(r) => return Ok((inner.session(id, &r), Outcome::Revived)),
+                Found::Existing(s) => return Ok((inner.signed(s), Outcome::Existing)),
+                Found::Revived(s) => return Ok((inner.signed(s), Outcome::Revived)),
                 Found::Link {
                     previous,
                     index,
@@ -95,7 +95,7 @@ impl Tracker {
     pub fn revive(&self, id: SessionId, hints: Hints) -> Result<Session> {
         let inner = &*self.inner;
         let hints = check(hints, inner)?;
-        let record = inner.with(id, |shard, ctx| {
+        let session = inner.with(id, |shard, ctx| {
             if let Some(record) = shard.live_mut(id, ctx) {
                 let merged = merge(record.attrs(), hints.attrs, ctx)?;
                 record.raise_counters(hints.views, hints.events);
@@ -120,7 +120,7 @@ impl Tracker {
             }
             bring_back(shard, ctx, id, &hints)
         })?;
-        Ok(inner.session(id, &record))
+        Ok(inner.signed(session))
     }
 }
 
@@ -163,15 +163,15 @@ fn resume_in_shard(
     }
 }
 
-fn live_record(shard: &mut Shard, ctx: &mut Ctx, id: SessionId) -> Result<Record> {
+fn live_record(shard: &mut Shard, ctx: &mut Ctx, id: SessionId) -> Result<Session> {
     let record = shard
         .live_mut(id, ctx)
         .ok_or(Error::SessionNotFound { id })?;
-    Ok(record.clone())
+    Ok(snapshot(ctx.rules, id, record))
 }
 
 /// Revives `id` from its dormant record, or from nothing for an unknown id.
-fn bring_back(shard: &mut Shard, ctx: &mut Ctx, id: SessionId, hints: &Checked) -> Result<Record> {
+fn bring_back(shard: &mut Shard, ctx: &mut Ctx, id: SessionId, hints: &Checked) -> Result<Session> {
     let base = shard.dormant(id).map(|d| &d.record);
     let attrs = merge(base.and_then(Record::attrs), hints.attrs.clone(), ctx)?;
     let mut record = match shard.take_dormant(id) {
@@ -191,9 +191,10 @@ fn bring_back(shard: &mut Shard, ctx: &mut Ctx, id: SessionId, hints: &Checked) 
     if let Some(attrs) = attrs {
         record.extra_mut().attrs = attrs;
     }
-    shard.insert(id, record.clone(), ctx);
+    let session = snapshot(ctx.rules, id, &record);
+    shard.insert(id, record, ctx);
     shard.stats.revived += 1;
-    Ok(record)
+    Ok(session)
 }
 
 /// `base` merged with `update`, checked against the size bound; `None`

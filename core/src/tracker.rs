@@ -15,7 +15,8 @@ use crate::id::SessionId;
 use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, timestamp};
 use crate::store::memory::MemoryStore;
 use crate::store::record::Record;
-use crate::store::shard::{Ctx, Departure, Shard};
+use crate::store::shard::{Ctx, Departure, Shard, assign_user};
+use crate::store::users::UserIndex;
 use crate::tally::Tally;
 use crate::token::Tokens;
 
@@ -102,19 +103,24 @@ impl Tracker {
 
     /// The live session `id`, touched; `None` if it is not live.
     pub fn get(&self, id: SessionId) -> Option<Session> {
-        self.inner.read(id, |shard, ctx| {
+        let inner = &self.inner;
+        let session = inner.with(id, |shard, ctx| {
             let record = shard.live_mut(id, ctx)?;
             record.touch(ctx.now);
-            Some(record.clone())
-        })
+            Some(inner.snapshot(id, record))
+        })?;
+        Some(inner.signed(session))
     }
 
     /// The live session `id` without touching it.
     pub fn peek(&self, id: SessionId) -> Option<Session> {
         let inner = &self.inner;
         let now = inner.clock.now_ms();
-        let record = inner.store.shard(id).peek(id, &inner.rules, now).cloned()?;
-        Some(inner.session(id, &record))
+        let session = {
+            let shard = inner.store.shard(id);
+            inner.snapshot(id, shard.peek(id, &inner.rules, now)?)
+        };
+        Some(inner.signed(session))
     }
 
     /// Whether `id` is live. Does not touch it.
@@ -177,8 +183,8 @@ impl Tracker {
     /// Assigns the session to a user.
     pub fn identify(&self, id: SessionId, user_id: &str) -> Result<Session> {
         check_user(Some(user_id))?;
-        self.inner.update(id, |shard, ctx| {
-            shard.set_user(id, Some(user_id), ctx.users);
+        self.inner.update(id, |record, users| {
+            assign_user(record, id, Some(user_id), users);
             Ok(())
         })
     }
@@ -186,10 +192,7 @@ impl Tracker {
     /// Merges attributes into the session's: a key given replaces its value.
     pub fn set_attrs(&self, id: SessionId, attrs: Attrs) -> Result<Session> {
         let max = self.inner.rules.max_attrs_bytes;
-        self.inner.update(id, |shard, ctx| {
-            let record = shard
-                .live_mut(id, ctx)
-                .ok_or(Error::SessionNotFound { id })?;
+        self.inner.update(id, |record, _| {
             record.extra_mut().attrs = attrs::merged(record.attrs(), attrs, max)?;
             Ok(())
         })
@@ -423,34 +426,23 @@ impl Inner {
         }
     }
 
-    /// `with`, returning a snapshot of the record it found.
-    fn read(
-        &self,
-        id: SessionId,
-        f: impl FnOnce(&mut Shard, &mut Ctx) -> Option<Record>,
-    ) -> Option<Session> {
-        let record = self.with(id, f)?;
-        Some(self.session(id, &record))
-    }
-
-    /// Changes a live session with `f`, touches it, returns its snapshot.
+    /// Changes a live session with `f` (which may fail and then must change
+    /// nothing), touches it, returns its snapshot.
     fn update(
         &self,
         id: SessionId,
-        f: impl FnOnce(&mut Shard, &mut Ctx) -> Result<()>,
+        f: impl FnOnce(&mut Record, &UserIndex) -> Result<()>,
     ) -> Result<Session> {
-        let record = self.with(id, |shard, ctx| {
-            shard
-                .live_mut(id, ctx)
-                .ok_or(Error::SessionNotFound { id })?;
-            f(shard, ctx)?;
+        let session = self.with(id, |shard, ctx| {
+            let (users, now) = (ctx.users, ctx.now);
             let record = shard
                 .live_mut(id, ctx)
                 .ok_or(Error::SessionNotFound { id })?;
-            record.touch(ctx.now);
-            Ok(record.clone())
+            f(record, users)?;
+            record.touch(now);
+            Ok(self.snapshot(id, record))
         })?;
-        Ok(self.session(id, &record))
+        Ok(self.signed(session))
     }
 
     /// Runs `f` on every shard in turn, summing what it returns.
@@ -493,15 +485,16 @@ impl Inner {
                 let mut record = record.clone();
                 record.started_at = ctx.now;
                 record.last_seen = ctx.now;
-                shard.insert(id, record.clone(), ctx);
+                let session = self.snapshot(id, &record);
+                shard.insert(id, record, ctx);
                 shard.stats.started += 1;
                 shard.stats.rejected += u64::from(rejected);
-                Some(record)
+                Some(session)
             });
             // A v7 collision needs the same millisecond and 74 equal random
             // bits; should it ever happen, draw again.
-            if let Some(record) = started {
-                return self.session(id, &record);
+            if let Some(session) = started {
+                return self.signed(session);
             }
         }
     }
@@ -513,22 +506,19 @@ impl Inner {
             .transpose()
     }
 
+    /// The session `id` with its token.
     pub fn session(&self, id: SessionId, r: &Record) -> Session {
-        Session {
-            id,
-            token: self.tokens.token(id),
-            user_id: r.user_id().map(str::to_owned),
-            view_sequence: r.views.into(),
-            event_sequence: r.events.into(),
-            sequence: u64::from(r.views) + u64::from(r.events),
-            session_index: r.session_index,
-            previous_id: r.previous_id(),
-            started_at: timestamp(r.started_at),
-            last_seen: timestamp(r.last_seen),
-            expires_at: timestamp(self.rules.expires_at(r)),
-            revivals: r.revivals,
-            attrs: r.attrs().cloned().unwrap_or_default(),
-        }
+        self.signed(self.snapshot(id, r))
+    }
+
+    /// See [`snapshot`].
+    pub fn snapshot(&self, id: SessionId, r: &Record) -> Session {
+        snapshot(&self.rules, id, r)
+    }
+
+    pub fn signed(&self, mut session: Session) -> Session {
+        session.token = self.tokens.token(session.id);
+        session
     }
 
     pub fn summary(&self, d: &Departure) -> SessionEnd {
@@ -544,6 +534,27 @@ impl Inner {
             duration: std::time::Duration::from_millis(duration_ms as u64),
             revivable: d.revivable,
         }
+    }
+}
+
+/// The snapshot of a record, built under its shard's lock without
+/// copying the record; its token is left empty for `Inner::signed`
+/// to fill once the lock is let go (signing takes a while).
+pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> Session {
+    Session {
+        id,
+        token: String::new(),
+        user_id: r.user_id().map(str::to_owned),
+        view_sequence: r.views.into(),
+        event_sequence: r.events.into(),
+        sequence: u64::from(r.views) + u64::from(r.events),
+        session_index: r.session_index,
+        previous_id: r.previous_id(),
+        started_at: timestamp(r.started_at),
+        last_seen: timestamp(r.last_seen),
+        expires_at: timestamp(rules.expires_at(r)),
+        revivals: r.revivals,
+        attrs: r.attrs().cloned().unwrap_or_default(),
     }
 }
 

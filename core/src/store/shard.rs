@@ -48,6 +48,24 @@ impl Due {
     }
 }
 
+/// Sets the user of the live session `id` and keeps the user index in step.
+pub(crate) fn assign_user(
+    record: &mut Record,
+    id: SessionId,
+    user: Option<&str>,
+    users: &UserIndex,
+) {
+    if record.user_id() == user {
+        return;
+    }
+    if let Some(old) = record.set_user(user) {
+        users.remove(&old, id);
+    }
+    if let Some(user) = user {
+        users.add(user, id);
+    }
+}
+
 /// A session that left the live store, for its summary.
 #[derive(Debug, Clone)]
 pub(crate) struct Departure {
@@ -185,17 +203,8 @@ impl Shard {
 
     /// Sets the user of a live session and keeps the user index in step.
     pub fn set_user(&mut self, id: SessionId, user: Option<&str>, users: &UserIndex) {
-        let Some(record) = self.live.get_mut(id) else {
-            return;
-        };
-        if record.user_id() == user {
-            return;
-        }
-        if let Some(old) = record.set_user(user) {
-            users.remove(&old, id);
-        }
-        if let Some(user) = user {
-            users.add(user, id);
+        if let Some(record) = self.live.get_mut(id) {
+            assign_user(record, id, user, users);
         }
     }
 
