@@ -24,22 +24,27 @@ WORKLOAD = os.path.join(HERE, "out", "w1.bin")
 MEMORY_SESSIONS = 1_000_000
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 
-# language -> (command prefix for W1, contenders, command for the ends workload)
+RUST_BIN = os.path.join(HERE, "rust", "target", "release")
+
+# language -> (command prefix for W1, contenders, the ends workload, the batch workload)
 LANGUAGES = {
     "rust": (
-        [os.path.join(HERE, "rust", "target", "release", "w1")],
+        [os.path.join(RUST_BIN, "w1")],
         ["sojourn", "hashmap", "moka"],
-        [os.path.join(HERE, "rust", "target", "release", "ends")],
+        [os.path.join(RUST_BIN, "ends")],
+        [os.path.join(RUST_BIN, "batch")],
     ),
     "python": (
         [PYTHON, os.path.join(HERE, "python", "w1.py")],
         ["sojourn", "dict", "ttlcache"],
         [PYTHON, os.path.join(HERE, "python", "ends.py")],
+        [PYTHON, os.path.join(HERE, "python", "batch.py")],
     ),
     "node": (
         ["node", "--expose-gc", os.path.join(HERE, "node", "w1.mjs")],
         ["sojourn", "map", "lru-cache"],
         ["node", os.path.join(HERE, "node", "ends.mjs")],
+        ["node", os.path.join(HERE, "node", "batch.mjs")],
     ),
 }
 
