@@ -116,16 +116,23 @@ impl SessionId {
     /// The canonical text form, without allocating.
     pub(crate) fn encode(self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Where each of the 16 bytes goes: two digits, hyphens in between.
+        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
         let mut out = [b'-'; 36];
-        let mut nibble = 32;
-        for (i, slot) in out.iter_mut().enumerate() {
-            if HYPHENS.contains(&i) {
-                continue;
-            }
-            nibble -= 1;
-            *slot = HEX[((self.0 >> (nibble * 4)) & 0xf) as usize];
+        for (byte, &at) in self.0.to_be_bytes().iter().zip(&AT) {
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0xf)];
         }
         out
+    }
+
+    /// The canonical text form as a `String`.
+    pub(crate) fn text(self) -> String {
+        let mut text = String::with_capacity(36);
+        for &b in &self.encode() {
+            text.push(char::from(b));
+        }
+        text
     }
 }
 

@@ -46,17 +46,14 @@ impl Tokens {
 
     /// The token for `id`.
     pub(crate) fn token(&self, id: SessionId) -> String {
-        let text = id.encode();
-        let id_str = String::from_utf8_lossy(&text);
-        match self.keys.first() {
-            None => id_str.into_owned(),
-            Some(key) => {
-                let mut mac = key.clone();
-                mac.update(&text);
-                let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-                format!("{id_str}.{signature}")
-            }
+        let mut token = id.text();
+        if let Some(key) = self.keys.first() {
+            let mut mac = key.clone();
+            mac.update(token.as_bytes());
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
         }
+        token
     }
 
     /// The id a token stands for, if it is well formed and, when signing,

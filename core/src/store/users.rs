@@ -10,8 +10,63 @@ use parking_lot::Mutex;
 
 use crate::id::SessionId;
 
-type Ids = HashSet<SessionId, RandomState>;
 type UserMap = HashMap<Box<str>, Ids, RandomState>;
+
+/// Past this many sessions a user's ids move from a vector to a set.
+const FEW: usize = 16;
+
+/// A user's live sessions. Most users have one or a few: a short vector,
+/// searched in one cache line, costs less than a hash set's allocation and
+/// hashing; a user with many sessions gets a set, so that no change costs
+/// more than a hash lookup.
+enum Ids {
+    Few(Vec<SessionId>),
+    Many(HashSet<SessionId, RandomState>),
+}
+
+impl Ids {
+    fn insert(&mut self, id: SessionId) {
+        match self {
+            Ids::Few(ids) if ids.contains(&id) => {}
+            Ids::Few(ids) if ids.len() < FEW => ids.push(id),
+            Ids::Few(ids) => {
+                let mut set: HashSet<SessionId, RandomState> = ids.drain(..).collect();
+                set.insert(id);
+                *self = Ids::Many(set);
+            }
+            Ids::Many(set) => {
+                set.insert(id);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: SessionId) {
+        match self {
+            Ids::Few(ids) => {
+                if let Some(at) = ids.iter().position(|&i| i == id) {
+                    ids.swap_remove(at);
+                }
+            }
+            Ids::Many(set) => {
+                set.remove(&id);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ids::Few(ids) => ids.len(),
+            Ids::Many(set) => set.len(),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<SessionId> {
+        match self {
+            Ids::Few(ids) => ids.clone(),
+            Ids::Many(set) => set.iter().copied().collect(),
+        }
+    }
+}
 
 /// A shard on a cache line of its own (see `memory.rs`).
 #[derive(Default)]
@@ -39,13 +94,9 @@ impl UserIndex {
     pub fn add(&self, user: &str, id: SessionId) {
         let mut map = self.shard(user).lock();
         match map.get_mut(user) {
-            Some(ids) => {
-                ids.insert(id);
-            }
+            Some(ids) => ids.insert(id),
             None => {
-                let mut ids = Ids::default();
-                ids.insert(id);
-                map.insert(user.into(), ids);
+                map.insert(user.into(), Ids::Few(vec![id]));
             }
         }
     }
@@ -53,8 +104,8 @@ impl UserIndex {
     pub fn remove(&self, user: &str, id: SessionId) {
         let mut map = self.shard(user).lock();
         if let Some(ids) = map.get_mut(user) {
-            ids.remove(&id);
-            if ids.is_empty() {
+            ids.remove(id);
+            if ids.len() == 0 {
                 map.remove(user);
             }
         }
@@ -62,13 +113,11 @@ impl UserIndex {
 
     pub fn ids(&self, user: &str) -> Vec<SessionId> {
         let map = self.shard(user).lock();
-        map.get(user)
-            .map(|ids| ids.iter().copied().collect())
-            .unwrap_or_default()
+        map.get(user).map(Ids::to_vec).unwrap_or_default()
     }
 
     pub fn count(&self, user: &str) -> usize {
-        self.shard(user).lock().get(user).map_or(0, HashSet::len)
+        self.shard(user).lock().get(user).map_or(0, Ids::len)
     }
 }
 
@@ -90,5 +139,27 @@ mod tests {
         index.remove("u", b);
         assert_eq!(index.count("u"), 0);
         assert!(index.shards.iter().all(|s| s.0.lock().is_empty()));
+    }
+
+    #[test]
+    fn a_user_with_many_sessions_moves_to_a_set_and_back_to_nothing() {
+        let index = UserIndex::new(2);
+        let ids: Vec<SessionId> = (0..100).map(SessionId::new_v7).collect();
+        for id in &ids {
+            index.add("bot", *id);
+            index.add("bot", *id);
+        }
+        assert_eq!(index.count("bot"), 100);
+        let mut got = index.ids("bot");
+        got.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(got, want);
+        for id in &ids[..99] {
+            index.remove("bot", *id);
+        }
+        assert_eq!(index.ids("bot"), vec![ids[99]]);
+        index.remove("bot", ids[99]);
+        assert_eq!(index.count("bot"), 0);
     }
 }
