@@ -135,9 +135,14 @@ fn an_explicit_end_is_delivered_without_waiting_for_the_next_sweep() {
 
 #[test]
 fn close_returns_while_other_threads_end_sessions_faster_than_the_callback_takes_them() {
+    // The callback takes 1 ms an end; the producer ends one every ~0.1 ms,
+    // so the queue never empties. A delivery that ran until the queue was
+    // empty would never return; one batch a delivery bounds `close` to the
+    // batch in flight and the one that piled up meanwhile (about 0.2 s and
+    // 2 s here).
     let tracker = Tracker::builder()
         .sweep_interval(Duration::from_millis(1))
-        .on_end(|_| std::thread::sleep(Duration::from_micros(100)))
+        .on_end(|_| std::thread::sleep(Duration::from_millis(1)))
         .build()
         .unwrap();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -147,12 +152,11 @@ fn close_returns_while_other_threads_end_sessions_faster_than_the_callback_takes
             while !stop.load(Ordering::Relaxed) {
                 let s = tracker.start(None, None).unwrap();
                 tracker.end(s.id);
+                std::thread::sleep(Duration::from_micros(100));
             }
         })
     };
     std::thread::sleep(Duration::from_millis(20));
-    // The driver delivers one batch at a time and checks in between whether
-    // it should stop, however fast the queue refills.
     let (done, closed) = std::sync::mpsc::channel();
     let closer = {
         let tracker = tracker.clone();
@@ -161,7 +165,7 @@ fn close_returns_while_other_threads_end_sessions_faster_than_the_callback_takes
             let _ = done.send(());
         })
     };
-    let result = closed.recv_timeout(Duration::from_secs(10));
+    let result = closed.recv_timeout(Duration::from_secs(30));
     stop.store(true, Ordering::Relaxed);
     producer.join().unwrap();
     closer.join().unwrap();
