@@ -40,6 +40,27 @@ fn operations(c: &mut Criterion) {
     g.bench_function("get", |b| b.iter(|| black_box(tracker.get(next()))));
     g.bench_function("peek", |b| b.iter(|| black_box(tracker.peek(next()))));
     g.bench_function("exists", |b| b.iter(|| black_box(tracker.exists(next()))));
+    g.bench_function("track_event", |b| {
+        b.iter(|| black_box(tracker.track(next(), Kind::Event).unwrap()))
+    });
+    let batch: Vec<SessionId> = (0..100).map(|_| next()).collect();
+    g.bench_function("track_many_100", |b| {
+        b.iter(|| black_box(tracker.track_many(&batch, Kind::View)))
+    });
+    g.bench_function("count", |b| b.iter(|| black_box(tracker.count(None))));
+    for id in &batch[..5] {
+        tracker.identify(*id, "five").unwrap();
+    }
+    g.bench_function("count_user", |b| {
+        b.iter(|| black_box(tracker.count(Some("five"))))
+    });
+    g.bench_function("sessions_user", |b| {
+        b.iter(|| black_box(tracker.sessions(Some("five"))))
+    });
+    g.bench_function("stats", |b| b.iter(|| black_box(tracker.stats())));
+    g.bench_function("sweep_nothing_due", |b| {
+        b.iter(|| black_box(tracker.sweep()))
+    });
     g.bench_function("identify", |b| {
         b.iter(|| black_box(tracker.identify(next(), "user-1").unwrap()))
     });
@@ -62,6 +83,23 @@ fn operations(c: &mut Criterion) {
             n += 1;
             black_box(tracker.revive(uuid4(n), Hints::default()).unwrap())
         })
+    });
+    g.bench_function("reassign_user", |b| {
+        b.iter_batched(
+            || {
+                let s = tracker.start(Some("anonymous"), None).unwrap();
+                s.id
+            },
+            |_| black_box(tracker.reassign_user("anonymous", "known").unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("end_user", |b| {
+        b.iter_batched(
+            || tracker.start(Some("leaving"), None).unwrap().id,
+            |_| black_box(tracker.end_user("leaving")),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }
@@ -100,6 +138,18 @@ fn resume_paths(c: &mut Criterion) {
     });
     g.bench_function("started_rejected", |b| {
         b.iter(|| black_box(tracker.resume(Some("garbage"), Hints::default()).unwrap()))
+    });
+    // A session that ended: the client's token starts a new, linked one.
+    let ended = tracker.start(None, None).unwrap();
+    tracker.end(ended.id);
+    g.bench_function("started_linked", |b| {
+        b.iter(|| {
+            black_box(
+                tracker
+                    .resume(Some(&ended.token), Hints::default())
+                    .unwrap(),
+            )
+        })
     });
     let mut n = 1u64 << 40;
     g.bench_function("revived_unknown", |b| {
