@@ -19,6 +19,16 @@ TRACKS = 2_000
 Ticks = dict[str, list[tuple[str, sojourn.Tick]]]
 
 
+def run_threads(work: Callable[[], None], n: int) -> None:
+    """Runs `work` on `n` threads and fails if any is still running after a minute."""
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "deadlocked"
+
+
 def test_many_threads_on_the_same_sessions_lose_no_tick(
     tracker: sojourn.Tracker, clock: sojourn.MockClock
 ) -> None:
@@ -125,12 +135,7 @@ def test_threads_run_in_parallel_with_a_callback_that_calls_back(tracker: sojour
             inner.end(s.id)
             inner.sweep()
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-        assert not t.is_alive(), "deadlocked"
+    run_threads(work, 4)
     inner.close()
     assert len(seen) == 4 * 300 and len(set(seen)) == len(seen), "each end delivered exactly once"
 
@@ -184,12 +189,7 @@ def test_calls_that_keep_the_gil_never_deadlock_with_the_driver() -> None:
             except sojourn.SessionNotFound:
                 pass  # it may idle out (2 ms) between two calls
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-        assert not t.is_alive(), "deadlocked"
+    run_threads(work, 4)
     tracker.end_all()
     tracker.close()
     assert len(set(seen)) == len(seen) >= 4 * 2_000

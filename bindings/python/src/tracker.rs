@@ -13,7 +13,6 @@
 //! 45 ns) than most of these calls spend in the core.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::PyTraverseError;
 use pyo3::exceptions::PyTypeError;
@@ -61,7 +60,6 @@ pub struct PyTracker {
     /// `None` only while the object is being dropped.
     core: Option<Arc<Tracker>>,
     callback: Option<Arc<Callback>>,
-    closed: AtomicBool,
 }
 
 impl PyTracker {
@@ -172,7 +170,6 @@ impl PyTracker {
         Ok(PyTracker {
             core: Some(core),
             callback,
-            closed: AtomicBool::new(false),
         })
     }
 
@@ -411,13 +408,12 @@ impl PyTracker {
     fn close(&self, py: Python<'_>) {
         let core = self.core();
         py.detach(|| core.close());
-        self.closed.store(true, Ordering::Release);
     }
 
     /// Whether ``close()`` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.core().is_closed()
     }
 
     /// Returns the tracker itself.
