@@ -10,7 +10,7 @@ use sojourn::{Clock, Result};
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn main() -> Result<()> {
-    let clock = MockClock::new(SystemClock.now_ms());
+    let clock = MockClock::new(SystemClock.now_ms())?;
     let tracker = Tracker::builder()
         .clock(clock.clone())
         .idle_timeout(30 * MINUTE)
@@ -56,7 +56,7 @@ fn main() -> Result<()> {
             "   view {page:<8} -> view #{}, sequence {}",
             tick.view_sequence, tick.sequence
         );
-        clock.advance(MINUTE);
+        clock.advance(MINUTE)?;
     }
     let tick = tracker.track(session.id, Kind::Event)?;
     println!(
@@ -67,11 +67,11 @@ fn main() -> Result<()> {
     println!("   identified as user-42");
 
     println!("3. The tab sits idle for 45 minutes; the sweep reports the end:");
-    clock.advance(45 * MINUTE);
+    clock.advance(45 * MINUTE)?;
     tracker.sweep();
 
     println!("4. The visitor comes back the next day with its token.");
-    clock.advance(20 * 60 * MINUTE);
+    clock.advance(20 * 60 * MINUTE)?;
     let (back, outcome) = tracker.resume(Some(&session.token), Hints::default())?;
     println!(
         "   {outcome}: same id {}, revivals {}, user {}",

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::session::SessionEnd;
 use crate::tracker::Tracker;
+use crate::warning::Warning;
 
 /// Builds a [`Tracker`]. Every option has a default (see [`crate::config`]).
 ///
@@ -66,13 +67,30 @@ impl TrackerBuilder {
 
     /// Signs tokens with this secret (at least 16 bytes).
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.config.secrets = vec![secret.as_ref().to_vec()];
+        self.config.secrets = Some(vec![secret.as_ref().to_vec()]);
         self
     }
 
     /// Signs with the first secret, verifies with every one (key rotation).
+    /// An empty list is refused by `build`.
     pub fn secrets<S: AsRef<[u8]>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
-        self.config.secrets = secrets.into_iter().map(|s| s.as_ref().to_vec()).collect();
+        self.config.secrets = Some(secrets.into_iter().map(|s| s.as_ref().to_vec()).collect());
+        self
+    }
+
+    /// Tokens are the bare session id, on purpose (default false): anyone
+    /// who learns an id can then resume that session. Without a secret and
+    /// without this, the tracker warns.
+    pub fn unsigned_tokens(mut self, yes: bool) -> Self {
+        self.config.unsigned_tokens = yes;
+        self
+    }
+
+    /// The most a client's counter hint may raise a revived session's
+    /// counter to (default 100,000); a larger hint is cut down to it and
+    /// counted in `Stats::hints_clamped`.
+    pub fn max_counter_hint(mut self, n: u64) -> Self {
+        self.config.max_counter_hint = n;
         self
     }
 
@@ -98,6 +116,34 @@ impl TrackerBuilder {
         scope: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static,
     ) -> Self {
         self.config.on_end_scope = Some(Arc::new(scope));
+        self
+    }
+
+    /// For a binding that delivers ends on a thread of its own, instead of
+    /// `on_end`: `ready` is told (from any thread) when ends wait, once
+    /// until they have all been taken with [`Tracker::take_ends`].
+    pub fn on_ends_ready(mut self, ready: impl Fn() + Send + Sync + 'static) -> Self {
+        self.config.on_ends_ready = Some(Arc::new(ready));
+        self
+    }
+
+    /// The most session ends waiting for delivery (default 100,000); past
+    /// it the oldest is dropped and counted in `Stats::ends_dropped`.
+    pub fn max_pending_ends(mut self, n: usize) -> Self {
+        self.config.max_pending_ends = n;
+        self
+    }
+
+    /// How long `close` (and dropping the last handle) waits for the
+    /// pending ends to be delivered (default 5 s).
+    pub fn close_timeout(mut self, d: Duration) -> Self {
+        self.config.close_timeout = d;
+        self
+    }
+
+    /// Where warnings go (default: standard error).
+    pub fn on_warning(mut self, f: impl Fn(&Warning) + Send + Sync + 'static) -> Self {
+        self.config.on_warning = Some(Arc::new(f));
         self
     }
 

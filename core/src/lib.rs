@@ -23,6 +23,7 @@ mod store;
 mod tally;
 mod token;
 mod tracker;
+mod warning;
 
 pub use attrs::{AttrValue, Attrs, attrs_from_json};
 pub use builder::TrackerBuilder;
@@ -33,6 +34,7 @@ pub use id::SessionId;
 pub use session::{EndReason, EndedStats, Hints, Kind, Outcome, Session, SessionEnd, Stats, Tick};
 pub use token::MIN_SECRET_BYTES;
 pub use tracker::Tracker;
+pub use warning::Warning;
 
 // The README's examples are compiled and run as doctests.
 #[doc = include_str!("../../README.md")]

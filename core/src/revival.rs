@@ -2,7 +2,6 @@
 //! starting one linked to it (see `docs/semantics.md`).
 
 use crate::attrs::{self, Attrs};
-use crate::config::MAX_COUNTER;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::session::{Hints, Outcome, Session};
@@ -16,21 +15,30 @@ struct Checked {
     attrs: Option<Attrs>,
     views: u32,
     events: u32,
+    /// A counter hint was over `max_counter_hint`, and was cut down.
+    clamped: bool,
 }
 
 fn check(hints: Hints, inner: &Inner) -> Result<Checked> {
     check_user(hints.user_id.as_deref())?;
-    let counter = |name, value: u64| {
-        u32::try_from(value).map_err(|_| {
-            Error::invalid(name, format!("{value} is over the limit of {MAX_COUNTER}"))
-        })
-    };
+    let (views, views_clamped) = inner.rules.counter_hint(hints.view_sequence);
+    let (events, events_clamped) = inner.rules.counter_hint(hints.event_sequence);
     Ok(Checked {
-        views: counter("view_sequence", hints.view_sequence)?,
-        events: counter("event_sequence", hints.event_sequence)?,
+        views,
+        events,
+        clamped: views_clamped || events_clamped,
         attrs: inner.new_attrs(hints.attrs)?,
         user_id: hints.user_id,
     })
+}
+
+/// Who asked for a revival: `resume` must never lock a returning client
+/// out, so given attributes that do not fit are left out there; an
+/// explicit `revive` is refused, as `set_attrs` would be.
+#[derive(Clone, Copy, PartialEq)]
+enum By {
+    Resume,
+    Revive,
 }
 
 /// What `resume` found under the lock of the id's shard.
@@ -43,6 +51,8 @@ enum Found {
         index: u32,
         user_id: Option<Box<str>>,
     },
+    /// Start a new session, unlinked (the old one was erased).
+    Fresh,
 }
 
 impl Tracker {
@@ -61,7 +71,7 @@ impl Tracker {
                 Err(_) => (None, true),
             },
         };
-        let mut record = Record::new(inner.clock.now_ms());
+        let mut record = Record::new(inner.now());
         if let Some(id) = id {
             let found = inner.with(id, |shard, ctx| resume_in_shard(shard, ctx, id, &hints))?;
             match found {
@@ -77,6 +87,7 @@ impl Tracker {
                     extra.previous_id = Some(previous);
                     extra.user_id = user_id;
                 }
+                Found::Fresh => {}
             }
         }
         if let Some(user) = &hints.user_id {
@@ -97,7 +108,7 @@ impl Tracker {
         let hints = check(hints, inner)?;
         let session = inner.with(id, |shard, ctx| {
             if let Some(record) = shard.live_mut(id, ctx) {
-                let merged = merge(record.attrs(), hints.attrs, ctx)?;
+                let merged = merge(record.attrs(), hints.attrs.clone(), ctx)?;
                 record.raise_counters(hints.views, hints.events);
                 record.touch(ctx.now);
                 if let Some(attrs) = merged {
@@ -109,16 +120,13 @@ impl Tracker {
                 return live_record(shard, ctx, id);
             }
             let not_revivable = |reason| Error::SessionNotRevivable { id, reason };
-            if let Some(dormant) = shard.dormant(id) {
-                ctx.rules
-                    .dormant_revivable(dormant, ctx.now, false)
-                    .map_err(not_revivable)?;
-            } else {
-                ctx.rules
-                    .acceptable_unknown(id, ctx.now)
-                    .map_err(not_revivable)?;
+            let now = ctx.now;
+            match shard.dormant(id, ctx) {
+                Some(dormant) => ctx.rules.dormant_revivable(dormant, now, false),
+                None => ctx.rules.acceptable_unknown(id, now),
             }
-            bring_back(shard, ctx, id, &hints)
+            .map_err(not_revivable)?;
+            bring_back(shard, ctx, id, &hints, By::Revive)
         })?;
         Ok(inner.signed(session))
     }
@@ -138,23 +146,23 @@ fn resume_in_shard(
         shard.stats.resumed += 1;
         return live_record(shard, ctx, id).map(Found::Existing);
     }
-    let refusal = match shard.dormant(id) {
+    let now = ctx.now;
+    let refusal = match shard.dormant(id, ctx) {
+        // Erased by `forget_user`: a new session, as if from nothing.
+        Some(dormant) if dormant.erased => return Ok(Found::Fresh),
         Some(dormant) => ctx
             .rules
-            .dormant_revivable(dormant, ctx.now, true)
+            .dormant_revivable(dormant, now, true)
             .map_err(|_| {
                 (
                     dormant.record.session_index.saturating_add(1),
                     dormant.record.user_id().map(Box::from),
                 )
             }),
-        None => ctx
-            .rules
-            .acceptable_unknown(id, ctx.now)
-            .map_err(|_| (2, None)),
+        None => ctx.rules.acceptable_unknown(id, now).map_err(|_| (2, None)),
     };
     match refusal {
-        Ok(()) => bring_back(shard, ctx, id, hints).map(Found::Revived),
+        Ok(()) => bring_back(shard, ctx, id, hints, By::Resume).map(Found::Revived),
         Err((index, user_id)) => Ok(Found::Link {
             previous: id,
             index,
@@ -171,10 +179,25 @@ fn live_record(shard: &mut Shard, ctx: &mut Ctx, id: SessionId) -> Result<Sessio
 }
 
 /// Revives `id` from its dormant record, or from nothing for an unknown id.
-fn bring_back(shard: &mut Shard, ctx: &mut Ctx, id: SessionId, hints: &Checked) -> Result<Session> {
-    let base = shard.dormant(id).map(|d| &d.record);
-    let attrs = merge(base.and_then(Record::attrs), hints.attrs.clone(), ctx)?;
-    let mut record = match shard.take_dormant(id) {
+fn bring_back(
+    shard: &mut Shard,
+    ctx: &mut Ctx,
+    id: SessionId,
+    hints: &Checked,
+    by: By,
+) -> Result<Session> {
+    let base = shard.dormant(id, ctx).map(|d| &d.record);
+    let mut attrs_dropped = false;
+    let attrs = match merge(base.and_then(Record::attrs), hints.attrs.clone(), ctx) {
+        Ok(attrs) => attrs,
+        // Only the size can fail here: the given attrs were checked alone.
+        Err(_) if by == By::Resume => {
+            attrs_dropped = true;
+            None
+        }
+        Err(err) => return Err(err),
+    };
+    let mut record = match shard.take_dormant(id, ctx) {
         Some(dormant) => dormant.record,
         None => {
             let mut record = Record::new(ctx.now);
@@ -194,6 +217,8 @@ fn bring_back(shard: &mut Shard, ctx: &mut Ctx, id: SessionId, hints: &Checked) 
     let session = snapshot(ctx.rules, id, &record);
     shard.insert(id, record, ctx);
     shard.stats.revived += 1;
+    shard.stats.hints_clamped += u64::from(hints.clamped);
+    shard.stats.attrs_dropped += u64::from(attrs_dropped);
     Ok(session)
 }
 

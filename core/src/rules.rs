@@ -61,16 +61,20 @@ impl Rules {
         now: i64,
         window: bool,
     ) -> Result<(), &'static str> {
+        if d.erased {
+            return Err("it was erased");
+        }
         self.revivable(d.reason, &d.record, now, window)
     }
 
     /// Whether an id the tracker does not know may be revived at `now`: a
-    /// UUIDv7 carries its creation time, which must be within
-    /// `max_lifetime` and not too far in the future.
+    /// UUIDv7 carries its creation time, which must be less than
+    /// `max_lifetime` ago (a session started then would already be over)
+    /// and not too far in the future.
     pub fn acceptable_unknown(&self, id: SessionId, now: i64) -> Result<(), &'static str> {
         match id.v7_unix_ms() {
-            Some(made) if made < now.saturating_sub(self.lifetime_ms) => {
-                Err("its UUIDv7 time is older than max_lifetime")
+            Some(made) if made <= now.saturating_sub(self.lifetime_ms) => {
+                Err("its UUIDv7 time is max_lifetime ago or older")
             }
             Some(made) if made > now.saturating_add(SKEW_MS) => {
                 Err("its UUIDv7 time is in the future")
@@ -82,6 +86,15 @@ impl Rules {
     /// When an unknown id's session started: its v7 time, or now.
     pub fn unknown_started_at(&self, id: SessionId, now: i64) -> i64 {
         id.v7_unix_ms().map_or(now, |made| made.min(now))
+    }
+
+    /// A client's counter hint, cut down to `max_counter_hint`; and
+    /// whether it was.
+    pub fn counter_hint(&self, hint: u64) -> (u32, bool) {
+        match u32::try_from(hint) {
+            Ok(n) if n <= self.max_counter_hint => (n, false),
+            _ => (self.max_counter_hint, true),
+        }
     }
 }
 
@@ -98,6 +111,7 @@ mod tests {
             window_ms: 30 * MIN,
             retention_ms: 24 * 60 * MIN,
             max_attrs_bytes: 4096,
+            max_counter_hint: 100_000,
         }
     }
 
@@ -145,6 +159,15 @@ mod tests {
     }
 
     #[test]
+    fn counter_hints_are_cut_down_to_the_bound() {
+        let rules = rules();
+        assert_eq!(rules.counter_hint(7), (7, false));
+        assert_eq!(rules.counter_hint(100_000), (100_000, false));
+        assert_eq!(rules.counter_hint(100_001), (100_000, true));
+        assert_eq!(rules.counter_hint(u64::MAX), (100_000, true));
+    }
+
+    #[test]
     fn unknown_v7_ids_must_be_recent() {
         let rules = rules();
         let now = 1_767_225_600_000;
@@ -154,6 +177,11 @@ mod tests {
         assert!(rules.acceptable_unknown(recent, now).is_ok());
         assert!(rules.acceptable_unknown(old, now).is_err());
         assert!(rules.acceptable_unknown(future, now).is_err());
+        // Made exactly max_lifetime ago: a session started then is over.
+        let boundary = SessionId::new_v7(now - rules.lifetime_ms);
+        assert!(rules.acceptable_unknown(boundary, now).is_err());
+        let inside = SessionId::new_v7(now - rules.lifetime_ms + 1);
+        assert!(rules.acceptable_unknown(inside, now).is_ok());
         assert_eq!(rules.unknown_started_at(recent, now), now - 60 * MIN);
         let v4 = SessionId::parse("9b2f4c1e-3d5a-4b6c-8d7e-0f1a2b3c4d5e").unwrap();
         assert!(rules.acceptable_unknown(v4, now).is_ok());

@@ -208,6 +208,17 @@ pub struct Stats {
     pub resumed: u64,
     /// Tokens refused by `resume` (garbage, forged, badly signed).
     pub rejected: u64,
+    /// Revivals whose client counter hints were over `max_counter_hint`,
+    /// and were cut down to it.
+    pub hints_clamped: u64,
+    /// Revivals by `resume` whose given attributes were left out, as
+    /// merging them would have passed `max_attrs_bytes`.
+    pub attrs_dropped: u64,
+    /// Session ends dropped: more than `max_pending_ends` were waiting, or
+    /// `close` ran out of time.
+    pub ends_dropped: u64,
+    /// Session ends waiting for delivery now.
+    pub ends_pending: u64,
     /// Sessions ended, by reason.
     pub ended: EndedStats,
     /// Views tracked.

@@ -57,7 +57,11 @@ impl Tokens {
     }
 
     /// The id a token stands for, if it is well formed and, when signing,
-    /// carries a valid signature under one of the keys.
+    /// carries a valid signature under one of the keys. A signed token is
+    /// accepted in one form only, the one `token` makes (a lowercase id,
+    /// unpadded base64url), so that no client can hand out variants of
+    /// one token that count as different strings elsewhere (a cache key,
+    /// a log, a rate limiter).
     pub(crate) fn verify(&self, token: &str) -> Result<SessionId> {
         if !self.is_signed() {
             return SessionId::parse(token);
@@ -66,13 +70,19 @@ impl Tokens {
             return Err(Error::invalid_id(token, "the token is not signed"));
         };
         let id = SessionId::parse(id_part)?;
+        // Sign the canonical form; a token in any other is not one we made.
+        let text = id.encode();
+        if id_part.as_bytes() != text {
+            return Err(Error::invalid_id(
+                token,
+                "not in canonical (lowercase) form",
+            ));
+        }
         let mut raw = [0u8; 33];
         let signature = match URL_SAFE_NO_PAD.decode_slice(signature, &mut raw) {
             Ok(32) => &raw[..32],
             _ => return Err(Error::invalid_id(token, "malformed signature")),
         };
-        // Sign the canonical form, so an id sent in upper case verifies too.
-        let text = id.encode();
         let valid = self.keys.iter().any(|key| {
             let mut mac = key.clone();
             mac.update(&text);
@@ -114,9 +124,7 @@ mod tests {
         let token = t.token(id);
         assert!(token.starts_with(&format!("{id}.")));
         assert_eq!(t.verify(&token).unwrap(), id);
-        let (id_part, signature) = token.split_once('.').unwrap();
-        let upper = format!("{}.{signature}", id_part.to_uppercase());
-        assert_eq!(t.verify(&upper).unwrap(), id);
+        let (_, signature) = token.split_once('.').unwrap();
         let other = SessionId::new_v7(1_000);
         for forged in [
             id.to_string(),
@@ -132,6 +140,39 @@ mod tests {
                 "{forged}"
             );
         }
+    }
+
+    /// Every upper/lower-case variant of a signed token but the one it was
+    /// made in is refused; the base64 alphabet's variants too.
+    #[test]
+    fn signed_tokens_have_one_form() {
+        let t = tokens(&[OLD]);
+        let id = SessionId::parse("0190f5a2-7c4b-7d3e-8f00-123456789abc").unwrap();
+        let token = t.token(id);
+        let (id_part, signature) = token.split_once('.').unwrap();
+        let letters: Vec<usize> = id_part
+            .char_indices()
+            .filter(|(_, c)| c.is_ascii_alphabetic())
+            .map(|(i, _)| i)
+            .collect();
+        assert!(letters.len() >= 8);
+        let mut accepted = 0;
+        for mask in 0u32..(1 << 8) {
+            let mut variant = id_part.as_bytes().to_vec();
+            for (bit, &at) in letters.iter().take(8).enumerate() {
+                if mask & (1 << bit) != 0 {
+                    variant[at] = variant[at].to_ascii_uppercase();
+                }
+            }
+            let variant = format!("{}.{signature}", String::from_utf8(variant).unwrap());
+            accepted += usize::from(t.verify(&variant).is_ok());
+        }
+        assert_eq!(accepted, 1, "only the token as made");
+        let standard = signature.replace('-', "+").replace('_', "/");
+        if standard != signature {
+            assert!(t.verify(&format!("{id_part}.{standard}")).is_err());
+        }
+        assert!(t.verify(&format!("{id_part}.{signature}=")).is_err());
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! The tracker: every operation of the API, on the memory store.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::MutexGuard;
 
 use crate::attrs::{self, Attrs};
 use crate::builder::TrackerBuilder;
-use crate::clock::Clock;
+use crate::clock::{self, Clock};
 use crate::config::{Config, MAX_USER_ID_BYTES, Rules};
-use crate::driver::Driver;
+use crate::driver::{Driver, Housekeeping};
 use crate::ends::Ends;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
@@ -19,6 +20,7 @@ use crate::store::shard::{Ctx, Departure, Shard, assign_user};
 use crate::store::users::UserIndex;
 use crate::tally::Tally;
 use crate::token::Tokens;
+use crate::warning::Warning;
 
 /// The most consecutive ids of a batch handled under one lock of their
 /// shard: enough to make the lock's cost vanish, few enough that other
@@ -28,9 +30,13 @@ const MAX_RUN: usize = 64;
 /// Tracks live sessions: their counters, user, timestamps and attributes,
 /// their expiry, revival and ends.
 ///
-/// A `Tracker` is cheap to clone; clones share the same sessions. The
-/// background driver stops when [`Tracker::close`] is called or the last
-/// clone is dropped.
+/// A `Tracker` is cheap to clone; clones share the same sessions. Dropping
+/// the last clone closes it, as [`Tracker::close`] does.
+///
+/// One tracker serves one process. After `fork()`, a child must not use
+/// the parent's tracker (its locks may be held by threads the child does
+/// not have): it calls [`Tracker::forked`] for its own, and never touches
+/// the parent's again. The Python package does this by itself.
 ///
 /// ```
 /// use sojourn::{Kind, Tracker};
@@ -43,8 +49,10 @@ const MAX_RUN: usize = 64;
 /// ```
 #[derive(Clone)]
 pub struct Tracker {
+    // Before `inner`: the last handle's driver closes the tracker as it
+    // drops, while `inner` is still there.
+    pub(crate) driver: Arc<Driver>,
     pub(crate) inner: Arc<Inner>,
-    driver: Arc<Driver>,
 }
 
 pub(crate) struct Inner {
@@ -52,8 +60,11 @@ pub(crate) struct Inner {
     pub rules: Rules,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
-    pub ends: Ends,
+    pub ends: Arc<Ends>,
     pub tally: Tally,
+    pub housekeeping: Housekeeping,
+    /// For `forked`: a child's tracker is made anew from it.
+    pub config: Config,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -72,26 +83,68 @@ impl Tracker {
         TrackerBuilder::default()
     }
 
-    /// A tracker with this configuration; refuses one out of range.
+    /// A tracker with this configuration; refuses one out of range. The
+    /// configuration's warnings (no secret without `unsigned_tokens`; a
+    /// driver thread that could not start) go to its `on_warning`.
     pub fn new(config: Config) -> Result<Tracker> {
+        Tracker::make(config, true)
+    }
+
+    fn make(config: Config, warn: bool) -> Result<Tracker> {
         let rules = config.rules()?;
+        let tokens = Tokens::new(config.secrets.as_deref().unwrap_or_default())?;
+        let ends = Arc::new(Ends::new(&config));
         let inner = Arc::new(Inner {
             store: MemoryStore::new(config.max_sessions, config.max_dormant),
             rules,
-            tokens: Tokens::new(&config.secrets)?,
-            clock: config.clock,
-            ends: Ends::new(config.on_end, config.on_end_scope),
+            tokens,
+            clock: Arc::clone(&config.clock),
+            ends: Arc::clone(&ends),
             tally: Tally::default(),
+            housekeeping: Housekeeping::new(config.sweep_interval),
+            config,
         });
-        let driver = Arc::new(Driver::start(Arc::downgrade(&inner), config.sweep_interval));
-        Ok(Tracker { inner, driver })
+        let interval = inner.config.sweep_interval;
+        let (driver, failed) = Driver::start(Arc::downgrade(&inner), ends, interval);
+        if warn {
+            for warning in inner.config.warnings() {
+                inner.config.warn(&warning);
+            }
+        }
+        if let Some(cause) = failed {
+            inner.housekeeping.enable();
+            inner.config.warn(&Warning::no_driver(&cause));
+        }
+        Ok(Tracker {
+            driver: Arc::new(driver),
+            inner,
+        })
+    }
+
+    /// For a child process after `fork()`: a new, empty tracker with this
+    /// one's configuration (secrets, options, `on_end`, clock) and a
+    /// driver of its own. The live sessions and pending ends stay with the
+    /// parent, which reports them; a client of theirs that comes to the
+    /// child is revived from its token. This tracker is left as it is and
+    /// must not be used, nor dropped, in the child: its locks may be held
+    /// by threads that the child does not have (`std::mem::forget` it).
+    /// Also gives the thread a fresh random generator, so that parent and
+    /// children never make the same session ids.
+    pub fn forked(&self) -> Result<Tracker> {
+        // Only this thread survives a fork; it is the one that makes ids.
+        let _ = rand::rng().reseed();
+        let tracker = Tracker::make(self.inner.config.clone(), false)?;
+        if self.is_closed() {
+            tracker.driver.stop();
+        }
+        Ok(tracker)
     }
 
     /// Starts a new session (`session_index` 1).
     pub fn start(&self, user_id: Option<&str>, attrs: Option<Attrs>) -> Result<Session> {
         check_user(user_id)?;
         let attrs = self.inner.new_attrs(attrs)?;
-        let mut record = Record::new(self.inner.clock.now_ms());
+        let mut record = Record::new(self.inner.now());
         if let Some(user) = user_id {
             record.set_user(Some(user));
         }
@@ -115,7 +168,7 @@ impl Tracker {
     /// The live session `id` without touching it.
     pub fn peek(&self, id: SessionId) -> Option<Session> {
         let inner = &self.inner;
-        let now = inner.clock.now_ms();
+        let now = inner.now();
         let session = {
             let shard = inner.store.shard(id);
             inner.snapshot(id, shard.peek(id, &inner.rules, now)?)
@@ -125,7 +178,7 @@ impl Tracker {
 
     /// Whether `id` is live. Does not touch it.
     pub fn exists(&self, id: SessionId) -> bool {
-        let now = self.inner.clock.now_ms();
+        let now = self.inner.now();
         self.inner
             .store
             .shard(id)
@@ -208,22 +261,14 @@ impl Tracker {
                 .then(|| ctx.out.last().cloned())
                 .flatten()
         })?;
-        self.ended();
         Some(self.inner.summary(&departure))
-    }
-
-    /// After explicit ends: `on_end` should not wait for the next sweep.
-    fn ended(&self) {
-        if self.inner.ends.wanted() {
-            self.driver.nudge();
-        }
     }
 
     /// The live sessions, all or one user's (from the user index).
     pub fn sessions(&self, user_id: Option<&str>) -> Vec<Session> {
         let inner = &self.inner;
         inner.expire_due();
-        let now = inner.clock.now_ms();
+        let now = inner.now();
         let records: Vec<(SessionId, Record)> = match user_id {
             None => inner
                 .store
@@ -267,28 +312,33 @@ impl Tracker {
         self.len() == 0
     }
 
-    /// Ends every live session of a user (logout everywhere, erasure).
+    /// Logs a user out everywhere: ends the user's live sessions (reason
+    /// `ended`, each end delivered with its `user_id`), and makes every
+    /// session of theirs the tracker remembers, these and earlier ones,
+    /// neither revivable nor a source of the user: a client that comes
+    /// back with such a token starts a new session, linked to the old one
+    /// but anonymous. `count(user_id)` is 0 afterwards. Returns how many
+    /// live sessions ended.
     pub fn end_user(&self, user_id: &str) -> usize {
-        let ids = self.inner.store.users.ids(user_id);
-        let ended = ids
-            .into_iter()
-            .filter(|&id| {
-                self.inner.with(id, |shard, ctx| {
-                    let owned = shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id)
-                        == Some(user_id);
-                    owned && shard.end(id, EndReason::Ended, ctx)
-                })
-            })
-            .count();
-        self.ended();
-        ended
+        self.inner.end_user(user_id, Shard::bar_dormant)
+    }
+
+    /// Erases a user: as [`Tracker::end_user`], and what the tracker
+    /// remembers of the user's sessions is deleted (user, counters,
+    /// attributes, linkage); only their ids are kept until `retention`, so
+    /// that a client that comes back with such a token starts a new
+    /// session, unlinked, instead of reviving the id. The ends of the live
+    /// sessions are still delivered, with their `user_id`, for the
+    /// application to close them downstream (and erase them there).
+    /// Returns how many sessions were erased, live and remembered.
+    pub fn forget_user(&self, user_id: &str) -> usize {
+        let erased = self.inner.dormant_pass(user_id, Shard::erase_dormant);
+        erased + self.inner.end_user(user_id, Shard::erase_dormant)
     }
 
     /// Ends every live session (for example at shutdown).
     pub fn end_all(&self) -> usize {
-        let ended = self.inner.each_shard(|shard, ctx| shard.end_all(ctx));
-        self.ended();
-        ended
+        self.inner.each_shard(|shard, ctx| shard.end_all(ctx))
     }
 
     /// Moves the live sessions of `old_user_id` to `new_user_id` (an
@@ -324,6 +374,8 @@ impl Tracker {
             events,
             ..Stats::default()
         };
+        stats.ends_dropped = self.inner.ends.dropped();
+        stats.ends_pending = self.inner.ends.pending() as u64;
         for shard in self.inner.store.shards() {
             let s = &shard.stats;
             stats.live += shard.live_len() as u64;
@@ -332,6 +384,8 @@ impl Tracker {
             stats.revived += s.revived;
             stats.resumed += s.resumed;
             stats.rejected += s.rejected;
+            stats.hints_clamped += s.hints_clamped;
+            stats.attrs_dropped += s.attrs_dropped;
             for reason in EndReason::ALL {
                 let n = match reason {
                     EndReason::Idle => s.ended.idle,
@@ -356,12 +410,26 @@ impl Tracker {
         self.inner.tokens.token(id)
     }
 
-    /// Stops the background driver after a last sweep that delivers what is
-    /// pending. The tracker still answers calls; ends are then delivered by
-    /// [`Tracker::sweep`].
-    pub fn close(&self) {
+    /// Up to `max` of the pending session ends, oldest first, for a
+    /// tracker built with [`crate::TrackerBuilder::on_ends_ready`], whose
+    /// owner delivers them itself; empty for any other.
+    pub fn take_ends(&self, max: usize) -> Vec<SessionEnd> {
+        self.inner.ends.take(max)
+    }
+
+    /// Stops the background driver, makes a last sweep, and delivers what
+    /// is pending to `on_end`, waiting for that up to `close_timeout`
+    /// (first for another thread's delivery in progress); the ends still
+    /// pending then are dropped. Returns how many were dropped: 0 when all
+    /// were delivered. Once it returns, nothing is pending (but what calls
+    /// made since by other threads end). The tracker still answers calls;
+    /// their ends are delivered by [`Tracker::sweep`]. Called from inside
+    /// `on_end`, it does not wait: the delivery in progress goes on with
+    /// what is pending. With `on_ends_ready`, the owner takes the last
+    /// ends with [`Tracker::take_ends`].
+    pub fn close(&self) -> usize {
         self.driver.stop();
-        self.inner.sweep();
+        self.inner.close() as usize
     }
 
     /// Whether [`Tracker::close`] was called (on this tracker or a clone).
@@ -370,18 +438,80 @@ impl Tracker {
     }
 }
 
+/// Sessions departed in one round of a sweep, at most, before its shard's
+/// lock is let go for others: a mass expiry must never make a `track`
+/// wait long (measured: 1,024 departures take about 0.3 ms).
+const SWEEP_ROUND: usize = 1024;
+
 impl Inner {
+    /// The clock's reading, within the range every clock must keep.
+    pub fn now(&self) -> i64 {
+        clock::in_range(self.clock.now_ms())
+    }
+
     /// Runs `f` on the shard of `id` under its lock, then queues the ends of
     /// whatever departed meanwhile (built outside the lock).
     pub fn with<R>(&self, id: SessionId, f: impl FnOnce(&mut Shard, &mut Ctx) -> R) -> R {
         let mut out = Vec::new();
-        let result = {
+        let (result, now) = {
             let mut shard = self.store.shard(id);
             let mut ctx = self.ctx(&mut out);
-            f(&mut shard, &mut ctx)
+            let now = ctx.now;
+            (f(&mut shard, &mut ctx), now)
         };
-        self.finish(out);
+        self.finish(out, now);
         result
+    }
+
+    /// The last sweep and delivery of `close`, once the driver stopped;
+    /// returns the ends dropped.
+    pub fn close(&self) -> u64 {
+        let deadline = Instant::now() + self.config.close_timeout;
+        self.housekeeping.disable();
+        self.expire_due();
+        self.ends.drain(deadline)
+    }
+
+    /// `end_user` and `forget_user`: `treat` the user's dormant records,
+    /// then end the live sessions, each treated in the same step as its
+    /// end (a revival racing this call is thus either barred or ended).
+    fn end_user(
+        &self,
+        user: &str,
+        treat: fn(&mut Shard, SessionId, &str, &mut Ctx) -> bool,
+    ) -> usize {
+        self.dormant_pass(user, treat);
+        self.store
+            .users
+            .ids(user)
+            .into_iter()
+            .filter(|&id| {
+                self.with(id, |shard, ctx| {
+                    let owned =
+                        shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id) == Some(user);
+                    let ended = owned && shard.end(id, EndReason::Ended, ctx);
+                    if ended {
+                        treat(shard, id, user, ctx);
+                    }
+                    ended
+                })
+            })
+            .count()
+    }
+
+    /// Applies `treat` to every dormant record of `user`; returns to how
+    /// many it applied.
+    fn dormant_pass(
+        &self,
+        user: &str,
+        treat: fn(&mut Shard, SessionId, &str, &mut Ctx) -> bool,
+    ) -> usize {
+        self.store
+            .dormant_users
+            .ids(user)
+            .into_iter()
+            .filter(|&id| self.with(id, |shard, ctx| treat(shard, id, user, ctx)))
+            .count()
     }
 
     /// `with` for each id in turn, at one time for all: one clock read,
@@ -413,15 +543,17 @@ impl Inner {
             results.push(f(shard, &mut ctx, id));
         }
         drop(held);
-        self.finish(out);
+        let now = ctx.now;
+        self.finish(out, now);
         results
     }
 
     fn ctx<'a>(&'a self, out: &'a mut Vec<Departure>) -> Ctx<'a> {
         Ctx {
-            now: self.clock.now_ms(),
+            now: self.now(),
             rules: &self.rules,
             users: &self.store.users,
+            dormant_users: &self.store.dormant_users,
             out,
         }
     }
@@ -449,16 +581,36 @@ impl Inner {
     pub fn each_shard(&self, mut f: impl FnMut(&mut Shard, &mut Ctx) -> usize) -> usize {
         let mut out = Vec::new();
         let mut total = 0;
+        let mut now = 0;
         for mut shard in self.store.shards() {
             let mut ctx = self.ctx(&mut out);
+            now = ctx.now;
             total += f(&mut shard, &mut ctx);
         }
-        self.finish(out);
+        self.finish(out, now);
         total
     }
 
+    /// Sends away every session due now and forgets the dormant records
+    /// past retention, shard by shard, in rounds of at most
+    /// [`SWEEP_ROUND`] under one lock; returns how many departed.
     pub fn expire_due(&self) -> usize {
-        self.each_shard(|shard, ctx| shard.sweep(ctx))
+        let mut departed = 0;
+        for index in 0..self.store.shard_count() {
+            loop {
+                let mut out = Vec::new();
+                let (n, more) = {
+                    let mut shard = self.store.shard_at(index);
+                    shard.sweep(&mut self.ctx(&mut out), SWEEP_ROUND)
+                };
+                departed += n;
+                self.queue_ends(out);
+                if !more {
+                    break;
+                }
+            }
+        }
+        departed
     }
 
     pub fn sweep(&self) -> usize {
@@ -468,9 +620,23 @@ impl Inner {
         departed
     }
 
-    fn finish(&self, out: Vec<Departure>) {
+    /// Queues the ends of what departed, then, when the driver's threads
+    /// could not start, does their work: delivers, and sweeps once per
+    /// `sweep_interval`.
+    fn finish(&self, out: Vec<Departure>, now: i64) {
+        self.queue_ends(out);
+        if self.housekeeping.on_calls() {
+            if self.housekeeping.sweep_due(now) {
+                self.expire_due();
+            }
+            self.ends.deliver();
+        }
+    }
+
+    fn queue_ends(&self, out: Vec<Departure>) {
         if !out.is_empty() && self.ends.wanted() {
-            self.ends.push(out.iter().map(|d| self.summary(d)));
+            self.ends
+                .push(out.iter().map(|d| self.summary(d)).collect());
         }
     }
 

@@ -129,7 +129,7 @@ fn assert_each_tick_once(tracker: &Tracker, ids: &[SessionId], all: &[(SessionId
 
 #[test]
 fn racing_end_and_expiry_report_each_session_once() {
-    let clock = MockClock::new(1_767_225_600_000);
+    let clock = MockClock::new(1_767_225_600_000).unwrap();
     let ended = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&ended);
     let tracker = Tracker::builder()
@@ -142,7 +142,7 @@ fn racing_end_and_expiry_report_each_session_once() {
     let ids: Vec<SessionId> = (0..2_000)
         .map(|_| tracker.start(None, None).unwrap().id)
         .collect();
-    clock.advance(Duration::from_secs(60));
+    clock.advance(Duration::from_secs(60)).unwrap();
 
     thread::scope(|s| {
         for part in ids.chunks(500) {

@@ -229,3 +229,247 @@ fn a_scope_wraps_each_batch_and_a_failing_scope_loses_nothing() {
         (5, 4)
     );
 }
+
+/// A tracker with no driver, whose `on_end` records the ids it gets.
+fn recording(max_pending: usize) -> (Tracker, Arc<Mutex<Vec<sojourn::SessionId>>>) {
+    let got: Arc<Mutex<Vec<sojourn::SessionId>>> = Arc::default();
+    let sink = Arc::clone(&got);
+    let tracker = Tracker::builder()
+        .unsigned_tokens(true)
+        .sweep_interval(Duration::ZERO)
+        .max_pending_ends(max_pending)
+        .on_end(move |end| sink.lock().unwrap().push(end.session.id))
+        .build()
+        .unwrap();
+    (tracker, got)
+}
+
+#[test]
+fn pending_ends_are_bounded_and_the_oldest_are_dropped_first() {
+    let (tracker, got) = recording(100);
+    let ids: Vec<_> = (0..1_000)
+        .map(|_| {
+            let id = tracker.start(None, None).unwrap().id;
+            tracker.end(id);
+            id
+        })
+        .collect();
+    let stats = tracker.stats();
+    assert_eq!((stats.ends_pending, stats.ends_dropped), (100, 900));
+    tracker.sweep();
+    assert_eq!(*got.lock().unwrap(), ids[900..], "the newest 100, in order");
+    assert_eq!(tracker.stats().ends_pending, 0);
+}
+
+#[test]
+fn close_waits_a_bounded_time_and_reports_what_it_dropped() {
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&delivered);
+    let tracker = Tracker::builder()
+        .unsigned_tokens(true)
+        .sweep_interval(Duration::ZERO)
+        .close_timeout(Duration::from_millis(200))
+        .on_end(move |_| {
+            std::thread::sleep(Duration::from_millis(20));
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        let s = tracker.start(None, None).unwrap();
+        tracker.end(s.id);
+    }
+    let began = Instant::now();
+    let dropped = tracker.close();
+    let took = began.elapsed();
+    let delivered = delivered.load(Ordering::SeqCst);
+    assert!(took < Duration::from_secs(2), "close took {took:?}");
+    assert!((1..100).contains(&delivered), "{delivered} delivered");
+    assert_eq!(dropped + delivered, 100);
+    let stats = tracker.stats();
+    assert_eq!(
+        (stats.ends_dropped, stats.ends_pending),
+        (dropped as u64, 0)
+    );
+}
+
+#[test]
+fn close_racing_a_sweep_leaves_nothing_pending() {
+    for round in 0..20 {
+        let clock = sojourn::MockClock::new(1_767_225_600_000).unwrap();
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&delivered);
+        let tracker = Tracker::builder()
+            .unsigned_tokens(true)
+            .clock(clock.clone())
+            .sweep_interval(Duration::ZERO)
+            .on_end(move |_| {
+                std::thread::sleep(Duration::from_micros(200));
+                count.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        for _ in 0..150 {
+            tracker.start(None, None).unwrap();
+        }
+        clock.advance(Duration::from_secs(3600)).unwrap();
+        let sweeper = {
+            let tracker = tracker.clone();
+            std::thread::spawn(move || tracker.sweep())
+        };
+        if round % 2 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(tracker.close(), 0, "round {round}: nothing dropped");
+        sweeper.join().unwrap();
+        assert_eq!(tracker.stats().ends_pending, 0, "round {round}");
+        assert_eq!(delivered.load(Ordering::SeqCst), 150, "round {round}");
+    }
+}
+
+#[test]
+fn dropping_the_last_handle_delivers_what_is_pending() {
+    let (tracker, got) = recording(1_000);
+    let clone = tracker.clone();
+    let a = tracker.start(None, None).unwrap().id;
+    tracker.end(a);
+    drop(tracker);
+    assert!(got.lock().unwrap().is_empty(), "a clone is still open");
+    let b = clone.start(None, None).unwrap().id;
+    clone.end(b);
+    drop(clone);
+    assert_eq!(*got.lock().unwrap(), [a, b]);
+}
+
+#[test]
+fn a_forked_tracker_is_empty_configured_alike_and_leaves_the_parent_alone() {
+    let clock = sojourn::MockClock::new(1_767_225_600_000).unwrap();
+    let ends: Arc<Mutex<Vec<SessionEnd>>> = Arc::default();
+    let sink = Arc::clone(&ends);
+    let parent = Tracker::builder()
+        .secret("a secret of at least sixteen bytes")
+        .clock(clock.clone())
+        .sweep_interval(Duration::ZERO)
+        .on_end(move |end| sink.lock().unwrap().push(end))
+        .build()
+        .unwrap();
+    let held = parent.start(Some("u"), None).unwrap();
+    let child = parent.forked().unwrap();
+    assert_eq!((child.len(), parent.len()), (0, 1));
+    // Same secret: the parent's token is valid in the child, whose store
+    // does not know it: the client's session comes back under its id.
+    let (revived, outcome) = child.resume(Some(&held.token), Default::default()).unwrap();
+    assert_eq!((revived.id, outcome), (held.id, sojourn::Outcome::Revived));
+    assert_eq!(revived.token, held.token);
+    // Same clock and callback.
+    clock.advance(Duration::from_secs(3600)).unwrap();
+    assert_eq!(child.sweep(), 1);
+    assert_eq!(ends.lock().unwrap().len(), 1);
+    assert_eq!(parent.sweep(), 1);
+    assert_eq!(ends.lock().unwrap().len(), 2);
+    // A closed parent makes a closed child.
+    parent.close();
+    assert!(parent.forked().unwrap().is_closed());
+    assert!(!child.is_closed());
+}
+
+#[test]
+fn a_sweep_interval_under_a_millisecond_is_refused() {
+    let build = |d| {
+        Tracker::builder()
+            .unsigned_tokens(true)
+            .sweep_interval(d)
+            .build()
+    };
+    let err = build(Duration::from_nanos(1)).unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+    assert!(build(Duration::from_micros(999)).is_err());
+    assert!(build(Duration::ZERO).is_ok());
+    assert!(build(Duration::from_millis(1)).is_ok());
+}
+
+#[test]
+fn durations_and_times_past_what_languages_hold_are_refused_or_kept_in_range() {
+    let century = Duration::from_secs(36_525 * 24 * 3600);
+    let refuse = |b: sojourn::TrackerBuilder| b.unsigned_tokens(true).build().unwrap_err().code();
+    assert_eq!(
+        refuse(Tracker::builder().idle_timeout(century * 2)),
+        "INVALID_ARGUMENT"
+    );
+    assert_eq!(
+        refuse(Tracker::builder().retention(Duration::MAX)),
+        "INVALID_ARGUMENT"
+    );
+    assert_eq!(
+        refuse(Tracker::builder().close_timeout(Duration::MAX)),
+        "INVALID_ARGUMENT"
+    );
+    assert!(
+        Tracker::builder()
+            .unsigned_tokens(true)
+            .max_lifetime(century)
+            .build()
+            .is_ok()
+    );
+    // A clock of one's own that reads past the range: the tracker keeps to
+    // the range, and never hands out 1970 for a time it cannot hold.
+    struct Far;
+    impl sojourn::Clock for Far {
+        fn now_ms(&self) -> i64 {
+            i64::MAX
+        }
+    }
+    let tracker = Tracker::builder()
+        .unsigned_tokens(true)
+        .clock(Far)
+        .idle_timeout(century)
+        .build()
+        .unwrap();
+    let s = tracker.start(None, None).unwrap();
+    assert_eq!(
+        s.started_at.timestamp_millis(),
+        sojourn::config::MAX_CLOCK_MS
+    );
+    assert!(s.expires_at.timestamp_millis() <= sojourn::config::MAX_TIME_MS);
+    assert!(s.expires_at > s.started_at);
+}
+
+/// A mass expiry in one shard lets go of the lock between rounds: a track
+/// on a live session in that shard goes on meanwhile (it once waited for
+/// the whole sweep: about a second for a million sessions).
+#[test]
+fn a_mass_expiry_lets_other_calls_through() {
+    let clock = sojourn::MockClock::new(1_767_225_600_000).unwrap();
+    let tracker = Tracker::builder()
+        .unsigned_tokens(true)
+        .clock(clock.clone())
+        .sweep_interval(Duration::ZERO)
+        .idle_timeout(Duration::from_secs(60))
+        .max_dormant(1) // one shard
+        .build()
+        .unwrap();
+    for _ in 0..200_000 {
+        tracker.start(None, None).unwrap();
+    }
+    clock.advance(Duration::from_secs(61)).unwrap();
+    let live = tracker.start(None, None).unwrap().id;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (tracker, done) = (tracker.clone(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let n = tracker.sweep();
+            done.store(true, Ordering::SeqCst);
+            n
+        })
+    };
+    let mut during = 0;
+    while !done.load(Ordering::SeqCst) {
+        tracker.track(live, sojourn::Kind::View).unwrap();
+        during += 1;
+    }
+    assert_eq!(sweeper.join().unwrap(), 200_000);
+    assert!(
+        during >= 10,
+        "only {during} tracks went through during the sweep"
+    );
+}

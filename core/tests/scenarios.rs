@@ -58,12 +58,22 @@ fn build(
     if let Some(v) = n("max_attrs_bytes") {
         b = b.max_attrs_bytes(v);
     }
-    if let Some(Value::Array(secrets)) = config.get("secrets") {
-        b = b.secrets(
-            secrets
-                .iter()
-                .map(|s| s.as_str().expect("secrets are strings").to_owned()),
-        );
+    if let Some(v) = config.get("max_counter_hint").and_then(Value::as_u64) {
+        b = b.max_counter_hint(v);
+    }
+    match config.get("secrets") {
+        Some(Value::Array(secrets)) => {
+            b = b.secrets(
+                secrets
+                    .iter()
+                    .map(|s| s.as_str().expect("secrets are strings").to_owned()),
+            );
+        }
+        // Unsigned on purpose, unless the scenario says otherwise.
+        _ => b = b.unsigned_tokens(true),
+    }
+    if let Some(v) = config.get("unsigned_tokens").and_then(Value::as_bool) {
+        b = b.unsigned_tokens(v);
     }
     for key in config.keys() {
         assert!(
@@ -75,7 +85,9 @@ fn build(
                 "max_sessions",
                 "max_dormant",
                 "max_attrs_bytes",
-                "secrets"
+                "max_counter_hint",
+                "secrets",
+                "unsigned_tokens"
             ]
             .contains(&key.as_str()),
             "unknown config key {key}"
@@ -125,7 +137,8 @@ impl Run {
     fn step(&mut self, step: &Map<String, Value>) -> Result<Option<Value>, String> {
         if let Some(ms) = step.get("advance_ms") {
             self.clock
-                .advance(Duration::from_millis(ms.as_u64().ok_or("advance_ms")?));
+                .advance(Duration::from_millis(ms.as_u64().ok_or("advance_ms")?))
+                .map_err(|e| e.to_string())?;
             return Ok(None);
         }
         if let Some(expected) = step.get("ends") {
@@ -236,11 +249,17 @@ impl Run {
                     .as_array()
                     .expect("track_many takes a list of ids");
                 let ids = ids.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-                let ticks = t.track_many(&ids, kind()?).into_iter().map(|r| match r {
-                    Err(Error::SessionNotFound { .. }) => Ok(None),
-                    other => other.map(Some),
-                });
-                json!(ticks.collect::<Result<Vec<_>, _>>()?)
+                let kind = kind()?;
+                let ticks: Vec<Value> = t
+                    .track_many(&ids, kind)
+                    .into_iter()
+                    .map(|r| match r {
+                        Ok(tick) => json!(tick),
+                        Err(Error::SessionNotFound { .. }) => Value::Null,
+                        Err(e) => json!({ "error": e.code() }),
+                    })
+                    .collect();
+                json!(ticks)
             }
             "identify" => json!(t.identify(id()?, &user("user_id").unwrap_or_default())?),
             "set_attrs" => json!(t.set_attrs(id()?, attrs()?.unwrap_or_default())?),
@@ -255,6 +274,7 @@ impl Run {
             "count" => json!(t.count(user("user_id").as_deref())),
             "len" => json!(t.len()),
             "end_user" => json!(t.end_user(&user("user_id").unwrap_or_default())),
+            "forget_user" => json!(t.forget_user(&user("user_id").unwrap_or_default())),
             "end_all" => json!(t.end_all()),
             "reassign_user" => json!(t.reassign_user(
                 &user("old").unwrap_or_default(),
@@ -333,7 +353,7 @@ fn replay(path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))?;
     let base_config = scenario["config"].as_object().cloned().unwrap_or_default();
-    let clock = MockClock::new(EPOCH_MS);
+    let clock = MockClock::new(EPOCH_MS).map_err(|e| e.to_string())?;
     let ends = Arc::new(Mutex::new(Vec::new()));
     let tracker = build(&base_config, &clock, &ends).map_err(|e| format!("config: {e}"))?;
     let mut run = Run {

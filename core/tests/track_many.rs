@@ -22,13 +22,15 @@ struct Side {
 
 impl Side {
     fn new(max_sessions: usize) -> Side {
-        let clock = MockClock::new(EPOCH_MS);
+        let clock = MockClock::new(EPOCH_MS).unwrap();
         let ends = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&ends);
         let tracker = Tracker::builder()
             .clock(clock.clone())
             .idle_timeout(Duration::from_secs(60))
             .max_sessions(max_sessions)
+            .max_counter_hint(MAX_COUNTER)
+            .unsigned_tokens(true)
             .sweep_interval(Duration::ZERO)
             .on_end(move |end| sink.lock().unwrap().push(end))
             .build()
@@ -132,9 +134,9 @@ fn an_expired_id_gives_not_found_and_its_end_once() {
     let (batch, one_by_one) = pair(1_000, |side| {
         side.revive(live, 0, 0);
         side.revive(expired, 3, 0);
-        side.clock.advance(Duration::from_secs(30));
+        side.clock.advance(Duration::from_secs(30)).unwrap();
         side.tracker.track(live, Kind::Event).unwrap();
-        side.clock.advance(Duration::from_secs(30));
+        side.clock.advance(Duration::from_secs(30)).unwrap();
     });
     let sequences = compare(
         &batch,
@@ -156,7 +158,7 @@ fn the_batch_leaves_its_departures_for_on_end() {
     let side = Side::new(1_000);
     let expired = id(1);
     side.revive(expired, 0, 0);
-    side.clock.advance(Duration::from_secs(60));
+    side.clock.advance(Duration::from_secs(60)).unwrap();
     assert!(side.tracker.track_many(&[expired], Kind::View)[0].is_err());
     assert!(side.ends.lock().unwrap().is_empty(), "delivered by sweeps");
     assert_eq!(side.tracker.sweep(), 0, "it departed in the batch already");
@@ -204,8 +206,11 @@ fn random_batches_agree_with_one_by_one_tracks() {
             compare(&batch, &one_by_one, &batch_ids, kind);
             // Now and then time passes: sessions not tracked expire.
             let seconds = [0, 1, 20][rng.below(3)];
-            batch.clock.advance(Duration::from_secs(seconds));
-            one_by_one.clock.advance(Duration::from_secs(seconds));
+            batch.clock.advance(Duration::from_secs(seconds)).unwrap();
+            one_by_one
+                .clock
+                .advance(Duration::from_secs(seconds))
+                .unwrap();
         }
         assert!(
             batch.tracker.stats().ended.idle > 0,
@@ -228,7 +233,10 @@ impl Clock for Counting {
 fn the_clock_is_read_once_per_batch() {
     let reads = Arc::new(AtomicUsize::new(0));
     let tracker = Tracker::builder()
-        .clock(Counting(MockClock::new(EPOCH_MS), Arc::clone(&reads)))
+        .clock(Counting(
+            MockClock::new(EPOCH_MS).unwrap(),
+            Arc::clone(&reads),
+        ))
         .sweep_interval(Duration::ZERO)
         .build()
         .unwrap();

@@ -5,13 +5,16 @@ use pyo3::types::PyDateTime;
 use sojourn::{Clock, MockClock, SystemClock};
 
 use crate::convert;
+use crate::errors::OrRaise;
 
 /// A clock that moves only when told to, for tests and for replaying
 /// recorded traffic: give it to `Tracker(clock=...)` and expiry is tested
 /// by moving the clock instead of sleeping.
 ///
 /// `MockClock(now=None)` stands at the aware datetime `now`, or at the
-/// current time when it is `None`.
+/// current time when it is `None`. Its time stays from 1970 to year 9899
+/// (so that every deadline a tracker computes is a `datetime`):
+/// ``InvalidArgument`` outside, and the clock stays.
 #[pyclass(name = "MockClock", module = "sojourn", frozen)]
 pub struct PyMockClock(pub MockClock);
 
@@ -19,12 +22,12 @@ pub struct PyMockClock(pub MockClock);
 impl PyMockClock {
     #[new]
     #[pyo3(signature = (now = None))]
-    fn new(now: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let ms = match now {
             Some(now) => convert::unix_ms("now", now)?,
             None => SystemClock.now_ms(),
         };
-        Ok(PyMockClock(MockClock::new(ms)))
+        MockClock::new(ms).or_raise(py).map(PyMockClock)
     }
 
     /// The time the clock stands at, as an aware UTC datetime.
@@ -34,14 +37,14 @@ impl PyMockClock {
 
     /// Moves the clock forward by `by`: seconds (int or float) or a timedelta.
     fn advance(&self, by: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.0.advance(convert::duration("by", by)?);
-        Ok(())
+        let d = convert::duration("by", by)?;
+        self.0.advance(d).or_raise(by.py())
     }
 
     /// Sets the clock to the aware datetime `now` (it may move backwards).
     fn set(&self, now: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.0.set(convert::unix_ms("now", now)?);
-        Ok(())
+        let ms = convert::unix_ms("now", now)?;
+        self.0.set(ms).or_raise(now.py())
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -29,5 +29,9 @@ pub fn close_all(py: Python<'_>) {
             .iter()
             .filter_map(Weak::upgrade)
             .collect();
-    py.detach(move || open.iter().for_each(|tracker| tracker.close()));
+    py.detach(move || {
+        for tracker in &open {
+            tracker.close();
+        }
+    });
 }

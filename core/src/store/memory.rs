@@ -10,8 +10,8 @@ use crate::id::SessionId;
 use crate::store::shard::Shard;
 use crate::store::users::UserIndex;
 
-/// Sessions per shard: a store bounded to fewer live or dormant sessions
-/// than this has one shard, so that small bounds are kept exactly.
+/// Live sessions per shard: a store bounded to fewer live sessions than
+/// this has one shard, so that small bounds are kept exactly.
 const SESSIONS_PER_SHARD: usize = 2048;
 // 256 rather than 64: on two threads, fewer threads meet on a shard's lock
 // line (measured: W1 on two threads +7%, one thread unchanged; 1,024
@@ -28,19 +28,32 @@ pub(crate) struct MemoryStore {
     // Independent of the maps' own hasher: routing by the same hash would
     // leave each shard's table with clustered buckets.
     route: RandomState,
+    /// Users of live sessions.
     pub users: UserIndex,
+    /// Users of dormant records, for `end_user` and `forget_user`.
+    pub dormant_users: UserIndex,
+}
+
+/// How many shards a store of these bounds has: from the live bound, so
+/// that no shard holds more than its share of live sessions (a small
+/// dormant bound once made a large store one shard, and a mass expiry
+/// then held its lock for a second), but never more than dormant records,
+/// so that every shard may remember at least one.
+fn shard_count(max_sessions: usize, max_dormant: usize) -> usize {
+    let by_live = (max_sessions / SESSIONS_PER_SHARD)
+        .max(1)
+        .next_power_of_two()
+        .min(MAX_SHARDS);
+    match max_dormant {
+        0 => by_live,
+        // The largest power of two at most max_dormant.
+        n => by_live.min(1 << n.ilog2()),
+    }
 }
 
 impl MemoryStore {
     pub fn new(max_sessions: usize, max_dormant: usize) -> Self {
-        let smallest = match max_dormant {
-            0 => max_sessions,
-            _ => max_sessions.min(max_dormant),
-        };
-        let n = (smallest / SESSIONS_PER_SHARD)
-            .max(1)
-            .next_power_of_two()
-            .min(MAX_SHARDS);
+        let n = shard_count(max_sessions, max_dormant);
         let share = |total: usize, i: usize| total / n + usize::from(i < total % n);
         MemoryStore {
             shards: (0..n)
@@ -53,7 +66,12 @@ impl MemoryStore {
                 .collect(),
             route: RandomState::default(),
             users: UserIndex::new(n),
+            dormant_users: UserIndex::new(n),
         }
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
     }
 
     pub fn shard(&self, id: SessionId) -> MutexGuard<'_, Shard> {
@@ -81,10 +99,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_stores_have_one_shard_and_large_ones_many() {
+    fn shards_follow_the_live_bound() {
         assert_eq!(MemoryStore::new(100, 100).shards.len(), 1);
         assert_eq!(MemoryStore::new(1_000_000, 0).shards.len(), 256);
+        assert_eq!(MemoryStore::new(1_000_000, 1_000).shards.len(), 256);
+        // A small dormant bound no longer makes a large store one shard.
+        assert_eq!(MemoryStore::new(1_000_000, 100).shards.len(), 64);
         assert_eq!(MemoryStore::new(1_000_000, 1).shards.len(), 1);
+        assert_eq!(MemoryStore::new(10_000, 1_000_000).shards.len(), 4);
+    }
+
+    #[test]
+    fn every_shard_may_remember_a_departure() {
+        for max_dormant in [1, 3, 100, 255, 257, 1_000] {
+            let store = MemoryStore::new(1_000_000, max_dormant);
+            let shares: Vec<usize> = store.shards().map(|s| s.max_dormant()).collect();
+            assert!(shares.iter().all(|&n| n >= 1), "{max_dormant}: {shares:?}");
+            assert_eq!(shares.iter().sum::<usize>(), max_dormant);
+        }
     }
 
     #[test]

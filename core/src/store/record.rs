@@ -83,6 +83,21 @@ pub(crate) struct Dormant {
     pub record: Record,
     pub reason: EndReason,
     pub ended_at: i64,
+    /// Erased by `forget_user`: only the id and the time are left, so that
+    /// the token starts an unlinked session rather than reviving the id.
+    pub erased: bool,
+}
+
+impl Dormant {
+    /// What is left of a record once its user is erased.
+    pub fn tombstone(ended_at: i64) -> Self {
+        Dormant {
+            record: Record::new(ended_at),
+            reason: EndReason::Ended,
+            ended_at,
+            erased: true,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -80,7 +80,10 @@ pub(crate) struct Departure {
 pub(crate) struct Ctx<'a> {
     pub now: i64,
     pub rules: &'a Rules,
+    /// Users of live sessions.
     pub users: &'a UserIndex,
+    /// Users of dormant records.
+    pub dormant_users: &'a UserIndex,
     pub out: &'a mut Vec<Departure>,
 }
 
@@ -92,6 +95,8 @@ pub(crate) struct ShardStats {
     pub revived: u64,
     pub resumed: u64,
     pub rejected: u64,
+    pub hints_clamped: u64,
+    pub attrs_dropped: u64,
     pub ended: EndedStats,
 }
 
@@ -124,6 +129,11 @@ impl Shard {
     #[cfg(test)]
     pub fn max_live(&self) -> usize {
         self.max_live
+    }
+
+    #[cfg(test)]
+    pub fn max_dormant(&self) -> usize {
+        self.max_dormant
     }
 
     pub fn live_len(&self) -> usize {
@@ -193,12 +203,64 @@ impl Shard {
         self.live.insert(id, record);
     }
 
-    pub fn take_dormant(&mut self, id: SessionId) -> Option<Dormant> {
-        self.dormant.swap_remove(&id)
+    /// Takes the dormant record `id` out (to revive it).
+    pub fn take_dormant(&mut self, id: SessionId, ctx: &mut Ctx) -> Option<Dormant> {
+        self.dormant(id, ctx)?;
+        self.remove_dormant(id, ctx.dormant_users)
     }
 
-    pub fn dormant(&self, id: SessionId) -> Option<&Dormant> {
+    /// The dormant record `id`, if it is still within retention; one past
+    /// it is forgotten on the spot, so that retention never waits for a
+    /// sweep either.
+    pub fn dormant(&mut self, id: SessionId, ctx: &mut Ctx) -> Option<&Dormant> {
+        let record = self.dormant.get(&id)?;
+        if record.ended_at.saturating_add(ctx.rules.retention_ms) <= ctx.now {
+            self.remove_dormant(id, ctx.dormant_users);
+            return None;
+        }
         self.dormant.get(&id)
+    }
+
+    /// For `end_user`: the dormant record `id`, if it is the user's, is
+    /// no longer revivable (as if ended) and no longer passes its user on.
+    pub fn bar_dormant(&mut self, id: SessionId, user: &str, ctx: &mut Ctx) -> bool {
+        let owned = self
+            .dormant(id, ctx)
+            .is_some_and(|d| d.record.user_id() == Some(user));
+        match self.dormant.get_mut(&id) {
+            Some(d) if owned => {
+                d.reason = EndReason::Ended;
+                d.record.set_user(None);
+                ctx.dormant_users.remove(user, id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// For `forget_user`: the dormant record `id`, if it is the user's,
+    /// becomes a tombstone: no user, counters, attributes or linkage.
+    pub fn erase_dormant(&mut self, id: SessionId, user: &str, ctx: &mut Ctx) -> bool {
+        let owned = self
+            .dormant(id, ctx)
+            .is_some_and(|d| d.record.user_id() == Some(user));
+        match self.dormant.get_mut(&id) {
+            Some(d) if owned => {
+                *d = Dormant::tombstone(d.ended_at);
+                ctx.dormant_users.remove(user, id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes the dormant record `id` and its entry in the user index.
+    fn remove_dormant(&mut self, id: SessionId, users: &UserIndex) -> Option<Dormant> {
+        let dormant = self.dormant.swap_remove(&id)?;
+        if let Some(user) = dormant.record.user_id() {
+            users.remove(user, id);
+        }
+        Some(dormant)
     }
 
     /// Sets the user of a live session and keeps the user index in step.
@@ -218,7 +280,7 @@ impl Shard {
 
     /// Ends every live session (those already due with their own reason).
     pub fn end_all(&mut self, ctx: &mut Ctx) -> usize {
-        self.sweep(ctx);
+        while self.sweep(ctx, usize::MAX).1 {}
         let mut live = std::mem::replace(&mut self.live, Table::new(RandomState::default()));
         let n = live.len();
         for slot in live.drain() {
@@ -236,28 +298,40 @@ impl Shard {
             .collect()
     }
 
-    /// Sends away every session due by `ctx.now` and forgets dormant records
-    /// past retention. Returns how many sessions departed.
-    pub fn sweep(&mut self, ctx: &mut Ctx) -> usize {
+    /// Sends away the sessions due by `ctx.now` and forgets the dormant
+    /// records past retention, taking at most `budget` entries off each
+    /// queue, so that a caller can let go of the lock between rounds.
+    /// Returns how many sessions departed, and whether work is left.
+    pub fn sweep(&mut self, ctx: &mut Ctx, budget: usize) -> (usize, bool) {
         let mut departed = 0;
+        let mut taken = 0;
         while let Some(&Reverse(due)) = self.expiry.peek() {
             if due.at > ctx.now {
                 break;
             }
+            if taken == budget {
+                return (departed, true);
+            }
+            taken += 1;
             self.expiry.pop();
             if let Some(reason) = self.settle(due, ctx.rules) {
                 self.depart(due.id(), reason, ctx);
                 departed += 1;
             }
         }
+        taken = 0;
         while let Some(&Reverse(due)) = self.forget.peek() {
             if due.at > ctx.now {
                 break;
             }
+            if taken == budget {
+                return (departed, true);
+            }
+            taken += 1;
             self.forget.pop();
-            self.forget_if_current(due, ctx.rules);
+            self.forget_if_current(due, ctx);
         }
-        departed
+        (departed, false)
     }
 
     /// Evicts the live session with the earliest deadline (which, since
@@ -298,15 +372,13 @@ impl Shard {
         None
     }
 
-    fn forget_if_current(&mut self, due: Due, rules: &Rules) {
+    fn forget_if_current(&mut self, due: Due, ctx: &Ctx) -> bool {
         let id = due.id();
         let current = self
             .dormant
             .get(&id)
-            .is_some_and(|d| d.ended_at.saturating_add(rules.retention_ms) == due.at);
-        if current {
-            self.dormant.swap_remove(&id);
-        }
+            .is_some_and(|d| d.ended_at.saturating_add(ctx.rules.retention_ms) == due.at);
+        current && self.remove_dormant(id, ctx.dormant_users).is_some()
     }
 
     /// Moves the live session `id` to the dormant records; false if it
@@ -334,13 +406,17 @@ impl Shard {
         };
         let revivable = ctx.rules.revivable(reason, &record, ended_at, true).is_ok();
         if ctx.rules.retention_ms > 0 && self.max_dormant > 0 {
-            while self.dormant.len() >= self.max_dormant && self.forget_oldest(ctx.rules) {}
+            while self.dormant.len() >= self.max_dormant && self.forget_oldest(ctx) {}
             let forget_at = ended_at.saturating_add(ctx.rules.retention_ms);
             self.forget.push(Reverse(Due::new(forget_at, id)));
+            if let Some(user) = record.user_id() {
+                ctx.dormant_users.add(user, id);
+            }
             let dormant = Dormant {
                 record: record.clone(),
                 reason,
                 ended_at,
+                erased: false,
             };
             self.dormant.insert(id, dormant);
         }
@@ -354,11 +430,9 @@ impl Shard {
         self.compact_queues(ctx.rules);
     }
 
-    fn forget_oldest(&mut self, rules: &Rules) -> bool {
+    fn forget_oldest(&mut self, ctx: &Ctx) -> bool {
         while let Some(Reverse(due)) = self.forget.pop() {
-            let before = self.dormant.len();
-            self.forget_if_current(due, rules);
-            if self.dormant.len() < before {
+            if self.forget_if_current(due, ctx) {
                 return true;
             }
         }
@@ -398,6 +472,7 @@ mod tests {
             window_ms: 60_000,
             retention_ms: 3_600_000,
             max_attrs_bytes: 4096,
+            max_counter_hint: 100_000,
         }
     }
 
@@ -412,6 +487,7 @@ mod tests {
                 now: i,
                 rules: &rules,
                 users: &users,
+                dormant_users: &users,
                 out: &mut out,
             };
             let id = SessionId::new_v7(i);
@@ -442,6 +518,7 @@ mod tests {
             now: 0,
             rules: &rules,
             users: &users,
+            dormant_users: &users,
             out: &mut out,
         };
         shard.insert(a, Record::new(0), &mut ctx);

@@ -24,7 +24,7 @@ fn main() {
     let sessions = flag(&args, "--sessions").unwrap_or(100_000);
     let rounds = flag(&args, "--rounds").unwrap_or(5);
     let idle = Duration::from_secs(1);
-    let clock = MockClock::new(SystemClock.now_ms());
+    let clock = MockClock::new(SystemClock.now_ms()).expect("the system clock is in range");
     let delivered = Arc::new(AtomicU64::new(0));
     let sink = Arc::clone(&delivered);
     let tracker = Tracker::builder()
@@ -41,7 +41,7 @@ fn main() {
         for _ in 0..sessions {
             tracker.start(None, None).expect("start");
         }
-        clock.advance(idle);
+        clock.advance(idle).expect("in range");
         let started = Instant::now();
         let ended = tracker.sweep();
         let elapsed = started.elapsed();

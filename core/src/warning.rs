@@ -1,0 +1,43 @@
+//! Warnings: what a tracker tells its user without failing, such as a
+//! configuration that is insecure on purpose or not, or a driver thread
+//! that could not start. Each has a stable code, as errors do.
+
+use std::fmt;
+
+/// Something the user of a tracker should know, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Warning {
+    /// `UNSIGNED_TOKENS` or `NO_DRIVER`.
+    pub code: &'static str,
+    /// What happened and what to do about it.
+    pub message: String,
+}
+
+impl Warning {
+    pub(crate) fn unsigned_tokens() -> Self {
+        Warning {
+            code: "UNSIGNED_TOKENS",
+            message: "no secret is set, so tokens are bare session ids: anyone who learns \
+                      an id can resume that session, with its user and attributes. Give a \
+                      secret (16 bytes or more), or unsigned_tokens to choose this on purpose"
+                .to_owned(),
+        }
+    }
+
+    pub(crate) fn no_driver(cause: &std::io::Error) -> Self {
+        Warning {
+            code: "NO_DRIVER",
+            message: format!(
+                "the background driver thread could not start ({cause}): expiries are \
+                 swept and ends delivered by the tracker's own calls instead"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
