@@ -12,7 +12,7 @@ use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::ends::Ends;
 use crate::tracker::Inner;
@@ -134,7 +134,9 @@ fn sweep(inner: &Weak<Inner>, signal: &Signal, interval: Duration) {
         {
             let mut stopped = signal.stopped.lock();
             while !*stopped {
-                if signal.wake.wait_until(&mut stopped, next).timed_out() {
+                let timed_out;
+                (stopped, timed_out) = signal.wake.wait_until(stopped, next);
+                if timed_out {
                     break;
                 }
             }

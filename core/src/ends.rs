@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 use crate::config::{Config, OnEnd, OnEndScope, OnEndsReady};
 use crate::session::SessionEnd;
@@ -188,7 +188,7 @@ impl Ends {
             {
                 let mut queue = self.queue.lock();
                 while queue.ends.is_empty() && !self.is_stopped() {
-                    self.ready.wait(&mut queue);
+                    queue = self.ready.wait(queue);
                 }
             }
             if self.is_stopped() {
@@ -245,8 +245,9 @@ impl Ends {
             if give_up() {
                 return None;
             }
-            self.turn_free
-                .wait_for(&mut holder, std::time::Duration::from_millis(10));
+            holder = self
+                .turn_free
+                .wait_for(holder, std::time::Duration::from_millis(10));
         }
     }
 

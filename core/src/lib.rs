@@ -20,6 +20,7 @@ mod revival;
 mod rules;
 mod session;
 mod store;
+mod sync;
 mod tally;
 mod token;
 mod tracker;

@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::MutexGuard;
-
 use crate::attrs::{self, Attrs};
 use crate::builder::TrackerBuilder;
 use crate::clock::{self, Clock};
@@ -18,6 +16,7 @@ use crate::store::memory::MemoryStore;
 use crate::store::record::Record;
 use crate::store::shard::{Ctx, Departure, Shard, assign_user};
 use crate::store::users::UserIndex;
+use crate::sync::MutexGuard;
 use crate::tally::Tally;
 use crate::token::Tokens;
 use crate::warning::Warning;
@@ -469,7 +468,12 @@ impl Inner {
         let deadline = Instant::now() + self.config.close_timeout;
         self.housekeeping.disable();
         self.expire_due();
-        self.ends.drain(deadline)
+        let dropped = self.ends.drain(deadline);
+        if dropped > 0 {
+            let warning = Warning::ends_dropped(dropped, self.config.close_timeout);
+            self.config.warn(&warning);
+        }
+        dropped
     }
 
     /// `end_user` and `forget_user`: `treat` the user's dormant records,

@@ -8,7 +8,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Warning {
-    /// `UNSIGNED_TOKENS` or `NO_DRIVER`.
+    /// `UNSIGNED_TOKENS`, `NO_DRIVER` or `ENDS_DROPPED`.
     pub code: &'static str,
     /// What happened and what to do about it.
     pub message: String,
@@ -31,6 +31,18 @@ impl Warning {
             message: format!(
                 "the background driver thread could not start ({cause}): expiries are \
                  swept and ends delivered by the tracker's own calls instead"
+            ),
+        }
+    }
+}
+
+impl Warning {
+    pub(crate) fn ends_dropped(dropped: u64, waited: std::time::Duration) -> Self {
+        Warning {
+            code: "ENDS_DROPPED",
+            message: format!(
+                "{dropped} session ends were dropped at close: on_end had not taken them \
+                 within close_timeout ({waited:?})"
             ),
         }
     }

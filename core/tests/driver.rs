@@ -265,9 +265,12 @@ fn pending_ends_are_bounded_and_the_oldest_are_dropped_first() {
 fn close_waits_a_bounded_time_and_reports_what_it_dropped() {
     let delivered = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&delivered);
+    let warnings: Arc<Mutex<Vec<sojourn::Warning>>> = Arc::default();
+    let said = Arc::clone(&warnings);
     let tracker = Tracker::builder()
         .unsigned_tokens(true)
         .sweep_interval(Duration::ZERO)
+        .on_warning(move |w| said.lock().unwrap().push(w.clone()))
         .close_timeout(Duration::from_millis(200))
         .on_end(move |_| {
             std::thread::sleep(Duration::from_millis(20));
@@ -290,6 +293,14 @@ fn close_waits_a_bounded_time_and_reports_what_it_dropped() {
     assert_eq!(
         (stats.ends_dropped, stats.ends_pending),
         (dropped as u64, 0)
+    );
+    let warnings = warnings.lock().unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].code, "ENDS_DROPPED");
+    assert!(
+        warnings[0]
+            .message
+            .starts_with(&format!("{dropped} session ends"))
     );
 }
 

@@ -3,8 +3,8 @@
 
 use std::hash::BuildHasher;
 
+use crate::sync::{Mutex, MutexGuard};
 use foldhash::fast::RandomState;
-use parking_lot::{Mutex, MutexGuard};
 
 use crate::id::SessionId;
 use crate::store::shard::Shard;

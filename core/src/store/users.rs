@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
+use crate::sync::Mutex;
 use foldhash::fast::RandomState;
-use parking_lot::Mutex;
 
 use crate::id::SessionId;
 
