@@ -251,39 +251,38 @@ impl Ends {
         }
     }
 
-    /// Calls back with the ends pending now, stopping early once `cut`
-    /// says so (checked after each end). What a cut leaves goes back to
-    /// the front of the queue.
+    /// Calls back with the ends pending now, oldest first, stopping early
+    /// once `cut` says so (checked after each end): what a cut leaves goes
+    /// back to the front of the queue. The ends are taken [`CHUNK`] at a
+    /// time, so that those in the callback's hands add little to the
+    /// queue's bound, however slow it is.
     fn deliver_batch(&self, cut: impl Fn() -> bool) {
         let Sink::Callback { on_end, scope } = &self.sink else {
             return;
         };
-        let batch = std::mem::take(&mut self.queue.lock().ends);
-        if batch.is_empty() {
+        let mut batch = Batch {
+            held: VecDeque::new(),
+            left: self.pending(),
+            cut_short: false,
+            finished: false,
+        };
+        if batch.left == 0 {
             return;
         }
-        let mut batch = batch.into_iter();
-        let mut cut_short = false;
-        let mut run = || {
-            for end in batch.by_ref() {
-                call_back(on_end, end);
-                if cut() {
-                    cut_short = true;
-                    return;
+        {
+            let mut run = || batch.run(self, on_end, &cut);
+            match scope {
+                Some(scope) => {
+                    let _ = catch_unwind(AssertUnwindSafe(|| scope(&mut run)));
                 }
+                None => run(),
             }
-        };
-        match scope {
-            Some(scope) => {
-                let _ = catch_unwind(AssertUnwindSafe(|| scope(&mut run)));
-            }
-            None => run(),
         }
-        if cut_short {
-            self.put_back(batch);
-        } else {
-            // A scope that panicked before running the batch must not lose it.
-            batch.for_each(|end| call_back(on_end, end));
+        if batch.cut_short {
+            self.put_back(batch.held.into_iter());
+        } else if !batch.finished {
+            // The scope failed before the batch was done: without it, then.
+            batch.run(self, on_end, &cut);
         }
     }
 
@@ -311,6 +310,44 @@ impl Ends {
         let n = std::mem::take(&mut self.queue.lock().ends).len() as u64;
         self.dropped.fetch_add(n, Ordering::Relaxed);
         n
+    }
+}
+
+/// Ends taken from the queue at a time by a delivery.
+const CHUNK: usize = 256;
+
+/// One delivery's progress, so that a delivery cut short, or whose scope
+/// failed, knows what it holds and what is left.
+struct Batch {
+    /// Taken from the queue, not delivered yet.
+    held: VecDeque<SessionEnd>,
+    /// Still to take: the delivery takes the ends pending when it began.
+    left: usize,
+    cut_short: bool,
+    finished: bool,
+}
+
+impl Batch {
+    fn run(&mut self, ends: &Ends, on_end: &OnEnd, cut: &impl Fn() -> bool) {
+        loop {
+            while let Some(end) = self.held.pop_front() {
+                call_back(on_end, end);
+                if cut() {
+                    self.cut_short = true;
+                    return;
+                }
+            }
+            if self.left == 0 {
+                break;
+            }
+            let chunk = ends.take(self.left.min(CHUNK));
+            if chunk.is_empty() {
+                break;
+            }
+            self.left -= chunk.len();
+            self.held.extend(chunk);
+        }
+        self.finished = true;
     }
 }
 
