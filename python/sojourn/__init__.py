@@ -16,6 +16,8 @@ scalars. The exact rules are in ``docs/semantics.md`` of the repository.
 from __future__ import annotations
 
 import enum
+import os
+import sys
 import types
 import uuid
 from datetime import timedelta
@@ -39,6 +41,7 @@ __all__ = [
     "SessionNotFound",
     "SessionNotRevivable",
     "SojournError",
+    "SojournWarning",
     "Stats",
     "StoreError",
     "Tick",
@@ -182,11 +185,26 @@ class StoreError(SojournError):
         self.cause = cause
 
 
+class SojournWarning(UserWarning):
+    """A warning of the tracker's, with the stable ``code`` that Rust and
+    Node give too: ``UNSIGNED_TOKENS`` (no secret, and ``unsigned_tokens``
+    not set), ``NO_DRIVER`` (the driver thread could not start: the
+    tracker's calls do its work) or ``ENDS_DROPPED`` (``close()``, or exit,
+    dropped ends that ``on_end`` had not taken within ``close_timeout``)."""
+
+    def __init__(self, message: str = "", *, code: str = "") -> None:
+        super().__init__(message)
+        #: The stable code of the warning.
+        self.code = code
+
+
 # The native module looks the classes above up in this module, so it is
 # imported after they exist.
 from sojourn._native import (  # noqa: E402
     DEFAULTS as _NATIVE_DEFAULTS,
     LIMITS as _NATIVE_LIMITS,
+    _after_fork_in_child as _renew_trackers,
+    _close_all,
     EndedStats,
     MockClock,
     Session,
@@ -203,3 +221,25 @@ DEFAULTS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_DEFAULTS)
 #: Fixed bounds of the core: ``user_id`` length, secret length, clock skew
 #: allowed to an unknown UUIDv7, largest counter.
 LIMITS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_LIMITS)
+
+
+def _close_when_multiprocessing_leaves(_: object) -> None:
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(None, _close_all, exitpriority=0)
+
+
+def _after_fork_in_child() -> None:
+    """In a child just forked (gunicorn ``--preload``, ``multiprocessing``):
+    every tracker made before the fork becomes a new, empty tracker with
+    the same options and a driver of its own; the parent keeps its sessions
+    and reports their ends."""
+    _renew_trackers()
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        # A multiprocessing child leaves with os._exit, without atexit. Its
+        # bootstrap clears the finalizers, then runs these hooks: the one
+        # registered here closes the trackers when the child leaves.
+        util.register_after_fork(_close_when_multiprocessing_leaves, _close_when_multiprocessing_leaves)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -23,5 +23,5 @@ def ends() -> list[sojourn.SessionEnd]:
 
 @pytest.fixture
 def tracker(clock: sojourn.MockClock, ends: list[sojourn.SessionEnd]) -> Iterator[sojourn.Tracker]:
-    with sojourn.Tracker(clock=clock, sweep_interval=0, on_end=ends.append) as t:
+    with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=ends.append) as t:
         yield t

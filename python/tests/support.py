@@ -50,7 +50,7 @@ IN_CALLBACK = textwrap.dedent(
         time.sleep(0.3)
         print("callback done", flush=True)
     clock = sojourn.MockClock()
-    t = sojourn.Tracker(clock=clock, sweep_interval=0.01, idle_timeout=1, on_end=on_end)
+    t = sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0.01, idle_timeout=1, on_end=on_end)
     t.start()
     clock.advance(2)
     assert entered.wait(10)

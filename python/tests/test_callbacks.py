@@ -51,7 +51,7 @@ def test_any_callable_works(clock: sojourn.MockClock) -> None:
     for callback in callables:
         seen.clear()
         record.ids.clear()
-        with sojourn.Tracker(clock=clock, sweep_interval=0, on_end=callback) as tracker:
+        with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=callback) as tracker:
             ids = departures(tracker, clock, 2)
         got = [g.session.id if isinstance(g, sojourn.SessionEnd) else g.removeprefix("p:") for g in seen + record.ids]
         assert sorted(got) == sorted(ids), callback
@@ -87,7 +87,7 @@ def test_an_exception_goes_to_the_unraisable_hook_and_the_tracker_goes_on(
         if len(delivered) == 1:
             raise ValueError("boom")
 
-    with sojourn.Tracker(clock=clock, sweep_interval=0, on_end=on_end) as tracker:
+    with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=on_end) as tracker:
         ids = departures(tracker, clock, 3)
         assert sorted(delivered) == sorted(ids), "the ends after the failing one are still delivered"
         assert len(reported) == 1
@@ -106,7 +106,7 @@ def test_a_callback_may_call_the_tracker(clock: sojourn.MockClock) -> None:
             assert tracker.sweep() == 0, "a re-entrant sweep finds nothing due"
             tracker.end(successor.id)
 
-    tracker = sojourn.Tracker(clock=clock, sweep_interval=0, on_end=on_end)
+    tracker = sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=on_end)
     ids = departures(tracker, clock, 2)
     # The successors' ends, queued by the callback, go with the next
     # delivery: each delivery takes the ends pending when it begins.
@@ -120,7 +120,7 @@ def test_a_callback_may_call_the_tracker(clock: sojourn.MockClock) -> None:
 def test_a_callback_referring_to_its_tracker_is_collected(clock: sojourn.MockClock) -> None:
     class App:
         def __init__(self) -> None:
-            self.tracker = sojourn.Tracker(clock=clock, sweep_interval=0, on_end=self.on_end)
+            self.tracker = sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=self.on_end)
 
         def on_end(self, end: sojourn.SessionEnd) -> None:
             pass
@@ -136,4 +136,4 @@ def test_a_callback_referring_to_its_tracker_is_collected(clock: sojourn.MockClo
 
 def test_on_end_must_be_callable() -> None:
     with pytest.raises(TypeError, match="on_end must be callable"):
-        sojourn.Tracker(on_end="print")  # type: ignore[arg-type]
+        sojourn.Tracker(unsigned_tokens=True, on_end="print")  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import pickle
 import uuid
+import warnings
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -162,6 +163,17 @@ BAD_OPTIONS: list[tuple[dict[str, Any], type[Exception]]] = [
     ({"secret": "short"}, InvalidArgument),
     ({"secrets": ["a secret of sixteen bytes", "short"]}, InvalidArgument),
     ({"secret": "a secret of sixteen bytes", "secrets": ["a secret of sixteen bytes"]}, InvalidArgument),
+    ({"secrets": []}, InvalidArgument),
+    ({"secret": "a secret of sixteen bytes", "unsigned_tokens": True}, InvalidArgument),
+    ({"unsigned_tokens": 1}, TypeError),
+    ({"secret": "sixteen bytes \udc80 and more"}, InvalidArgument),
+    ({"sweep_interval": 1e-9}, InvalidArgument),
+    ({"sweep_interval": 0.0009}, InvalidArgument),
+    ({"idle_timeout": timedelta(days=365 * 101)}, InvalidArgument),
+    ({"retention": 2**40}, InvalidArgument),
+    ({"close_timeout": -1}, InvalidArgument),
+    ({"max_counter_hint": 2**32}, InvalidArgument),
+    ({"max_pending_ends": 0}, InvalidArgument),
 ]
 
 
@@ -180,7 +192,12 @@ def test_bad_options_are_refused(options: dict[str, Any], error: type[Exception]
 BAD_VALUES: list[tuple[str, Call]] = [
     ("a negative counter", lambda t, s: t.revive(s, view_sequence=-1)),
     ("a counter over 2**64", lambda t, s: t.resume(s, event_sequence=2**64)),
-    ("a counter over 2**32", lambda t, s: t.revive(s, event_sequence=2**32)),
+    ("a user with a lone surrogate", lambda t, s: t.identify(s, "user-\udbff")),
+    ("a user to end with a lone surrogate", lambda t, s: t.end_user("user-\ud800")),
+    ("a user to count with a lone surrogate", lambda t, s: t.count("user-\ud800")),
+    ("a hint's user with a lone surrogate", lambda t, s: t.resume(None, user_id="\udfff")),
+    ("an attribute key with a lone surrogate", lambda t, s: t.set_attrs(s, {"k\ud800": 1})),
+    ("an attribute value with a lone surrogate", lambda t, s: t.start(attrs={"k": "v\udfff"})),
     ("an int attribute over 64 bits", lambda t, s: t.start(attrs={"a": 2**63})),
     ("a negative int attribute under 64 bits", lambda t, s: t.start(attrs={"a": -(2**63) - 1})),
     ("a nested attribute", lambda t, s: t.start(attrs={"a": {"b": 1}})),
@@ -205,8 +222,11 @@ def test_bad_values_raise_invalid_argument(tracker: sojourn.Tracker, call: Call)
 def test_big_values_that_fit_are_accepted(tracker: sojourn.Tracker) -> None:
     s = tracker.start(attrs={"max": 2**63 - 1, "min": -(2**63), "neg": -1.5})
     assert s.attrs == {"max": 2**63 - 1, "min": -(2**63), "neg": -1.5}
-    revived = tracker.revive(UNKNOWN, view_sequence=2**32 - 1)
-    assert revived.view_sequence == 2**32 - 1
+    # A hint past max_counter_hint (100,000 by default) is cut down to it,
+    # never refused: a returning client is never locked out.
+    revived = tracker.revive(UNKNOWN, view_sequence=2**64 - 1, event_sequence=100_000)
+    assert (revived.view_sequence, revived.event_sequence) == (100_000, 100_000)
+    assert tracker.stats().hints_clamped == 1
 
 
 def test_mock_clock_refuses_bad_times() -> None:
@@ -223,14 +243,31 @@ def test_mock_clock_refuses_bad_times() -> None:
         clock.set(0)  # type: ignore[arg-type]
 
 
-def test_strings_python_cannot_encode_raise_value_error(tracker: sojourn.Tracker) -> None:
-    with pytest.raises(ValueError):
-        tracker.start(user_id="\ud800")
-    with pytest.raises(ValueError):
-        tracker.get("\ud800" * 36)
-    with pytest.raises(ValueError):
-        tracker.resume("\udfff")
+def test_strings_that_are_not_unicode_are_refused_as_sojourn_errors(tracker: sojourn.Tracker) -> None:
+    """A lone surrogate (what ``json.loads('"\\ud800"')`` makes) has no
+    UTF-8 form: it is refused as the core's bad input, never with
+    ``UnicodeEncodeError``; a token of one is a token ``resume`` rejects."""
+    import json
+
+    surrogate = json.loads('"\\ud800"')
+    with pytest.raises(InvalidArgument) as caught:
+        tracker.start(user_id="user-" + surrogate)
+    assert caught.value.argument == "user_id" and "surrogate" in caught.value.reason
+    with pytest.raises(sojourn.InvalidSessionId):
+        tracker.get(surrogate * 36)
+    with pytest.raises(sojourn.InvalidSessionId):
+        tracker.track("0190f5a2-7c4b-7d3e-8f00-123456789ab" + surrogate, "view")
     assert len(tracker) == 0
+    session, outcome = tracker.resume("\udfff")
+    assert outcome is sojourn.Outcome.STARTED
+    session, outcome = tracker.resume(tracker.token(session.id) + surrogate)
+    assert outcome is sojourn.Outcome.STARTED
+    assert tracker.stats().rejected == 2
+    # Two users that a lossy conversion would make one are never mixed up.
+    a = tracker.start(user_id="user-\U0010ffff")
+    with pytest.raises(InvalidArgument):
+        tracker.end_user("user-\udbff")
+    assert tracker.count("user-\U0010ffff") == 1 and tracker.peek(a.id) is not None
 
 
 JUNK: list[Any] = [
@@ -246,7 +283,7 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
     methods = [
         ("start", 2), ("get", 1), ("peek", 1), ("exists", 1), ("track", 2), ("identify", 2),
         ("set_attrs", 2), ("revive", 1), ("resume", 1), ("end", 1), ("sessions", 1), ("count", 1),
-        ("end_user", 1), ("reassign_user", 2), ("token", 1), ("track_many", 2),
+        ("end_user", 1), ("forget_user", 1), ("reassign_user", 2), ("token", 1), ("track_many", 2),
     ]  # fmt: skip
     live = tracker.start().id
     valid: dict[str, list[Any]] = {"track": [live, "view"], "track_many": [[live], "view"]}
@@ -279,7 +316,10 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
     for option in sojourn.DEFAULTS:
         for junk in JUNK:
             try:
-                sojourn.Tracker(**{"sweep_interval": 0, option: junk}).close()
+                with warnings.catch_warnings():
+                    # Junk that leaves the tracker unsigned is no error.
+                    warnings.simplefilter("ignore", sojourn.SojournWarning)
+                    sojourn.Tracker(**{"sweep_interval": 0, option: junk}).close()
             except (TypeError, ValueError):
                 pass
             calls += 1

@@ -12,7 +12,7 @@ def test_exit_without_close_while_the_driver_runs() -> None:
         """
         import sojourn
         trackers = [
-            sojourn.Tracker(sweep_interval=0.001, idle_timeout=0.002, on_end=lambda e: None)
+            sojourn.Tracker(unsigned_tokens=True, sweep_interval=0.001, idle_timeout=0.002, on_end=lambda e: None)
             for _ in range(5)
         ]
         for t in trackers:
@@ -30,6 +30,7 @@ def test_exit_delivers_pending_ends() -> None:
         import sojourn
         clock = sojourn.MockClock()
         t = sojourn.Tracker(
+            unsigned_tokens=True,
             clock=clock, idle_timeout=60, sweep_interval=3600,
             on_end=lambda e: print("ended", e.reason, flush=True),
         )
@@ -50,7 +51,7 @@ def test_exit_with_a_daemon_thread_still_tracking() -> None:
     result = run_python(
         """
         import threading, sojourn
-        t = sojourn.Tracker(sweep_interval=0.001, idle_timeout=0.005, on_end=lambda e: None)
+        t = sojourn.Tracker(unsigned_tokens=True, sweep_interval=0.001, idle_timeout=0.005, on_end=lambda e: None)
         def spin():
             while True:
                 s = t.start()
@@ -70,9 +71,9 @@ def test_exit_after_close_and_in_a_with_block() -> None:
     result = run_python(
         """
         import sys, sojourn
-        closed = sojourn.Tracker(sweep_interval=0.001, on_end=print)
+        closed = sojourn.Tracker(unsigned_tokens=True, sweep_interval=0.001, on_end=print)
         closed.close()
-        with sojourn.Tracker(sweep_interval=0.001, on_end=print) as t:
+        with sojourn.Tracker(unsigned_tokens=True, sweep_interval=0.001, on_end=print) as t:
             t.start()
             sys.exit(3)
         """

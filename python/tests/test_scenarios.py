@@ -31,7 +31,9 @@ CONFIG_KEYS = {
     "max_sessions": "max_sessions",
     "max_dormant": "max_dormant",
     "max_attrs_bytes": "max_attrs_bytes",
+    "max_counter_hint": "max_counter_hint",
     "secrets": "secrets",
+    "unsigned_tokens": "unsigned_tokens",
 }
 SESSION_FIELDS = (
     "id",
@@ -74,6 +76,9 @@ def shown(value: Any) -> Any:
             revivable=value.revivable,
         )
         return checked(value, out)
+    if isinstance(value, sojourn.SojournError):
+        # An item of track_many that failed on its own.
+        return {"error": value.code}
     if isinstance(value, sojourn.Tick):
         out = {
             "view_sequence": value.view_sequence,
@@ -82,7 +87,20 @@ def shown(value: Any) -> Any:
         }
         return checked(value, out)
     if isinstance(value, sojourn.Stats):
-        names = ("live", "dormant", "started", "revived", "resumed", "rejected", "views", "events")
+        names = (
+            "live",
+            "dormant",
+            "started",
+            "revived",
+            "resumed",
+            "rejected",
+            "hints_clamped",
+            "attrs_dropped",
+            "ends_dropped",
+            "ends_pending",
+            "views",
+            "events",
+        )
         out = {name: getattr(value, name) for name in names}
         e = value.ended
         out["ended"] = {"idle": e.idle, "lifetime": e.lifetime, "ended": e.ended, "evicted": e.evicted}
@@ -156,7 +174,8 @@ class Run:
         self.names: dict[str, tuple[str, str]] = {}
 
     def build(self, config: dict[str, Any]) -> sojourn.Tracker:
-        options: dict[str, Any] = {}
+        # Unsigned on purpose, unless the scenario says otherwise.
+        options: dict[str, Any] = {} if "secrets" in config else {"unsigned_tokens": True}
         for key, value in config.items():
             assert key in CONFIG_KEYS, f"unknown config key {key}"
             options[CONFIG_KEYS[key]] = timedelta(milliseconds=value) if key.endswith("_ms") else value
@@ -198,6 +217,7 @@ class Run:
             "count": lambda: t.count(args.get("user_id")),
             "len": lambda: len(t),
             "end_user": lambda: t.end_user(args["user_id"]),
+            "forget_user": lambda: t.forget_user(args["user_id"]),
             "end_all": t.end_all,
             "reassign_user": lambda: t.reassign_user(args["old"], args["new"]),
             "stats": t.stats,

@@ -126,7 +126,7 @@ def test_threads_run_in_parallel_with_a_callback_that_calls_back(tracker: sojour
         inner.stats()
         seen.append(end.session.id)
 
-    inner = sojourn.Tracker(sweep_interval=0, on_end=on_end)
+    inner = sojourn.Tracker(unsigned_tokens=True, sweep_interval=0, on_end=on_end)
 
     def work() -> None:
         for _ in range(300):
@@ -149,7 +149,7 @@ def test_the_driver_delivers_ends_from_its_own_thread() -> None:
         threads.append(threading.current_thread().name)
         ends.append(end)
 
-    with sojourn.Tracker(clock=clock, sweep_interval=0.01, on_end=on_end, idle_timeout=60) as tracker:
+    with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0.01, on_end=on_end, idle_timeout=60) as tracker:
         s = tracker.start()
         clock.advance(61)
         wait_until(lambda: len(ends) == 1)
@@ -176,7 +176,7 @@ def test_calls_that_keep_the_gil_never_deadlock_with_the_driver() -> None:
     """Calls on one session keep the GIL while the driver delivers ends, all
     the time, to a callback that needs it: neither waits for the other."""
     seen: list[str] = []
-    tracker = sojourn.Tracker(idle_timeout=0.002, sweep_interval=0.001, on_end=lambda e: seen.append(e.session.id))
+    tracker = sojourn.Tracker(unsigned_tokens=True, idle_timeout=0.002, sweep_interval=0.001, on_end=lambda e: seen.append(e.session.id))
 
     def work() -> None:
         for _ in range(2_000):

@@ -33,7 +33,7 @@ def twins(setup: Any) -> tuple[sojourn.Tracker, sojourn.Tracker]:
     trackers = []
     for _ in range(2):
         clock = sojourn.MockClock(EPOCH)
-        tracker = sojourn.Tracker(clock=clock, sweep_interval=0, idle_timeout=60)
+        tracker = sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, idle_timeout=60)
         setup(tracker, clock)
         trackers.append(tracker)
     return trackers[0], trackers[1]
@@ -139,12 +139,24 @@ def test_a_bad_item_fails_the_batch_before_anything_is_tracked(
     assert tracker.stats().views == 0
 
 
-def test_a_full_counter_is_raised_after_the_other_items_are_tracked(tracker: sojourn.Tracker) -> None:
-    a = tracker.start().id
-    full = tracker.revive(UNKNOWN, view_sequence=MAX_COUNTER).id
-    with pytest.raises(InvalidArgument) as caught:
-        tracker.track_many([a, full, a, str(uuid.uuid4())], "view")
-    assert caught.value.argument == "kind" and "maximum" in caught.value.reason
-    assert tracker.peek(a).view_sequence == 2, "the items before and after it stay tracked"  # type: ignore[union-attr]
-    assert tracker.peek(full).view_sequence == MAX_COUNTER  # type: ignore[union-attr]
-    assert [t and t.sequence for t in tracker.track_many([full, a], "event")] == [MAX_COUNTER + 1, 3]
+def test_a_full_counter_is_that_items_error_and_every_other_item_is_tracked(
+    clock: sojourn.MockClock,
+) -> None:
+    with sojourn.Tracker(
+        unsigned_tokens=True, clock=clock, sweep_interval=0, max_counter_hint=MAX_COUNTER
+    ) as tracker:
+        a = tracker.start().id
+        full = tracker.revive(UNKNOWN, view_sequence=MAX_COUNTER).id
+        gone = str(uuid.uuid4())
+        ticks = tracker.track_many([a, full, a, gone], "view")
+        assert [type(t) for t in ticks] == [sojourn.Tick, InvalidArgument, sojourn.Tick, type(None)]
+        error = ticks[1]
+        assert isinstance(error, InvalidArgument)
+        assert error.code == "INVALID_ARGUMENT" and error.argument == "kind"
+        assert "maximum" in error.reason
+        assert [t.sequence for t in ticks if isinstance(t, sojourn.Tick)] == [1, 2]
+        assert tracker.peek(a).view_sequence == 2  # type: ignore[union-attr]
+        assert tracker.peek(full).view_sequence == MAX_COUNTER  # type: ignore[union-attr]
+        assert tracker.stats().views == 2, "each tick counted once: the caller saw them all"
+        events = tracker.track_many([full, a], "event")
+        assert [t.sequence for t in events if isinstance(t, sojourn.Tick)] == [MAX_COUNTER + 1, 3]

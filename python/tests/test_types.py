@@ -157,9 +157,9 @@ def test_ids_may_be_uuid_objects_in_any_case(tracker: sojourn.Tracker) -> None:
 
 def test_durations_are_seconds_or_timedeltas(clock: sojourn.MockClock) -> None:
     for idle in (90, 90.0, timedelta(seconds=90)):
-        with sojourn.Tracker(clock=clock, sweep_interval=0, idle_timeout=idle) as t:
+        with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, idle_timeout=idle) as t:
             assert t.start().expires_at - clock.now() == timedelta(seconds=90)
-    with sojourn.Tracker(clock=clock, sweep_interval=0, idle_timeout=0.25) as t:
+    with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, idle_timeout=0.25) as t:
         assert t.start().expires_at - clock.now() == timedelta(milliseconds=250)
 
 
@@ -184,13 +184,13 @@ def test_len_size_and_count(tracker: sojourn.Tracker) -> None:
 
 def test_the_tracker_is_a_context_manager(clock: sojourn.MockClock) -> None:
     ends: list[sojourn.SessionEnd] = []
-    with sojourn.Tracker(clock=clock, sweep_interval=0, on_end=ends.append) as t:
+    with sojourn.Tracker(unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=ends.append) as t:
         assert not t.closed
         t.end(t.start().id)
         assert ends == [], "with no driver, ends wait for sweep or close"
     assert t.closed and len(ends) == 1
     assert len(t) == 0 and t.start(), "a closed tracker still answers"
-    with pytest.raises(RuntimeError), sojourn.Tracker(sweep_interval=0) as t2:
+    with pytest.raises(RuntimeError), sojourn.Tracker(unsigned_tokens=True, sweep_interval=0) as t2:
         raise RuntimeError("not swallowed")
     assert t2.closed
 
@@ -198,7 +198,8 @@ def test_the_tracker_is_a_context_manager(clock: sojourn.MockClock) -> None:
 def test_defaults_come_from_the_core_and_are_documented() -> None:
     options = [
         "idle_timeout", "max_lifetime", "revive_window", "retention", "max_sessions", "max_dormant",
-        "secret", "secrets", "sweep_interval", "on_end", "max_attrs_bytes", "clock",
+        "secret", "secrets", "unsigned_tokens", "max_counter_hint", "sweep_interval", "on_end",
+        "max_pending_ends", "close_timeout", "max_attrs_bytes", "clock",
     ]  # fmt: skip
     assert list(sojourn.DEFAULTS) == options, "DEFAULTS lists every option"
     if sys.version_info >= (3, 10):  # a 3.9 abi3 class has no text signature
@@ -222,6 +223,10 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
         "max_user_id_bytes": 256,
         "min_secret_bytes": 16,
         "max_clock_skew": timedelta(seconds=60),
+        "max_counter": 2**32 - 1,
+        "max_duration": timedelta(days=36_525),
+        "min_sweep_interval": timedelta(milliseconds=1),
+        "max_clock": datetime(9899, 12, 30, 23, 59, 59, 999_000, tzinfo=timezone.utc),
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import Optional, Union
 
 import sojourn
 from sojourn import EndReason, Kind, Outcome, SessionEnd, Tick, Tracker
@@ -41,8 +41,10 @@ def main() -> None:
     assert tick.sequence == 2
     sid: str = token.split(".")[0]
     assert app.tracker.track(uuid.UUID(sid), "event").event_sequence == 1
-    ticks: list[Optional[Tick]] = app.tracker.track_many([sid, uuid.UUID(sid), str(uuid.uuid4())], Kind.EVENT)
-    assert [t.event_sequence if t is not None else None for t in ticks] == [2, 3, None]
+    ticks: list[Union[Tick, None, sojourn.SojournError]] = app.tracker.track_many(
+        [sid, uuid.UUID(sid), str(uuid.uuid4())], Kind.EVENT
+    )
+    assert [t.event_sequence if isinstance(t, Tick) else t for t in ticks] == [2, 3, None]
     session = app.tracker.peek(sid)
     assert session is not None
     started: datetime = session.started_at
@@ -58,9 +60,13 @@ def main() -> None:
         app.tracker.revive(sid, view_sequence=-1)
     except sojourn.InvalidArgument as e:
         assert e.argument == "view_sequence"
+    forgotten: int = app.tracker.forget_user("nobody")
+    assert forgotten == 0
     with app.tracker as tracker:
         n: int = tracker.end_all()
         assert n == 0
+    dropped: int = tracker.close()
+    assert dropped == 0
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
-use sojourn::config::{MAX_CLOCK_SKEW, MAX_USER_ID_BYTES};
+use pyo3::types::{PyBool, PyDict, PyString};
+use sojourn::config::{
+    MAX_CLOCK_MS, MAX_CLOCK_SKEW, MAX_COUNTER, MAX_DURATION, MAX_USER_ID_BYTES, MIN_SWEEP_INTERVAL,
+};
 use sojourn::{Config, MIN_SECRET_BYTES, TrackerBuilder};
 
 use crate::clock::PyMockClock;
@@ -24,7 +26,11 @@ pub struct Options<'a, 'py> {
     pub max_dormant: Option<&'a Bound<'py, PyAny>>,
     pub secret: Option<&'a Bound<'py, PyAny>>,
     pub secrets: Option<&'a Bound<'py, PyAny>>,
+    pub unsigned_tokens: Option<&'a Bound<'py, PyAny>>,
+    pub max_counter_hint: Option<&'a Bound<'py, PyAny>>,
     pub sweep_interval: Option<&'a Bound<'py, PyAny>>,
+    pub max_pending_ends: Option<&'a Bound<'py, PyAny>>,
+    pub close_timeout: Option<&'a Bound<'py, PyAny>>,
     pub max_attrs_bytes: Option<&'a Bound<'py, PyAny>>,
     pub clock: Option<&'a Bound<'py, PyMockClock>>,
 }
@@ -54,6 +60,21 @@ impl Options<'_, '_> {
         }
         if let Some(d) = seconds("sweep_interval", self.sweep_interval)? {
             b = b.sweep_interval(d);
+        }
+        if let Some(d) = seconds("close_timeout", self.close_timeout)? {
+            b = b.close_timeout(d);
+        }
+        if let Some(n) = size("max_pending_ends", self.max_pending_ends)? {
+            b = b.max_pending_ends(n);
+        }
+        if let Some(n) = self.max_counter_hint {
+            b = b.max_counter_hint(convert::count("max_counter_hint", n)?);
+        }
+        if let Some(yes) = self.unsigned_tokens {
+            let yes = yes
+                .cast::<PyBool>()
+                .map_err(|_| PyTypeError::new_err("unsigned_tokens must be a bool"))?;
+            b = b.unsigned_tokens(yes.is_true());
         }
         if let Some(n) = size("max_sessions", self.max_sessions)? {
             b = b.max_sessions(n);
@@ -108,8 +129,12 @@ pub fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("max_dormant", c.max_dormant)?;
     d.set_item("secret", py.None())?;
     d.set_item("secrets", py.None())?;
+    d.set_item("unsigned_tokens", c.unsigned_tokens)?;
+    d.set_item("max_counter_hint", c.max_counter_hint)?;
     d.set_item("sweep_interval", c.sweep_interval)?;
     d.set_item("on_end", py.None())?;
+    d.set_item("max_pending_ends", c.max_pending_ends)?;
+    d.set_item("close_timeout", c.close_timeout)?;
     d.set_item("max_attrs_bytes", c.max_attrs_bytes)?;
     d.set_item("clock", py.None())?;
     Ok(d)
@@ -121,6 +146,10 @@ pub fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("max_user_id_bytes", MAX_USER_ID_BYTES)?;
     d.set_item("min_secret_bytes", MIN_SECRET_BYTES)?;
     d.set_item("max_clock_skew", MAX_CLOCK_SKEW)?;
+    d.set_item("max_counter", MAX_COUNTER)?;
+    d.set_item("max_duration", MAX_DURATION)?;
+    d.set_item("min_sweep_interval", MIN_SWEEP_INTERVAL)?;
+    d.set_item("max_clock", crate::convert::datetime(py, MAX_CLOCK_MS)?)?;
     Ok(d)
 }
 
@@ -144,9 +173,13 @@ pub fn defaults_doc() -> String {
          - retention: {}\n\
          - max_sessions: {}\n\
          - max_dormant: {}\n\
-         - secret / secrets: none (tokens are bare ids)\n\
+         - secret / secrets: none (a warning, unless unsigned_tokens)\n\
+         - unsigned_tokens: False\n\
+         - max_counter_hint: {}\n\
          - sweep_interval: {} (0 runs no driver)\n\
          - on_end: none\n\
+         - max_pending_ends: {}\n\
+         - close_timeout: {}\n\
          - max_attrs_bytes: {}\n\
          - clock: the system clock",
         seconds(c.idle_timeout),
@@ -154,7 +187,10 @@ pub fn defaults_doc() -> String {
         seconds(c.retention),
         c.max_sessions,
         c.max_dormant,
+        c.max_counter_hint,
         seconds(c.sweep_interval),
+        c.max_pending_ends,
+        seconds(c.close_timeout),
         c.max_attrs_bytes,
     )
 }

@@ -3,18 +3,20 @@
 //!
 //! A value of the wrong type raises `TypeError`. A value of the right type
 //! that the core's type cannot hold (a negative duration, a negative or too
-//! large integer, a naive datetime, an attribute that is a container) raises
-//! the core's `InvalidArgument`, a `ValueError`, like every value the core
-//! itself refuses.
+//! large integer, a naive datetime, an attribute that is a container, a
+//! `str` with a lone surrogate, which no UTF-8 text holds) raises the core's
+//! `InvalidArgument`, a `ValueError`, like every value the core itself
+//! refuses; an id that is not valid Unicode raises `InvalidSessionId`, and
+//! a token that is not is a token `resume` rejects.
 
 use std::time::Duration;
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyFloat, PyFrozenSet,
-    PyInt, PyList, PyMapping, PySet, PyString, PyTuple, PyTzInfo,
+    PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
 };
 use sojourn::{AttrValue, Attrs, Kind, SessionId};
 
@@ -47,7 +49,9 @@ pub fn session_id(obj: &Bound<'_, PyAny>) -> PyResult<SessionId> {
         if let Some(ascii) = short_ascii(text, &mut buffer) {
             return SessionId::parse(ascii).or_raise(py);
         }
-        text.to_cow()?.into_owned()
+        // Not an id either way; lossy, so that a lone surrogate is refused
+        // as any other character that no id holds.
+        text.to_string_lossy().into_owned()
     } else if obj.is_instance(UUID.import(py, "uuid", "UUID")?)? {
         obj.str()?.to_cow()?.into_owned()
     } else {
@@ -81,8 +85,50 @@ pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
     let mut buffer = [0; 5];
     match short_ascii(text, &mut buffer) {
         Some(ascii) => ascii.parse().or_raise(obj.py()),
-        None => text.to_cow()?.parse().or_raise(obj.py()),
+        None => text.to_string_lossy().parse().or_raise(obj.py()),
     }
+}
+
+/// A `str` argument that the core keeps (a user id): its text, refused
+/// with `InvalidArgument` if it holds a lone surrogate, which no UTF-8
+/// text can.
+pub fn text(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let text = obj
+        .cast::<PyString>()
+        .map_err(|_| wrong_type(name, "a str", obj))?;
+    unicode(name, text)
+}
+
+/// An optional [`text`]: `None` is none.
+pub fn opt_text(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    obj.filter(|o| !o.is_none())
+        .map(|o| text(name, o))
+        .transpose()
+}
+
+/// The text of a `str`, or `InvalidArgument` for a lone surrogate.
+fn unicode(name: &'static str, text: &Bound<'_, PyString>) -> PyResult<String> {
+    let py = text.py();
+    match text.to_cow() {
+        Ok(text) => Ok(text.into_owned()),
+        Err(err) if err.is_instance_of::<PyUnicodeEncodeError>(py) => Err(invalid(
+            py,
+            name,
+            "holds a lone surrogate, which is not text (no UTF-8 encoding exists)",
+        )),
+        Err(err) => Err(err),
+    }
+}
+
+/// A token for `resume`: what a client sent, never an error but for its
+/// type. A `str` that is not valid Unicode cannot be a token (tokens are
+/// ASCII): it is read lossily, and the core rejects it as any other bad
+/// token.
+pub fn token(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let text = obj
+        .cast::<PyString>()
+        .map_err(|_| wrong_type("token", "a str or None", obj))?;
+    Ok(text.to_string_lossy().into_owned())
 }
 
 /// The text of a `str` of at most `N` ASCII characters, copied into
@@ -174,7 +220,7 @@ pub fn size(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 /// A secret: `str` (its UTF-8 bytes) or `bytes`.
 pub fn secret(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(text) = obj.cast::<PyString>() {
-        Ok(text.to_cow()?.as_bytes().to_vec())
+        Ok(unicode(name, text)?.into_bytes())
     } else if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
         obj.extract()
     } else {
@@ -196,9 +242,8 @@ pub fn attrs(obj: &Bound<'_, PyAny>) -> PyResult<Attrs> {
         let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
         let key = key
             .cast::<PyString>()
-            .map_err(|_| wrong_type("an attrs key", "a str", &key))?
-            .to_cow()?
-            .into_owned();
+            .map_err(|_| wrong_type("an attrs key", "a str", &key))?;
+        let key = unicode("attrs", key)?;
         let value = attr_value(&key, &value)?;
         attrs.insert(key, value);
     }
@@ -222,7 +267,7 @@ fn attr_value(key: &str, obj: &Bound<'_, PyAny>) -> PyResult<AttrValue> {
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         AttrValue::Float(f.value())
     } else if let Ok(s) = obj.cast::<PyString>() {
-        AttrValue::Str(s.to_cow()?.into_owned())
+        AttrValue::Str(unicode("attrs", s)?)
     } else if obj.is_instance_of::<PyDict>()
         || obj.is_instance_of::<PyList>()
         || obj.is_instance_of::<PyTuple>()
@@ -279,7 +324,10 @@ pub fn unix_ms(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
 }
 
 /// Unix milliseconds as an aware UTC `datetime`.
+/// Exact to the millisecond, however far from 1970 (a float of seconds is
+/// not, near year 9999).
 pub fn datetime(py: Python<'_>, unix_ms: i64) -> PyResult<Bound<'_, PyDateTime>> {
-    let utc = PyTzInfo::utc(py)?;
-    PyDateTime::from_timestamp(py, unix_ms as f64 / 1000.0, Some(&utc))
+    let time = chrono::DateTime::from_timestamp_millis(unix_ms)
+        .ok_or_else(|| invalid(py, "time", format!("{unix_ms} ms is not a time")))?;
+    time.into_pyobject(py)
 }

@@ -6,11 +6,12 @@
 mod clock;
 mod config;
 mod convert;
-mod driver;
 mod ends;
 mod errors;
+mod process;
 mod session;
 mod tracker;
+mod warnings;
 
 use pyo3::prelude::*;
 
@@ -28,7 +29,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULTS", config::defaults(py)?)?;
     m.add("LIMITS", config::limits(py)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(driver::close_all, m)?)?;
+    m.add_function(wrap_pyfunction!(process::close_all, m)?)?;
+    m.add_function(wrap_pyfunction!(process::after_fork_in_child, m)?)?;
 
     let tracker = m.getattr("Tracker")?;
     let doc: String = tracker.getattr("__doc__")?.extract()?;

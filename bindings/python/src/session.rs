@@ -407,6 +407,33 @@ impl PyStats {
         self.0.rejected
     }
 
+    /// Revivals whose client counter hints were over `max_counter_hint`,
+    /// and were cut down to it.
+    #[getter]
+    fn hints_clamped(&self) -> u64 {
+        self.0.hints_clamped
+    }
+
+    /// Revivals by `resume` whose given attributes were left out, as
+    /// merging them would have passed `max_attrs_bytes`.
+    #[getter]
+    fn attrs_dropped(&self) -> u64 {
+        self.0.attrs_dropped
+    }
+
+    /// Session ends dropped: more than `max_pending_ends` were waiting, or
+    /// `close` ran out of time.
+    #[getter]
+    fn ends_dropped(&self) -> u64 {
+        self.0.ends_dropped
+    }
+
+    /// Session ends waiting for delivery now.
+    #[getter]
+    fn ends_pending(&self) -> u64 {
+        self.0.ends_pending
+    }
+
     /// Sessions ended, by reason.
     #[getter]
     fn ended(&self) -> PyEndedStats {
@@ -439,6 +466,7 @@ impl PyStats {
         let s = &self.0;
         format!(
             "Stats(live={}, dormant={}, started={}, revived={}, resumed={}, rejected={}, \
+             hints_clamped={}, attrs_dropped={}, ends_dropped={}, ends_pending={}, \
              ended={}, views={}, events={})",
             s.live,
             s.dormant,
@@ -446,6 +474,10 @@ impl PyStats {
             s.revived,
             s.resumed,
             s.rejected,
+            s.hints_clamped,
+            s.attrs_dropped,
+            s.ends_dropped,
+            s.ends_pending,
             PyEndedStats(s.ended).__repr__(),
             s.views,
             s.events

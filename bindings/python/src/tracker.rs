@@ -4,30 +4,32 @@
 //! The GIL is released around the calls that can run long or wait on
 //! something other than a shard lock held for one session's work: those
 //! that visit every shard (`sessions`, `count`, `len`, `stats`, `end_user`,
-//! `end_all`, `reassign_user`, `sweep`), batches (`track_many`), and those
-//! that wait for the driver thread (`close`, and dropping the tracker). The
+//! `forget_user`, `end_all`, `reassign_user`, `sweep`), batches
+//! (`track_many`), and those that wait for the driver thread (`close`, and
+//! dropping the tracker). The
 //! calls on one session keep it: the core never holds a store lock while it
 //! calls back (see `docs/architecture.md`), so a thread waiting for the GIL
 //! never holds the lock such a call waits for, and the wait is as short as
 //! one session's work. Releasing and retaking the GIL costs more (about
 //! 45 ns) than most of these calls spend in the core.
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use pyo3::PyTraverseError;
 use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use sojourn::{Error, Hints, Tracker};
 
 use crate::clock::PyMockClock;
 use crate::config::Options;
 use crate::convert;
-use crate::driver;
 use crate::ends::Callback;
-use crate::errors::OrRaise;
+use crate::errors::{self, OrRaise};
+use crate::process::Slot;
 use crate::session::{self, PySession, PySessionEnd, PyStats, PyTick};
+use crate::warnings;
 
 /// Tracks live sessions: their view and event counters, user, timestamps
 /// and attributes, their expiry, revival and ends.
@@ -45,51 +47,65 @@ use crate::session::{self, PySession, PySessionEnd, PyStats, PyTick};
 /// - ``max_dormant``: remembered sessions; past it the oldest is forgotten.
 /// - ``secret`` / ``secrets``: HMAC-SHA256 keys (str or bytes, 16 bytes or
 ///   more); tokens become ``id.signature``; the first key signs, all verify.
+///   Without either, the tracker warns (``SojournWarning``, code
+///   ``UNSIGNED_TOKENS``) unless ``unsigned_tokens=True``.
+/// - ``unsigned_tokens``: tokens are bare session ids, on purpose: anyone
+///   who learns an id can resume that session.
+/// - ``max_counter_hint``: the most a client's counter hint may raise a
+///   revived session's counter to; a larger one is cut down to it.
 /// - ``sweep_interval``: how often the background driver notices expiries
-///   and delivers ends; 0 runs no driver (``sweep()`` does it then).
+///   and delivers ends; 0 runs no driver (``sweep()`` does it then), and
+///   anything else is at least 1 ms.
 /// - ``on_end``: any callable, called once with every ``SessionEnd`` from
-///   the driver thread, with the GIL taken; what it raises is reported
-///   through ``sys.unraisablehook`` and the tracker goes on.
+///   the driver's delivery thread, with the GIL taken; what it raises is
+///   reported through ``sys.unraisablehook`` and the tracker goes on.
+/// - ``max_pending_ends``: ends waiting for ``on_end`` at most; past it the
+///   oldest is dropped and counted in ``stats().ends_dropped``.
+/// - ``close_timeout``: how long ``close()`` (and exit) waits for the
+///   pending ends to be delivered before dropping the rest.
 /// - ``max_attrs_bytes``: bound on a session's attributes as compact JSON.
 /// - ``clock``: a ``MockClock``, to test expiry without sleeping.
 ///
 /// A tracker is a context manager: leaving the block calls ``close()``.
-/// Trackers still open when the interpreter exits are closed then.
+/// Trackers still open when the interpreter exits are closed then. In a
+/// child process after ``fork()``, a tracker made before it is a new, empty
+/// tracker with the same options and a driver of its own.
 #[pyclass(name = "Tracker", module = "sojourn", frozen, weakref)]
 pub struct PyTracker {
-    /// `None` only while the object is being dropped.
-    core: Option<Arc<Tracker>>,
+    /// Taken only by `Drop`.
+    slot: ManuallyDrop<Arc<Slot>>,
     callback: Option<Arc<Callback>>,
 }
 
 impl PyTracker {
-    fn core(&self) -> &Tracker {
-        self.core
-            .as_deref()
-            .expect("the core tracker is taken only by Drop")
+    /// The core tracker, for one call.
+    fn core(&self) -> arc_swap::Guard<Arc<Tracker>> {
+        self.slot.get()
     }
 }
 
 impl Drop for PyTracker {
     fn drop(&mut self) {
-        // Dropping the last handle stops the driver and waits for it, and
-        // the driver may be waiting for the GIL to call `on_end`: let go of
-        // the GIL meanwhile. During interpreter shutdown, attaching is not
-        // possible; the drivers were stopped at exit then.
-        let mut core = self.core.take();
-        Python::try_attach(|py| py.detach(|| drop(core.take())));
-        drop(core);
+        // SAFETY: `slot` is never used again: this is the object's end.
+        let slot = unsafe { ManuallyDrop::take(&mut self.slot) };
+        // Dropping the last handle closes the tracker, which waits for the
+        // driver, which may be waiting for the GIL to call `on_end`: let go
+        // of the GIL meanwhile. During interpreter shutdown, attaching is
+        // not possible; the trackers were closed at exit then.
+        let mut slot = Some(slot);
+        Python::try_attach(|py| py.detach(|| drop(slot.take())));
+        drop(slot);
     }
 }
 
 fn hints(
-    user_id: Option<PyBackedStr>,
+    user_id: Option<&Bound<'_, PyAny>>,
     attrs: Option<&Bound<'_, PyAny>>,
     view_sequence: Option<&Bound<'_, PyAny>>,
     event_sequence: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Hints> {
     let mut hints = Hints {
-        user_id: user_id.map(|u| u.to_string()),
+        user_id: convert::opt_text("user_id", user_id)?,
         attrs: attrs.map(convert::attrs).transpose()?,
         ..Hints::default()
     };
@@ -115,8 +131,12 @@ impl PyTracker {
         max_dormant = None,
         secret = None,
         secrets = None,
+        unsigned_tokens = None,
+        max_counter_hint = None,
         sweep_interval = None,
         on_end = None,
+        max_pending_ends = None,
+        close_timeout = None,
         max_attrs_bytes = None,
         clock = None,
     ))]
@@ -131,8 +151,12 @@ impl PyTracker {
         max_dormant: Option<&Bound<'_, PyAny>>,
         secret: Option<&Bound<'_, PyAny>>,
         secrets: Option<&Bound<'_, PyAny>>,
+        unsigned_tokens: Option<&Bound<'_, PyAny>>,
+        max_counter_hint: Option<&Bound<'_, PyAny>>,
         sweep_interval: Option<&Bound<'_, PyAny>>,
         on_end: Option<Bound<'_, PyAny>>,
+        max_pending_ends: Option<&Bound<'_, PyAny>>,
+        close_timeout: Option<&Bound<'_, PyAny>>,
         max_attrs_bytes: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyMockClock>>,
     ) -> PyResult<Self> {
@@ -145,11 +169,16 @@ impl PyTracker {
             max_dormant,
             secret,
             secrets,
+            unsigned_tokens,
+            max_counter_hint,
             sweep_interval,
+            max_pending_ends,
+            close_timeout,
             max_attrs_bytes,
             clock,
         }
-        .builder()?;
+        .builder()?
+        .on_warning(warnings::hook);
         let callback = match on_end {
             Some(f) if !f.is_callable() => {
                 return Err(PyTypeError::new_err(format!(
@@ -165,12 +194,13 @@ impl PyTracker {
                 .on_end(callback.on_end())
                 .on_end_scope(Callback::scope());
         }
-        let core = Arc::new(builder.build().or_raise(py)?);
-        driver::register(&core);
-        Ok(PyTracker {
-            core: Some(core),
+        let core = builder.build().or_raise(py)?;
+        let tracker = PyTracker {
+            slot: ManuallyDrop::new(Slot::register(core)),
             callback,
-        })
+        };
+        warnings::give(py)?;
+        Ok(tracker)
     }
 
     /// Starts a new session (``session_index`` 1), with an optional user
@@ -179,9 +209,10 @@ impl PyTracker {
     fn start(
         &self,
         py: Python<'_>,
-        user_id: Option<PyBackedStr>,
+        user_id: Option<&Bound<'_, PyAny>>,
         attrs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PySession> {
+        let user_id = convert::opt_text("user_id", user_id)?;
         let attrs = attrs.map(convert::attrs).transpose()?;
         let core = self.core();
         core.start(user_id.as_deref(), attrs)
@@ -229,30 +260,34 @@ impl PyTracker {
     /// Counts one ``"view"`` or ``"event"`` on each id in turn, as that many
     /// ``track`` calls would, in one call that releases the GIL once: for
     /// an ingestion endpoint with a batch of events from many clients.
-    /// Returns, for each id in order, its ``Tick``, or ``None`` if its
-    /// session is not live. An id may repeat: each occurrence counts.
+    /// Returns, for each id in order, its ``Tick``; ``None`` if its session
+    /// is not live; or, for any other error of that item (a counter at its
+    /// maximum), the ``SojournError`` that ``track`` would raise, returned,
+    /// not raised: every item is tracked or not on its own, and the caller
+    /// sees every outcome. An id may repeat: each occurrence counts.
     ///
     /// ``ids`` is any iterable of ids (not a ``str``). Every id is checked
     /// before anything is tracked: a malformed one raises
-    /// ``InvalidSessionId``, one of the wrong type ``TypeError``. Any other
-    /// error of an item (a counter at its maximum: ``InvalidArgument``) is
-    /// raised once the call is done; every other item stays tracked, before
-    /// it and after it, as the items are independent operations.
+    /// ``InvalidSessionId``, one of the wrong type ``TypeError``.
     fn track_many(
         &self,
         py: Python<'_>,
         ids: &Bound<'_, PyAny>,
         kind: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<Option<PyTick>>> {
+    ) -> PyResult<Vec<Py<PyAny>>> {
         let ids = convert::session_ids(ids)?;
         let kind = convert::kind(kind)?;
-        let core = self.core();
+        let guard = self.core();
+        let core: &Tracker = &guard;
         let results = py.detach(|| core.track_many(&ids, kind));
-        let ticks = results.into_iter().map(|result| match result {
-            Err(Error::SessionNotFound { .. }) => Ok(None),
-            other => other.map(|tick| Some(PyTick(tick))),
-        });
-        ticks.collect::<Result<_, _>>().or_raise(py)
+        results
+            .into_iter()
+            .map(|result| match result {
+                Ok(tick) => Ok(Py::new(py, PyTick(tick))?.into_any()),
+                Err(Error::SessionNotFound { .. }) => Ok(py.None()),
+                Err(err) => Ok(errors::raise(py, err).into_value(py).into_any()),
+            })
+            .collect()
     }
 
     /// Assigns the session to a user; returns it, touched.
@@ -260,9 +295,10 @@ impl PyTracker {
         &self,
         py: Python<'_>,
         id: &Bound<'_, PyAny>,
-        user_id: PyBackedStr,
+        user_id: &Bound<'_, PyAny>,
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
+        let user_id = convert::text("user_id", user_id)?;
         let core = self.core();
         core.identify(id, &user_id).or_raise(py).map(PySession)
     }
@@ -290,7 +326,7 @@ impl PyTracker {
         &self,
         py: Python<'_>,
         id: &Bound<'_, PyAny>,
-        user_id: Option<PyBackedStr>,
+        user_id: Option<&Bound<'_, PyAny>>,
         view_sequence: Option<&Bound<'_, PyAny>>,
         event_sequence: Option<&Bound<'_, PyAny>>,
         attrs: Option<&Bound<'_, PyAny>>,
@@ -306,18 +342,21 @@ impl PyTracker {
     /// ``Outcome.EXISTING`` (the live session, touched), ``REVIVED`` (the
     /// same session brought back) or ``STARTED`` (a new one, linked to the
     /// old one when there was one). A bad token is never an error: it
-    /// starts a session and is counted in ``stats().rejected``. The counter
-    /// hints are what the client counted, used when the session is revived.
+    /// starts a session and is counted in ``stats().rejected`` (a ``str``
+    /// that is not valid Unicode too). The counter hints are what the
+    /// client counted, used when the session is revived (cut down to
+    /// ``max_counter_hint``).
     #[pyo3(signature = (token = None, *, user_id = None, attrs = None, view_sequence = None, event_sequence = None))]
     fn resume<'py>(
         &self,
         py: Python<'py>,
-        token: Option<PyBackedStr>,
-        user_id: Option<PyBackedStr>,
+        token: Option<&Bound<'py, PyAny>>,
+        user_id: Option<&Bound<'py, PyAny>>,
         attrs: Option<&Bound<'py, PyAny>>,
         view_sequence: Option<&Bound<'py, PyAny>>,
         event_sequence: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(PySession, Bound<'py, PyAny>)> {
+        let token = token.map(convert::token).transpose()?;
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
         let core = self.core();
         let (found, outcome) = core.resume(token.as_deref(), hints).or_raise(py)?;
@@ -334,39 +373,71 @@ impl PyTracker {
 
     /// The live sessions, all or one user's (from the user index).
     #[pyo3(signature = (user_id = None))]
-    fn sessions(&self, py: Python<'_>, user_id: Option<PyBackedStr>) -> Vec<PySession> {
-        let core = self.core();
-        py.detach(|| core.sessions(user_id.as_deref()))
-            .into_iter()
-            .map(PySession)
-            .collect()
+    fn sessions(
+        &self,
+        py: Python<'_>,
+        user_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<PySession>> {
+        let user_id = convert::opt_text("user_id", user_id)?;
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        let sessions = py.detach(|| core.sessions(user_id.as_deref()));
+        Ok(sessions.into_iter().map(PySession).collect())
     }
 
     /// How many sessions are live, all or one user's.
     #[pyo3(signature = (user_id = None))]
-    fn count(&self, py: Python<'_>, user_id: Option<PyBackedStr>) -> usize {
-        let core = self.core();
-        py.detach(|| core.count(user_id.as_deref()))
+    fn count(&self, py: Python<'_>, user_id: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let user_id = convert::opt_text("user_id", user_id)?;
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        Ok(py.detach(|| core.count(user_id.as_deref())))
     }
 
-    /// Ends every live session of a user (logout everywhere, erasure);
-    /// returns how many ended.
-    fn end_user(&self, py: Python<'_>, user_id: PyBackedStr) -> usize {
-        let core = self.core();
-        py.detach(|| core.end_user(&user_id))
+    /// Logs a user out everywhere: ends their live sessions (each end
+    /// delivered with its ``user_id``) and makes every session of theirs
+    /// the tracker remembers neither revivable nor a source of the user (a
+    /// returning token starts a new, anonymous session linked to the old
+    /// one). Returns how many live sessions ended.
+    fn end_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let user_id = convert::text("user_id", user_id)?;
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        Ok(py.detach(|| core.end_user(&user_id)))
+    }
+
+    /// Erases a user: as ``end_user``, and deletes what the tracker
+    /// remembers of their sessions (a returning token starts a new session,
+    /// unlinked). The ends of their live sessions are still delivered, with
+    /// the ``user_id``, to close them downstream. Returns how many sessions
+    /// were erased, live and remembered.
+    fn forget_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let user_id = convert::text("user_id", user_id)?;
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        Ok(py.detach(|| core.forget_user(&user_id)))
     }
 
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
     fn end_all(&self, py: Python<'_>) -> usize {
-        let core = self.core();
+        let guard = self.core();
+        let core: &Tracker = &guard;
         py.detach(|| core.end_all())
     }
 
     /// Moves the live sessions of user ``old`` to user ``new`` (an
     /// anonymous visitor who logs in); returns how many moved.
-    fn reassign_user(&self, py: Python<'_>, old: PyBackedStr, new: PyBackedStr) -> PyResult<usize> {
-        let core = self.core();
+    fn reassign_user(
+        &self,
+        py: Python<'_>,
+        old: &Bound<'_, PyAny>,
+        new: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let old = convert::text("old", old)?;
+        let new = convert::text("new", new)?;
+        let guard = self.core();
+        let core: &Tracker = &guard;
         py.detach(|| core.reassign_user(&old, &new)).or_raise(py)
     }
 
@@ -377,13 +448,15 @@ impl PyTracker {
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
-        let core = self.core();
+        let guard = self.core();
+        let core: &Tracker = &guard;
         py.detach(|| core.len())
     }
 
     /// Counters since the tracker was made, and the live and dormant counts.
     fn stats(&self, py: Python<'_>) -> PyStats {
-        let core = self.core();
+        let guard = self.core();
+        let core: &Tracker = &guard;
         PyStats(py.detach(|| core.stats()))
     }
 
@@ -391,7 +464,8 @@ impl PyTracker {
     /// thread); returns how many sessions departed. The driver does this
     /// every ``sweep_interval``.
     fn sweep(&self, py: Python<'_>) -> usize {
-        let core = self.core();
+        let guard = self.core();
+        let core: &Tracker = &guard;
         py.detach(|| core.sweep())
     }
 
@@ -402,12 +476,16 @@ impl PyTracker {
         Ok(core.token(id))
     }
 
-    /// Stops the background driver after a last sweep that delivers what is
-    /// pending. The tracker still answers calls; ends are then delivered by
-    /// ``sweep()``. Calling it again does nothing more.
-    fn close(&self, py: Python<'_>) {
-        let core = self.core();
-        py.detach(|| core.close());
+    /// Stops the background driver, makes a last sweep, and delivers the
+    /// pending ends to ``on_end`` (on this thread, once the delivery in
+    /// progress is done), waiting at most ``close_timeout``; the ends still
+    /// pending then are dropped. Returns how many were dropped (0 when all
+    /// were delivered). The tracker still answers calls; ends are then
+    /// delivered by ``sweep()``. Calling it again delivers what is pending.
+    fn close(&self, py: Python<'_>) -> usize {
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        py.detach(|| core.close())
     }
 
     /// Whether ``close()`` was called.
@@ -431,7 +509,7 @@ impl PyTracker {
         traceback: &Bound<'_, PyAny>,
     ) -> bool {
         let _ = (exc_type, exc, traceback);
-        self.close(py);
+        let _dropped = self.close(py);
         false
     }
 
