@@ -154,9 +154,11 @@ fn resume_in_shard(
             .rules
             .dormant_revivable(dormant, now, true)
             .map_err(|_| {
+                // A user logged out is not passed on.
+                let user = dormant.record.user_id().filter(|_| !dormant.barred);
                 (
                     dormant.record.session_index.saturating_add(1),
-                    dormant.record.user_id().map(Box::from),
+                    user.map(Box::from),
                 )
             }),
         None => ctx.rules.acceptable_unknown(id, now).map_err(|_| (2, None)),

@@ -64,6 +64,9 @@ impl Rules {
         if d.erased {
             return Err("it was erased");
         }
+        if d.barred {
+            return Err("its user was logged out");
+        }
         self.revivable(d.reason, &d.record, now, window)
     }
 

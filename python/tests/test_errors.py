@@ -7,7 +7,7 @@ import math
 import pickle
 import uuid
 import warnings
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
@@ -325,3 +325,37 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
             calls += 1
     assert calls > 1000
     assert tracker.track(tracker.start().id, "view").sequence == 1, "the tracker goes on"
+
+
+def test_a_tracker_without_a_secret_warns_unless_told_so() -> None:
+    with pytest.warns(sojourn.SojournWarning, match="anyone who learns an id") as said:
+        sojourn.Tracker(sweep_interval=0).close()
+    assert [w.message.code for w in said] == ["UNSIGNED_TOKENS"]  # type: ignore[union-attr]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sojourn.Tracker(sweep_interval=0, unsigned_tokens=True).close()
+        sojourn.Tracker(sweep_interval=0, secret="sixteen bytes or more").close()
+
+
+def test_times_past_what_a_datetime_holds_are_refused() -> None:
+    """A clock near year 9999 would make an ``expires_at`` no ``datetime``
+    can hold: the clock refuses it, and durations past 100 years are
+    refused, so every time a tracker hands out is a ``datetime``."""
+    latest = sojourn.LIMITS["max_clock"]
+    with pytest.raises(InvalidArgument):
+        sojourn.MockClock(datetime(9999, 12, 31, tzinfo=timezone.utc))
+    with pytest.raises(InvalidArgument):
+        sojourn.MockClock(datetime(1960, 1, 1, tzinfo=timezone.utc))
+    clock = sojourn.MockClock(latest)
+    with pytest.raises(InvalidArgument):
+        clock.advance(0.001)
+    assert clock.now() == latest, "the clock stays"
+    with pytest.raises(InvalidArgument):
+        clock.set(datetime(9950, 1, 1, tzinfo=timezone.utc))
+    longest = sojourn.LIMITS["max_duration"]
+    with sojourn.Tracker(
+        unsigned_tokens=True, clock=clock, sweep_interval=0, idle_timeout=longest, max_lifetime=longest
+    ) as tracker:
+        s = tracker.start()
+        assert s.started_at == latest and s.expires_at == latest + longest
+        assert s.expires_at.year == 9999

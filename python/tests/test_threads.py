@@ -193,3 +193,46 @@ def test_calls_that_keep_the_gil_never_deadlock_with_the_driver() -> None:
     tracker.end_all()
     tracker.close()
     assert len(set(seen)) == len(seen) >= 4 * 2_000
+
+
+def test_close_racing_a_sweep_leaves_nothing_pending(clock: sojourn.MockClock) -> None:
+    """A ``sweep()`` on another thread delivers one batch while ``close()``
+    runs: ``close()`` waits for it and delivers the rest, every time."""
+    for round in range(10):
+        delivered: list[str] = []
+        with sojourn.Tracker(
+            unsigned_tokens=True, clock=clock, sweep_interval=0, on_end=lambda e: delivered.append(e.session.id)
+        ) as tracker:
+            for _ in range(150):
+                tracker.start()
+            clock.advance(3600)
+            sweeper = threading.Thread(target=tracker.sweep)
+            sweeper.start()
+            assert tracker.close() == 0
+            sweeper.join()
+            assert tracker.stats().ends_pending == 0, f"round {round}"
+            assert len(delivered) == 150, f"round {round}"
+
+
+def test_a_mass_expiry_never_holds_up_a_track(clock: sojourn.MockClock) -> None:
+    """200,000 sessions in one shard expire at once; a sweep on another
+    thread sends them away in rounds, and a track (which keeps the GIL)
+    goes through between rounds instead of waiting for the whole sweep."""
+    with sojourn.Tracker(
+        unsigned_tokens=True, clock=clock, sweep_interval=0, idle_timeout=60, max_dormant=1
+    ) as tracker:
+        for _ in range(200_000):
+            tracker.start()
+        clock.advance(61)
+        live = tracker.start().id
+        done = threading.Event()
+        swept: list[int] = []
+        sweeper = threading.Thread(target=lambda: (swept.append(tracker.sweep()), done.set()))
+        sweeper.start()
+        during = 0
+        while not done.is_set():
+            tracker.track(live, "view")
+            during += 1
+        sweeper.join()
+        assert swept == [200_000]
+        assert during >= 10, f"only {during} tracks went through during the sweep"

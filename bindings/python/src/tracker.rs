@@ -93,7 +93,13 @@ impl Drop for PyTracker {
         // of the GIL meanwhile. During interpreter shutdown, attaching is
         // not possible; the trackers were closed at exit then.
         let mut slot = Some(slot);
-        Python::try_attach(|py| py.detach(|| drop(slot.take())));
+        Python::try_attach(|py| {
+            py.detach(|| drop(slot.take()));
+            // Closing may have dropped ends: say so, as close() would.
+            if let Err(err) = warnings::give(py) {
+                err.write_unraisable(py, None);
+            }
+        });
         drop(slot);
     }
 }
@@ -482,10 +488,13 @@ impl PyTracker {
     /// pending then are dropped. Returns how many were dropped (0 when all
     /// were delivered). The tracker still answers calls; ends are then
     /// delivered by ``sweep()``. Calling it again delivers what is pending.
-    fn close(&self, py: Python<'_>) -> usize {
+    fn close(&self, py: Python<'_>) -> PyResult<usize> {
         let guard = self.core();
         let core: &Tracker = &guard;
-        py.detach(|| core.close())
+        let dropped = py.detach(|| core.close());
+        // Ends dropped past `close_timeout` say so.
+        warnings::give(py)?;
+        Ok(dropped)
     }
 
     /// Whether ``close()`` was called.
@@ -507,10 +516,10 @@ impl PyTracker {
         exc_type: &Bound<'_, PyAny>,
         exc: &Bound<'_, PyAny>,
         traceback: &Bound<'_, PyAny>,
-    ) -> bool {
+    ) -> PyResult<bool> {
         let _ = (exc_type, exc, traceback);
-        let _dropped = self.close(py);
-        false
+        self.close(py)?;
+        Ok(false)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {

@@ -83,6 +83,9 @@ pub(crate) struct Dormant {
     pub record: Record,
     pub reason: EndReason,
     pub ended_at: i64,
+    /// Its user was logged out (`end_user`): neither revivable nor passing
+    /// the user on. The user stays, for `forget_user` to find it.
+    pub barred: bool,
     /// Erased by `forget_user`: only the id and the time are left, so that
     /// the token starts an unlinked session rather than reviving the id.
     pub erased: bool,
@@ -95,6 +98,7 @@ impl Dormant {
             record: Record::new(ended_at),
             reason: EndReason::Ended,
             ended_at,
+            barred: true,
             erased: true,
         }
     }

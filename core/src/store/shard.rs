@@ -222,16 +222,15 @@ impl Shard {
     }
 
     /// For `end_user`: the dormant record `id`, if it is the user's, is
-    /// no longer revivable (as if ended) and no longer passes its user on.
+    /// no longer revivable and no longer passes its user on (it keeps the
+    /// user, for `forget_user` to find).
     pub fn bar_dormant(&mut self, id: SessionId, user: &str, ctx: &mut Ctx) -> bool {
         let owned = self
             .dormant(id, ctx)
             .is_some_and(|d| d.record.user_id() == Some(user));
         match self.dormant.get_mut(&id) {
             Some(d) if owned => {
-                d.reason = EndReason::Ended;
-                d.record.set_user(None);
-                ctx.dormant_users.remove(user, id);
+                d.barred = true;
                 true
             }
             _ => false,
@@ -416,6 +415,7 @@ impl Shard {
                 record: record.clone(),
                 reason,
                 ended_at,
+                barred: false,
                 erased: false,
             };
             self.dormant.insert(id, dormant);
