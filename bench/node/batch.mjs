@@ -19,7 +19,7 @@ const { values } = parseArgs({
 })
 const [sessions, n, size, runs] = [values.sessions, values.events, values.batch, values.runs].map(Number)
 
-const tracker = new Tracker()
+const tracker = new Tracker({ unsignedTokens: true })
 const ids = Array.from({ length: sessions }, () => tracker.start().id)
 let seed = 7
 const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648)

@@ -23,6 +23,7 @@ let delivered = 0
 let roundDone = null
 const clock = new MockClock(new Date())
 const tracker = new Tracker({
+  unsignedTokens: true,
   clock,
   idleTimeout: 1000,
   sweepInterval: 0,

@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url)
 function make(name) {
   if (name === 'sojourn') {
     const { Tracker } = require('../../node/sojourn.js')
-    return { c: new Tracker(), view: 'view', event: 'event' }
+    return { c: new Tracker({ unsignedTokens: true }), view: 'view', event: 'event' }
   }
   if (name === 'map') return { c: new MapTracker(), view: true, event: false }
   if (name === 'lru-cache') return { c: new LruTracker(), view: true, event: false }

@@ -19,7 +19,7 @@ def main():
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    tracker = sojourn.Tracker()
+    tracker = sojourn.Tracker(unsigned_tokens=True)
     ids = [tracker.start().id for _ in range(args.sessions)]
     rng = random.Random(7)
     events = [ids[rng.randrange(len(ids))] for _ in range(args.events)]

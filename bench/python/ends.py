@@ -22,7 +22,7 @@ def main():
     args = parser.parse_args()
     delivered = []
     clock = sojourn.MockClock()
-    tracker = sojourn.Tracker(clock=clock, idle_timeout=1, sweep_interval=0, on_end=delivered.append)
+    tracker = sojourn.Tracker(unsigned_tokens=True, clock=clock, idle_timeout=1, sweep_interval=0, on_end=delivered.append)
     rates = []
     for _ in range(args.rounds):
         for _ in range(args.sessions):

@@ -24,7 +24,7 @@ def make(name):
     if name == "sojourn":
         import sojourn
 
-        return sojourn.Tracker(), "view", "event"
+        return sojourn.Tracker(unsigned_tokens=True), "view", "event"
     if name == "dict":
         return peers.DictTracker(), True, False
     if name == "ttlcache":

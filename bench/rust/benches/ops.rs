@@ -11,6 +11,7 @@ const SESSIONS: usize = 100_000;
 
 fn setup() -> (Tracker, Vec<SessionId>) {
     let tracker = Tracker::builder()
+        .unsigned_tokens(true)
         .sweep_interval(Duration::ZERO)
         .build()
         .unwrap();
@@ -164,6 +165,7 @@ fn resume_paths(c: &mut Criterion) {
     });
     // A session pushed out by the capacity bound comes back from its dormant record.
     let small = Tracker::builder()
+        .unsigned_tokens(true)
         .sweep_interval(Duration::ZERO)
         .max_sessions(1)
         .build()

@@ -20,6 +20,7 @@ fn main() {
     let size = flag(&args, "--batch").unwrap_or(100);
     let runs = flag(&args, "--runs").unwrap_or(5);
     let tracker = Tracker::builder()
+        .unsigned_tokens(true)
         .sweep_interval(Duration::ZERO)
         .build()
         .expect("valid");

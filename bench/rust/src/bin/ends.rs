@@ -28,6 +28,7 @@ fn main() {
     let delivered = Arc::new(AtomicU64::new(0));
     let sink = Arc::clone(&delivered);
     let tracker = Tracker::builder()
+        .unsigned_tokens(true)
         .clock(clock.clone())
         .idle_timeout(idle)
         .sweep_interval(Duration::ZERO)

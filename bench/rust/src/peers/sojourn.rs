@@ -12,6 +12,7 @@ impl Default for SojournCore {
     fn default() -> Self {
         SojournCore {
             tracker: Tracker::builder()
+                .unsigned_tokens(true)
                 .build()
                 .expect("the default configuration is valid"),
         }
