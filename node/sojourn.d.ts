@@ -9,10 +9,28 @@ export { MockClock } from './index'
 /**
  * Tracks live sessions: their counters, user, timestamps and attributes,
  * their expiry, revival and ends (see the addon's `Tracker` for every
- * operation). `onEnd` is guarded: a function that throws is reported with
- * `process.emitWarning`, and the tracker goes on.
+ * operation). Session ends reach `onEnd` on the main thread: every end
+ * pending on one turn of the event loop, and the rest at `close()`. A
+ * function that throws is reported with `process.emitWarning`, and the
+ * tracker goes on.
  */
 export declare class Tracker extends native.Tracker {
+  /**
+   * A tracker with these options; throws `INVALID_ARGUMENT` for an option
+   * out of range or of the wrong type.
+   */
+  constructor(options?: native.TrackerOptions)
   /** How many sessions are live (`count()`). */
   get size(): number
+  /**
+   * Stops the background driver after a last sweep, and delivers every
+   * pending end to `onEnd` before it returns, on this thread (for at most
+   * `closeTimeout`; the ends still pending then are dropped and counted in
+   * `stats().endsDropped`); then lets go of the threadsafe function.
+   * Returns how many ends it dropped: 0 when all were delivered. The
+   * tracker still answers calls; the ends of later calls are delivered by
+   * `sweep()` and `close()`, at once.
+   */
+  close(): number
 }
+

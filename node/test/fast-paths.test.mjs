@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { MockClock, Tracker } from 'sojourn'
+import { flush } from './support/scenario.mjs'
 
 const START = Date.parse('2026-01-01T00:00:00Z')
 const MINUTE = 60_000
@@ -83,7 +84,7 @@ function pair(options = {}) {
 }
 
 for (const [config, options] of [
-  ['unsigned tokens', {}],
+  ['unsigned tokens', { unsignedTokens: true }],
   ['signed tokens', { secret: SECRET }],
 ]) {
   describe(`the same results as the addon's methods, ${config}`, () => {
@@ -176,7 +177,7 @@ for (const [config, options] of [
 }
 
 test('each outcome of resume, as the addon names it', () => {
-  const p = pair({ idleTimeout: MINUTE, reviveWindow: 10 * MINUTE })
+  const p = pair({ unsignedTokens: true, idleTimeout: MINUTE, reviveWindow: 10 * MINUTE })
   const id = v7(START, 9)
   assert.equal(p.step('resume', id).outcome, 'revived')
   assert.equal(p.step('resume', id).outcome, 'existing')
@@ -187,7 +188,7 @@ test('each outcome of resume, as the addon names it', () => {
 })
 
 describe('the same errors as the addon', () => {
-  const t = new Tracker({ sweepInterval: 0, clock: new MockClock(START) })
+  const t = new Tracker({ sweepInterval: 0, clock: new MockClock(START), secret: SECRET, maxCounterHint: 2 ** 32 - 1 })
   const s = t.start()
   const full = t.revive(UNKNOWN, { viewSequence: 2 ** 32 - 1 }).id
   const ids = ['', 'nope', UNKNOWN, UNKNOWN.toUpperCase(), `${s.id}x`, 42, null, undefined, {}, [], Symbol('s'), 1n]
@@ -232,7 +233,7 @@ describe('the same errors as the addon', () => {
 })
 
 describe('ids are read as before: anything but 36 ASCII characters of a UUID is refused', () => {
-  const t = new Tracker({ sweepInterval: 0, clock: new MockClock(START) })
+  const t = new Tracker({ sweepInterval: 0, clock: new MockClock(START), secret: SECRET })
   const id = t.start().id
   const last = id.at(-1)
   // Strings that a reader cutting them short, or reading only the low byte
@@ -302,7 +303,7 @@ describe('ids are read as before: anything but 36 ASCII characters of a UUID is 
 
 describe('calls on the wrong object, and the scratch buffer', () => {
   const clock = new MockClock(START)
-  const t = new Tracker({ clock, sweepInterval: 0 })
+  const t = new Tracker({ clock, sweepInterval: 0, secret: SECRET })
   const id = t.start().id
   const changed = {
     track: [id, 'view'],
@@ -314,12 +315,16 @@ describe('calls on the wrong object, and the scratch buffer', () => {
     setAttrs: [id, {}],
     revive: [id],
     resume: [id],
+    sweep: [],
+    close: [],
   }
   const internal = Object.getOwnPropertyNames(addon).filter((name) => name.startsWith('_'))
 
   test('the addon has the internal methods the package uses', () => {
     assert.deepEqual(internal.sort(), [
       '_bindScratch',
+      '_dropEnds',
+      '_endsOptions',
       '_get',
       '_identify',
       '_peek',
@@ -327,6 +332,7 @@ describe('calls on the wrong object, and the scratch buffer', () => {
       '_revive',
       '_setAttrs',
       '_start',
+      '_takeEnds',
       '_trackEvent',
       '_trackMany',
       '_trackView',
@@ -334,7 +340,7 @@ describe('calls on the wrong object, and the scratch buffer', () => {
   })
 
   test("the package's methods on another object throw a TypeError", () => {
-    const raw = new Addon({ sweepInterval: 0 }) // the addon's tracker, without the package's buffer
+    const raw = new Addon({ sweepInterval: 0, secret: SECRET }) // the addon's tracker, without the package's buffer
     for (const [name, args] of Object.entries(changed)) {
       for (const other of [{}, clock, raw, null, undefined, Object.create(Tracker.prototype)]) {
         assert.throws(() => Tracker.prototype[name].call(other, ...args), TypeError, name)
@@ -352,11 +358,13 @@ describe('calls on the wrong object, and the scratch buffer', () => {
   })
 
   test('a tracker without a buffer refuses the internal methods and changes nothing', () => {
-    const raw = new Addon({ sweepInterval: 0, clock })
+    const raw = new Addon({ sweepInterval: 0, clock, secret: SECRET })
     const s = raw.start()
     const before = raw.stats()
-    // `_trackMany` returns its numbers, and needs none.
-    for (const name of internal.filter((n) => n !== '_bindScratch' && n !== '_trackMany')) {
+    // `_trackMany` and those of ends return what they have, and need no
+    // buffer.
+    const unbuffered = ['_bindScratch', '_trackMany', '_takeEnds', '_dropEnds', '_endsOptions']
+    for (const name of internal.filter((n) => !unbuffered.includes(n))) {
       const args = { _identify: [s.id, 'u'], _setAttrs: [s.id, { a: 1 }], _start: [] }[name] ?? [s.id]
       assert.throws(() => addon[name].call(raw, ...args), { code: 'INVALID_ARGUMENT', message: /no buffer/ }, name)
     }
@@ -366,7 +374,7 @@ describe('calls on the wrong object, and the scratch buffer', () => {
   })
 
   test('a buffer is a Float64Array of 9 numbers over a SharedArrayBuffer, bound once', () => {
-    const raw = new Addon({ sweepInterval: 0 })
+    const raw = new Addon({ sweepInterval: 0, secret: SECRET })
     const shared = (bytes) => new SharedArrayBuffer(bytes)
     for (const bad of [
       new Float64Array(9), // an ArrayBuffer could be detached or shrunk
@@ -399,5 +407,56 @@ describe('calls on the wrong object, and the scratch buffer', () => {
       message: /already/,
     })
     assert.equal(t.track(id, 'view').sequence, 1)
+  })
+})
+
+describe('session ends, built from what _takeEnds hands out', () => {
+  test("are the addon's SessionEnd: the same fields, in the same order, for every reason", async () => {
+    for (const options of [{ unsignedTokens: true }, { secret: SECRET }]) {
+      const clock = new MockClock(START)
+      const ends = []
+      const t = new Tracker({ clock, sweepInterval: 0, maxSessions: 2, maxLifetime: 50 * MINUTE, onEnd: (e) => ends.push(e), ...options })
+      // Ended, with everything a session can have: `end()` returns the
+      // addon's own `SessionEnd` of it.
+      const first = t.start({ userId: 'u1', attrs: { page: '/', n: 1.5, ok: false, none: null } })
+      clock.advance(MINUTE)
+      t.track(first.id, 'view')
+      const returned = [t.end(first.id)]
+      const linked = t.resume(first.token).session // a previous id and an index of 2
+      assert.equal(linked.previousId, first.id)
+      t.identify(linked.id, 'ünïcödé 🙂')
+      t.setAttrs(linked.id, { k: 'v' })
+      t.track(linked.id, 'event')
+      returned.push(t.end(linked.id))
+      // Evicted (revivable), idle, and lifetime.
+      const a = t.start().id
+      clock.advance(1000)
+      t.start()
+      clock.advance(MINUTE)
+      const c = t.revive(v7(START, 7), { viewSequence: 3 }).id // evicts `a`
+      clock.advance(29 * MINUTE) // the one started with `a` idles out
+      t.track(c, 'view')
+      clock.advance(25 * MINUTE) // `c`, started at START, reaches its 50 minutes
+      t.sweep()
+      await flush()
+      assert.deepEqual(
+        ends.map((e) => e.reason),
+        ['ended', 'ended', 'evicted', 'idle', 'lifetime'],
+      )
+      ends.slice(0, 2).forEach((end, i) => same(end, returned[i], `ended ${i}`))
+      for (const end of ends) {
+        assert.deepEqual(Object.keys(end), Object.keys(returned[1]), end.reason)
+        assert.deepEqual(Object.keys(end.session), Object.keys(returned[1].session), end.reason)
+        assert.equal(Object.getPrototypeOf(end), Object.prototype)
+      }
+      const [evicted, idle, lifetime] = ends.slice(2)
+      assert.equal(evicted.session.id, a)
+      assert.deepEqual([evicted.revivable, idle.revivable, lifetime.revivable], [true, false, false])
+      assert.equal(idle.endedAt.getTime(), idle.session.expiresAt.getTime())
+      assert.equal(lifetime.endedAt.getTime(), START + 50 * MINUTE)
+      assert.equal(lifetime.duration, lifetime.session.lastSeen - lifetime.session.startedAt)
+      assert.deepEqual([lifetime.session.viewSequence, lifetime.session.sequence], [4, 4])
+      t.close()
+    }
   })
 })

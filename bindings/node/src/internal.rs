@@ -15,6 +15,7 @@ use napi_derive::napi;
 use sojourn::{Kind, Outcome};
 
 use crate::convert::{self, Arg, Attrs, Given, Id, IdText, Ids, check};
+use crate::ends::EndBatch;
 use crate::error::{OrThrow, Result};
 use crate::scratch::{Buffer, slot};
 use crate::session::{Hints, StartOptions};
@@ -64,6 +65,40 @@ impl Tracker {
             });
         }
         Ok(Float64Array::new(packed))
+    }
+
+    /// @internal Up to `max` of the pending session ends, oldest first:
+    /// `[numbers, session, session…]`, 12 numbers an end (the session's 8
+    /// as in the buffer, then `endedAt`, `duration`, the reason: 0 idle, 1
+    /// lifetime, 2 ended, 3 evicted, and `revivable`: 1 or 0), and each
+    /// session's strings as `_get` returns them; `null` when none is
+    /// pending.
+    #[napi(js_name = "_takeEnds", ts_return_type = "unknown[] | null")]
+    pub fn take_ends_packed(&self, max: f64) -> Result<Option<EndBatch>> {
+        let max = convert::size(max, "max")?;
+        let ends = self.take_ends(max);
+        Ok((!ends.is_empty()).then_some(EndBatch(ends)))
+    }
+
+    /// @internal Drops every pending end and `taken` that were taken but
+    /// will not be delivered (`close()` past `closeTimeout`), counted in
+    /// `stats().endsDropped`; returns how many.
+    #[napi(js_name = "_dropEnds")]
+    pub fn drop_ends_internal(&self, taken: f64) -> Result<f64> {
+        let taken = convert::count(taken, "taken")?;
+        Ok(convert::number(self.drop_ends(taken)))
+    }
+
+    /// @internal `[maxPendingEnds, closeTimeout, sweepInterval]`, as the
+    /// tracker has them (durations in milliseconds).
+    #[napi(js_name = "_endsOptions")]
+    pub fn ends_options_internal(&self) -> Vec<f64> {
+        let (max, timeout, interval) = self.ends_options();
+        vec![
+            max as f64,
+            timeout.as_millis() as f64,
+            interval.as_millis() as f64,
+        ]
     }
 
     /// @internal `get(id)`, its numbers in the buffer.
@@ -190,6 +225,16 @@ pub struct Compact {
     /// The caller's id argument: handed back as the id if it is the id's
     /// text, rather than a new string of the same text.
     given: Option<Given>,
+}
+
+impl Compact {
+    /// The strings of `session`, its id made anew.
+    pub fn new(session: sojourn::Session) -> Compact {
+        Compact {
+            session,
+            given: None,
+        }
+    }
 }
 
 impl ToNapiValue for Compact {

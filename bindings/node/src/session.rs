@@ -162,6 +162,17 @@ pub struct Stats {
     pub resumed: f64,
     /// Tokens refused by `resume` (garbage, forged, badly signed).
     pub rejected: f64,
+    /// Revivals whose client counter hints were over `maxCounterHint`, and
+    /// were cut down to it.
+    pub hints_clamped: f64,
+    /// Revivals by `resume` whose given attributes were left out, as
+    /// merging them would have passed `maxAttrsBytes`.
+    pub attrs_dropped: f64,
+    /// Session ends dropped: more than `maxPendingEnds` were waiting (the
+    /// oldest went), or `close()` ran out of `closeTimeout`.
+    pub ends_dropped: f64,
+    /// Session ends waiting for `onEnd` now.
+    pub ends_pending: f64,
     /// Sessions ended, by reason.
     pub ended: EndedStats,
     /// Views tracked.
@@ -180,6 +191,10 @@ impl From<sojourn::Stats> for Stats {
             revived: n(s.revived),
             resumed: n(s.resumed),
             rejected: n(s.rejected),
+            hints_clamped: n(s.hints_clamped),
+            attrs_dropped: n(s.attrs_dropped),
+            ends_dropped: n(s.ends_dropped),
+            ends_pending: n(s.ends_pending),
             ended: EndedStats {
                 idle: n(s.ended.idle),
                 lifetime: n(s.ended.lifetime),
@@ -212,10 +227,10 @@ pub struct Hints {
     #[napi(ts_type = "Record<string, string | number | boolean | null>")]
     pub attrs: Option<Attrs>,
     /// The client's view counter, used when the session is revived
-    /// (default 0).
+    /// (default 0); over `maxCounterHint` it is cut down to it.
     pub view_sequence: Option<f64>,
     /// The client's event counter, used when the session is revived
-    /// (default 0).
+    /// (default 0); over `maxCounterHint` it is cut down to it.
     pub event_sequence: Option<f64>,
 }
 

@@ -1,14 +1,17 @@
 //! The tracker: every operation of the core, with JavaScript arguments
 //! converted in and results converted out.
 
-use napi::Env;
+use std::cell::Cell;
+use std::time::Duration;
+
 use napi::bindgen_prelude::{ClassInstance, Function};
+use napi::{Env, JsValue};
 use napi_derive::napi;
 use sojourn::{Kind, SessionId, TrackerBuilder};
 
 use crate::clock::MockClock;
 use crate::convert::{self, Arg, Attrs, Id, Ids};
-use crate::ends::OnEnd;
+use crate::ends::{Notifier, Teardown};
 use crate::error::{self, OrThrow, Result};
 use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
@@ -43,15 +46,23 @@ pub struct TrackerOptions<'env> {
     pub secrets: Option<Vec<String>>,
     /// How often the background driver notices expiries and delivers ends
     /// (default 1 s: 1,000 ms); 0 runs no driver, and ends are then
-    /// delivered by `sweep()` and `close()`.
+    /// delivered after `sweep()` and by `close()`.
     pub sweep_interval: Option<f64>,
     /// Called once with every session end, on the main thread, after the
-    /// call or sweep that ended the session has returned. A function that
-    /// throws is reported with `process.emitWarning`, and the tracker goes
-    /// on. Holding it never keeps the process alive; `close()` lets go of
-    /// it once the pending ends are delivered.
+    /// call or sweep that ended the session has returned: every end
+    /// pending then is delivered, in order, on one turn of the event loop.
+    /// A function that throws is reported with `process.emitWarning`, and
+    /// the tracker goes on. Holding it never keeps the process alive;
+    /// `close()` delivers the pending ends, then lets go of it.
     #[napi(ts_type = "(end: SessionEnd) => void")]
     pub on_end: Option<Arg<Function<'env, SessionEnd, ()>>>,
+    /// The most session ends waiting for `onEnd` (default 100,000); past
+    /// it the oldest is dropped and counted in `stats().endsDropped`.
+    pub max_pending_ends: Option<f64>,
+    /// How long `close()` may spend delivering the pending ends to `onEnd`
+    /// (default 5 s: 5,000 ms); the ends still pending then are dropped,
+    /// and counted in `stats().endsDropped`.
+    pub close_timeout: Option<f64>,
     /// The bound on a session's attributes, as compact JSON bytes (default
     /// 4 KiB: 4,096).
     pub max_attrs_bytes: Option<f64>,
@@ -68,28 +79,91 @@ pub struct TrackerOptions<'env> {
 /// `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT` or `STORE_ERROR`.
 #[napi]
 pub struct Tracker {
+    /// With `onEnd`, how ends reach the main thread; first, so that it is
+    /// let go of before the core tracker closes.
+    delivery: Option<Delivery>,
     pub(crate) inner: sojourn::Tracker,
-    on_end: Option<OnEnd>,
+    /// Ends that the wrapper dropped (`close()` past `closeTimeout`),
+    /// counted with the core's in `stats().endsDropped`.
+    dropped: Cell<u64>,
+    /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`, for the
+    /// wrapper's delivery.
+    ends_options: (usize, Duration, Duration),
     /// Where the internal methods put numbers for the wrapper.
     pub(crate) scratch: Scratch,
+}
+
+/// The threadsafe function that tells the main thread when ends wait, and
+/// the hook that lets go of it and of the pending ends when the
+/// environment is torn down. Released when dropped.
+struct Delivery {
+    notifier: Notifier,
+    _teardown: Teardown,
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        self.notifier.release();
+    }
 }
 
 #[napi]
 impl Tracker {
     /// A tracker with these options; throws `INVALID_ARGUMENT` for one out
-    /// of range.
+    /// of range. (`ready` is the package's: called with no argument on the
+    /// main thread when session ends wait, it takes them with `_takeEnds`
+    /// and calls `onEnd`. Ends are kept for it when it is given, and only
+    /// then.)
     #[napi(constructor)]
     pub fn new(
         env: Env,
         #[napi(ts_arg_type = "TrackerOptions")] options: Option<Arg<TrackerOptions>>,
+        #[napi(ts_arg_type = "() => void")] ready: Option<Arg<Function<'_, (), ()>>>,
     ) -> Result<Self> {
-        let (builder, on_end) = match options {
-            Some(options) => configure(&env, options.get("options")?)?,
-            None => (sojourn::Tracker::builder(), None),
+        let mut builder = match options {
+            Some(options) => configure(options.get("options")?)?,
+            None => sojourn::Tracker::builder(),
         };
+        let ready = ready.map(|f| f.get("ready")).transpose()?;
+        let notifier = match ready {
+            // SAFETY: `ready` is a function of this call, in its `env`.
+            Some(ready) => Some(unsafe { Notifier::new(env.raw(), ready.raw())? }),
+            None => None,
+        };
+        if let Some(notifier) = &notifier {
+            let notifier = notifier.clone();
+            builder = builder.on_ends_ready(move || notifier.notify());
+        }
+        let ends_options = {
+            let config = builder.config();
+            (
+                config.max_pending_ends,
+                config.close_timeout,
+                config.sweep_interval,
+            )
+        };
+        let built = builder.build().or_throw().and_then(|inner| {
+            let delivery = match notifier.clone() {
+                // SAFETY: this call's `env`; a tracker is dropped on the
+                // main thread of its environment, which is alive then.
+                Some(n) => Some(Delivery {
+                    _teardown: unsafe { Teardown::new(env.raw(), n.clone(), inner.clone())? },
+                    notifier: n,
+                }),
+                None => None,
+            };
+            Ok((inner, delivery))
+        });
+        let (inner, delivery) = built.inspect_err(|_| {
+            if let Some(notifier) = &notifier {
+                notifier.release();
+            }
+        })?;
         Ok(Tracker {
-            inner: builder.build().or_throw()?,
-            on_end,
+            delivery,
+            inner,
+            dropped: Cell::new(0),
+            ends_options,
             scratch: Scratch::default(),
         })
     }
@@ -130,7 +204,7 @@ impl Tracker {
         #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
     ) -> Result<Tick> {
         let id = id.get()?;
-        let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
+        let kind = kind_of(kind)?;
         self.inner.track(id, kind).or_throw().map(Tick::from)
     }
 
@@ -153,7 +227,7 @@ impl Tracker {
         #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
     ) -> Result<Vec<Option<Tick>>> {
         let ids = ids.get()?;
-        let kind = kind.get("kind")?.parse::<Kind>().or_throw()?;
+        let kind = kind_of(kind)?;
         let ticks = self.core_track_many(&ids, kind)?;
         Ok(ticks.into_iter().map(|t| t.map(Tick::from)).collect())
     }
@@ -237,8 +311,12 @@ impl Tracker {
         Ok(self.inner.count(user_id.as_deref()) as f64)
     }
 
-    /// Ends every live session of a user (logout everywhere, erasure);
-    /// returns how many ended.
+    /// Logs a user out everywhere: ends every live session of the user
+    /// (reason `ended`, each end delivered with its `userId`), and makes
+    /// every session of theirs that the tracker remembers neither
+    /// revivable nor a source of the user: a client that comes back with
+    /// such a token starts a new, anonymous session, linked to the old one.
+    /// Returns how many live sessions ended.
     #[napi]
     pub fn end_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<String>) -> Result<f64> {
         let user_id = user_id.get("userId")?;
@@ -268,15 +346,18 @@ impl Tracker {
             .map(|n| n as f64)
     }
 
-    /// Counters since the tracker was made, and the live and dormant counts.
+    /// Counters since the tracker was made, the live and dormant counts,
+    /// and the session ends pending and dropped.
     #[napi]
     pub fn stats(&self) -> Stats {
-        self.inner.stats().into()
+        let mut stats = self.inner.stats();
+        stats.ends_dropped += self.dropped.get();
+        stats.into()
     }
 
-    /// Processes every due expiry now and queues the pending ends for
-    /// `onEnd`; returns how many sessions departed. The driver does this
-    /// every `sweepInterval`.
+    /// Processes every due expiry now; returns how many sessions departed.
+    /// Their ends go to `onEnd` on a later turn of the event loop (after
+    /// `close()`, at once). The driver does this every `sweepInterval`.
     #[napi]
     pub fn sweep(&self) -> f64 {
         self.inner.sweep() as f64
@@ -288,16 +369,21 @@ impl Tracker {
         Ok(self.inner.token(id.get()?))
     }
 
-    /// Stops the background driver after a last sweep, and lets go of
-    /// `onEnd` once the pending ends are delivered. The tracker still
-    /// answers calls; later ends are not reported.
+    /// Stops the background driver after a last sweep, delivers every
+    /// pending end to `onEnd` before it returns (for at most
+    /// `closeTimeout`; the ends still pending then are dropped), and lets
+    /// go of the threadsafe function. Returns how many ends it dropped: 0
+    /// when all were delivered. The tracker still answers calls; the ends
+    /// of later calls are delivered by `sweep()` and `close()`, at once.
     #[napi]
-    pub fn close(&self, env: Env) -> Result<()> {
-        self.inner.close();
-        match &self.on_end {
-            Some(on_end) => on_end.release(&env),
-            None => Ok(()),
+    pub fn close(&self) -> f64 {
+        // The addon's part: the core keeps the pending ends for the
+        // wrapper, which delivers them (the core drops none here).
+        let dropped = self.inner.close();
+        if let Some(delivery) = &self.delivery {
+            delivery.notifier.release();
         }
+        dropped as f64
     }
 }
 
@@ -368,8 +454,39 @@ impl Tracker {
     }
 }
 
-/// A builder with the options given, and the `onEnd` it holds.
-fn configure(env: &Env, o: TrackerOptions) -> Result<(TrackerBuilder, Option<OnEnd>)> {
+/// Ends for the wrapper, and what its delivery needs: the internal side
+/// of `onEnd` and `close()`.
+impl Tracker {
+    /// Up to `max` of the pending ends, oldest first.
+    pub(crate) fn take_ends(&self, max: usize) -> Vec<sojourn::SessionEnd> {
+        self.inner.take_ends(max)
+    }
+
+    /// Drops every pending end, and `taken` ends that the wrapper took but
+    /// will not deliver; counts them in `stats().endsDropped` and returns
+    /// how many.
+    pub(crate) fn drop_ends(&self, taken: u64) -> u64 {
+        let mut dropped = taken;
+        loop {
+            let ends = self.inner.take_ends(usize::MAX);
+            if ends.is_empty() {
+                break;
+            }
+            dropped += ends.len() as u64;
+        }
+        self.dropped.set(self.dropped.get() + dropped);
+        dropped
+    }
+
+    /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`.
+    pub(crate) fn ends_options(&self) -> (usize, Duration, Duration) {
+        self.ends_options
+    }
+}
+
+/// A builder with the options given (all but `onEnd`, which the wrapper
+/// calls: the constructor's `ready` decides whether ends are kept).
+fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
     let mut b = sojourn::Tracker::builder();
     // Each numeric option is the builder method of the same name.
     macro_rules! set {
@@ -386,6 +503,8 @@ fn configure(env: &Env, o: TrackerOptions) -> Result<(TrackerBuilder, Option<OnE
     set!(max_sessions, "maxSessions", convert::size);
     set!(max_dormant, "maxDormant", convert::size);
     set!(max_attrs_bytes, "maxAttrsBytes", convert::size);
+    set!(max_pending_ends, "maxPendingEnds", convert::size);
+    set!(close_timeout, "closeTimeout", convert::millis);
     set!(sweep_interval, "sweepInterval", convert::millis);
     match (o.secret, o.secrets) {
         (Some(_), Some(_)) => {
@@ -398,14 +517,16 @@ fn configure(env: &Env, o: TrackerOptions) -> Result<(TrackerBuilder, Option<OnE
     if let Some(clock) = o.clock {
         b = b.clock(clock.get("clock")?.inner.clone());
     }
-    let on_end = o
-        .on_end
-        .map(|f| OnEnd::new(env, &f.get("onEnd")?))
-        .transpose()?;
-    if let Some(on_end) = &on_end {
-        b = b.on_end(on_end.callback());
+    if let Some(on_end) = o.on_end {
+        // Checked here; called by the wrapper.
+        on_end.get("onEnd")?;
     }
-    Ok((b, on_end))
+    Ok(b)
+}
+
+/// A kind argument: `'view'` or `'event'`.
+fn kind_of(kind: Arg<String>) -> Result<Kind> {
+    kind.get("kind")?.parse::<Kind>().or_throw()
 }
 
 fn hints_of(hints: Option<Arg<Hints>>) -> Result<sojourn::Hints> {
