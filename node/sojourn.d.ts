@@ -17,7 +17,9 @@ export { MockClock } from './index'
 export declare class Tracker extends native.Tracker {
   /**
    * A tracker with these options; throws `INVALID_ARGUMENT` for an option
-   * out of range or of the wrong type.
+   * out of range, of the wrong type, or unknown. Without a secret and
+   * without `unsignedTokens: true` it warns (`process.emitWarning`, a
+   * `SojournWarning` with code `SOJOURN_UNSIGNED_TOKENS`).
    */
   constructor(options?: native.TrackerOptions)
   /** How many sessions are live (`count()`). */

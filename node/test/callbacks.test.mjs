@@ -176,8 +176,10 @@ describe('onEnd', () => {
     assert.equal(tracker.stats().endsPending, 0)
   })
 
-  test('close() spends at most closeTimeout on a slow onEnd; the rest is dropped and counted', () => {
+  test('close() spends at most closeTimeout on a slow onEnd; the rest is dropped, counted and warned of', async () => {
     let delivered = 0
+    let dropped
+    let ms
     const tracker = new Tracker({
       secret: SECRET,
       sweepInterval: 0,
@@ -189,15 +191,23 @@ describe('onEnd', () => {
       },
     })
     for (let i = 0; i < 200; i++) tracker.end(tracker.start().id)
-    const began = performance.now()
-    const dropped = tracker.close()
-    const ms = performance.now() - began
+    const warnings = await catchWarnings(async () => {
+      const began = performance.now()
+      dropped = tracker.close()
+      ms = performance.now() - began
+      await flush()
+    })
     assert.ok(ms < 200, `close() took ${ms} ms`)
     assert.ok(delivered > 0 && dropped > 0, `${delivered} delivered, ${dropped} dropped`)
     assert.equal(delivered + dropped, 200)
     const stats = tracker.stats()
     assert.equal(stats.endsDropped, dropped)
     assert.equal(stats.endsPending, 0)
+    assert.deepEqual(
+      warnings.map((w) => [w.name, w.code]),
+      [['SojournWarning', 'SOJOURN_ENDS_DROPPED']],
+    )
+    assert.match(warnings[0].message, new RegExp(`^${dropped} session ends were dropped at close: .*closeTimeout \\(30 ms\\)`))
   })
 
   test('the background driver delivers ends without traffic (real time)', async () => {

@@ -6,10 +6,13 @@ import { describe, test } from 'node:test'
 
 import { MockClock, Tracker } from 'sojourn'
 import { throwsCode } from './support/throws.mjs'
+import { catchWarnings } from './support/warnings.mjs'
 
 const UUID4 = '6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f'
 
-const tracker = () => new Tracker({ sweepInterval: 0, clock: new MockClock(Date.parse('2026-01-01T00:00:00Z')) })
+const SECRET = 'a secret of at least sixteen bytes'
+const tracker = (options = {}) =>
+  new Tracker({ sweepInterval: 0, clock: new MockClock(Date.parse('2026-01-01T00:00:00Z')), secret: SECRET, ...options })
 
 // Values of every JavaScript type but the one expected.
 const NOT_STRINGS = [undefined, null, 42, true, {}, [], Symbol('s'), 1n, () => 'id', new Date(0)]
@@ -59,9 +62,11 @@ describe('the codes of the core', () => {
     throwsCode(() => t.setAttrs(s.id, { '': 1 }), 'INVALID_ARGUMENT', /attrs/)
     throwsCode(() => t.setAttrs(s.id, { a: NaN }), 'INVALID_ARGUMENT', /finite/)
     throwsCode(() => t.setAttrs(s.id, { a: 'x'.repeat(5000) }), 'INVALID_ARGUMENT', /over the limit/)
-    throwsCode(() => t.revive(UUID4, { viewSequence: 2 ** 32 }), 'INVALID_ARGUMENT', /over the limit/)
     throwsCode(() => new Tracker({ idleTimeout: 0 }), 'INVALID_ARGUMENT', /idle_timeout/)
     throwsCode(() => new Tracker({ secret: 'short' }), 'INVALID_ARGUMENT')
+    throwsCode(() => new Tracker({ secret: SECRET, maxCounterHint: 2 ** 32 }), 'INVALID_ARGUMENT', /max_counter_hint/)
+    throwsCode(() => new Tracker({ secret: SECRET, maxPendingEnds: 0 }), 'INVALID_ARGUMENT', /max_pending_ends/)
+    throwsCode(() => new Tracker({ secret: SECRET, closeTimeout: 1e13 }), 'INVALID_ARGUMENT', /close_timeout/)
   })
 })
 
@@ -134,20 +139,41 @@ describe('a wrong argument type is INVALID_ARGUMENT', () => {
         throwsCode(() => t.resume(UUID4, { [key]: bad }), 'INVALID_ARGUMENT', new RegExp(key))
       }
     }
-    // Huge counts are the core's to refuse.
-    for (const huge of [2 ** 32, 2 ** 53, 2 ** 64, 1e300]) {
-      throwsCode(() => t.revive(UUID4, { viewSequence: huge }), 'INVALID_ARGUMENT', /over the limit/)
-    }
     assert.equal(t.size, 0, 'nothing was revived')
-    assert.equal(t.revive(UUID4, { viewSequence: 2 ** 32 - 1 }).viewSequence, 2 ** 32 - 1)
+    // Huge counts are the core's: cut down to maxCounterHint (100,000 by
+    // default), never refused, and counted.
+    for (const [i, huge] of [2 ** 32, 2 ** 53, 2 ** 64, 1e300].entries()) {
+      const id = UUID4.slice(0, -1) + i
+      assert.equal(t.revive(id, { viewSequence: huge, eventSequence: 3 }).viewSequence, 100_000)
+      assert.equal(t.peek(id).eventSequence, 3)
+    }
+    assert.equal(t.stats().hintsClamped, 4)
+    const wide = tracker({ maxCounterHint: 2 ** 32 - 1 })
+    assert.equal(wide.revive(UUID4, { viewSequence: 2 ** 32 - 1 }).viewSequence, 2 ** 32 - 1)
+    assert.equal(wide.stats().hintsClamped, 0)
   })
 
   test('tracker options: durations and sizes must be non-negative integers', () => {
-    const keys = ['idleTimeout', 'maxLifetime', 'reviveWindow', 'retention', 'maxSessions', 'maxDormant', 'sweepInterval', 'maxAttrsBytes']
+    const keys = [
+      'idleTimeout',
+      'maxLifetime',
+      'reviveWindow',
+      'retention',
+      'maxSessions',
+      'maxDormant',
+      'sweepInterval',
+      'maxAttrsBytes',
+      'maxCounterHint',
+      'maxPendingEnds',
+      'closeTimeout',
+    ]
     for (const key of keys) {
       for (const bad of NOT_COUNTS) {
         throwsCode(() => new Tracker({ [key]: bad }), 'INVALID_ARGUMENT', new RegExp(key))
       }
+    }
+    for (const bad of [1, 'yes', null, {}]) {
+      throwsCode(() => new Tracker({ unsignedTokens: bad }), 'INVALID_ARGUMENT', /unsignedTokens/)
     }
   })
 
@@ -194,6 +220,59 @@ describe('a wrong argument type is INVALID_ARGUMENT', () => {
     }
     throwsCode(() => clock.set('tomorrow'), 'INVALID_ARGUMENT', /now/)
     assert.equal(clock.now().getTime(), 0, 'a refused call changed nothing')
+  })
+})
+
+describe('tracker options that are refused, not ignored', () => {
+  test('an unknown option, named in the error', () => {
+    for (const [options, name] of [
+      [{ secert: SECRET }, 'secert'],
+      [{ secret: SECRET, idle_timeout: 60_000 }, 'idle_timeout'],
+      [{ unsignedTokens: true, onend: () => {} }, 'onend'],
+      [{ unsignedTokens: true, secret: undefined, 0: 1 }, '0'],
+    ]) {
+      throwsCode(() => new Tracker(options), 'INVALID_ARGUMENT', new RegExp(`unknown option "${name}"`))
+    }
+    // Inherited and symbol-keyed properties are not options given.
+    const inherited = Object.create({ anything: 1 })
+    inherited.unsignedTokens = true
+    new Tracker(inherited).close()
+    new Tracker({ unsignedTokens: true, [Symbol('x')]: 1 }).close()
+  })
+
+  test('an empty list of secrets, and unsigned tokens with a secret', () => {
+    throwsCode(() => new Tracker({ secrets: [] }), 'INVALID_ARGUMENT', /secrets/)
+    throwsCode(() => new Tracker({ secret: SECRET, unsignedTokens: true }), 'INVALID_ARGUMENT', /unsigned_tokens/)
+    throwsCode(() => new Tracker({ secrets: [SECRET], unsignedTokens: true }), 'INVALID_ARGUMENT', /unsigned_tokens/)
+  })
+})
+
+describe('unsigned tokens are a choice, or a warning', () => {
+  test('a tracker without a secret warns once, at construction, unless it says unsignedTokens: true', async () => {
+    const made = []
+    const warnings = await catchWarnings(async () => {
+      for (const options of [
+        { sweepInterval: 0 },
+        { sweepInterval: 0, unsignedTokens: true },
+        { sweepInterval: 0, secret: SECRET },
+        { sweepInterval: 0, secrets: [SECRET] },
+        { sweepInterval: 0, unsignedTokens: false },
+        undefined,
+      ]) {
+        const tracker = new Tracker(options)
+        made.push(tracker)
+      }
+      // Refused: no tracker, no warning.
+      throwsCode(() => new Tracker({ idleTimeout: 0 }), 'INVALID_ARGUMENT')
+      await new Promise((resolve) => setImmediate(resolve))
+    })
+    assert.equal(warnings.length, 3, warnings.map((w) => w.message).join('\n'))
+    for (const warning of warnings) {
+      assert.equal(warning.name, 'SojournWarning')
+      assert.equal(warning.code, 'SOJOURN_UNSIGNED_TOKENS')
+      assert.match(warning.message, /no secret is set, so tokens are bare session ids: anyone who learns an id can resume/)
+    }
+    for (const tracker of made) tracker.close()
   })
 })
 

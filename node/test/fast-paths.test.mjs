@@ -333,6 +333,7 @@ describe('calls on the wrong object, and the scratch buffer', () => {
       '_setAttrs',
       '_start',
       '_takeEnds',
+      '_takeWarnings',
       '_trackEvent',
       '_trackMany',
       '_trackView',
@@ -361,9 +362,9 @@ describe('calls on the wrong object, and the scratch buffer', () => {
     const raw = new Addon({ sweepInterval: 0, clock, secret: SECRET })
     const s = raw.start()
     const before = raw.stats()
-    // `_trackMany` and those of ends return what they have, and need no
-    // buffer.
-    const unbuffered = ['_bindScratch', '_trackMany', '_takeEnds', '_dropEnds', '_endsOptions']
+    // `_trackMany` and those of ends and warnings return what they have,
+    // and need no buffer.
+    const unbuffered = ['_bindScratch', '_trackMany', '_takeEnds', '_dropEnds', '_endsOptions', '_takeWarnings']
     for (const name of internal.filter((n) => !unbuffered.includes(n))) {
       const args = { _identify: [s.id, 'u'], _setAttrs: [s.id, { a: 1 }], _start: [] }[name] ?? [s.id]
       assert.throws(() => addon[name].call(raw, ...args), { code: 'INVALID_ARGUMENT', message: /no buffer/ }, name)

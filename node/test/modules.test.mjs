@@ -18,7 +18,7 @@ test('import: named and default exports', () => {
   assert.equal(typeof Tracker, 'function')
   assert.equal(typeof MockClock, 'function')
   assert.equal(sojourn.Tracker, Tracker)
-  const tracker = new Tracker({ sweepInterval: 0 })
+  const tracker = new Tracker({ sweepInterval: 0, unsignedTokens: true })
   assert.equal(tracker.start().sessionIndex, 1)
   assert.equal(tracker.size, 1)
   tracker.close()
@@ -34,12 +34,12 @@ test('require: the same classes as import', () => {
 test('a CommonJS script and an ES module script, each in its own process', () => {
   const cjs = `
     const { Tracker } = require('sojourn')
-    const t = new Tracker({ sweepInterval: 0 })
+    const t = new Tracker({ sweepInterval: 0, secret: 'a secret of at least sixteen bytes' })
     console.log(t.track(t.start().id, 'view').sequence)
   `
   const esm = `
     import { Tracker } from 'sojourn'
-    const t = new Tracker({ sweepInterval: 0 })
+    const t = new Tracker({ sweepInterval: 0, secret: 'a secret of at least sixteen bytes' })
     console.log(t.track(t.start().id, 'event').sequence)
   `
   assert.equal(node('-e', cjs), '1\n')

@@ -125,6 +125,18 @@ describe('the process', () => {
     assert.equal(result.stdout, 'alive\n')
   })
 
+  test('a tracker without a secret warns through process.emitWarning alone', async () => {
+    const result = await run(`
+      import { Tracker } from 'sojourn'
+      new Tracker({ sweepInterval: 0 }).close()
+      new Tracker({ sweepInterval: 0, unsignedTokens: true }).close()
+    `)
+    assertClean(result)
+    const lines = result.stderr.split('\n').filter((line) => /SOJOURN|sojourn/.test(line))
+    assert.equal(lines.length, 1, result.stderr)
+    assert.match(lines[0], /^\(node:\d+\) \[SOJOURN_UNSIGNED_TOKENS\] SojournWarning: no secret is set/)
+  })
+
   test('an onEnd that throws is reported on stderr and the process goes on', async () => {
     const result = await run(`
       import { Tracker } from 'sojourn'

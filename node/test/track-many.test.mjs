@@ -16,7 +16,14 @@ const UNKNOWN = '6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f'
 function setup(options = {}) {
   const clock = new MockClock(START)
   const ends = []
-  const tracker = new Tracker({ clock, sweepInterval: 0, onEnd: (end) => ends.push(end), ...options })
+  const tracker = new Tracker({
+    clock,
+    sweepInterval: 0,
+    unsignedTokens: true,
+    maxCounterHint: MAX_COUNTER,
+    onEnd: (end) => ends.push(end),
+    ...options,
+  })
   return { clock, ends, tracker }
 }
 

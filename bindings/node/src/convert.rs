@@ -436,3 +436,38 @@ impl ToNapiValue for Attrs {
 pub fn attrs(arg: Arg<Attrs>) -> Result<sojourn::Attrs> {
     arg.get("attrs").map(|a| a.0)
 }
+
+/// Any value, converted by hand (the tracker's options).
+pub struct Any(sys::napi_value);
+
+impl Any {
+    /// The value.
+    pub fn raw(&self) -> sys::napi_value {
+        self.0
+    }
+}
+
+impl TypeName for Any {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ValidateNapiValue for Any {
+    unsafe fn validate(
+        _env: sys::napi_env,
+        _value: sys::napi_value,
+    ) -> napi::Result<sys::napi_value> {
+        Ok(std::ptr::null_mut())
+    }
+}
+
+impl FromNapiValue for Any {
+    unsafe fn from_napi_value(_env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        Ok(Any(value))
+    }
+}

@@ -89,6 +89,17 @@ impl Tracker {
         Ok(convert::number(self.drop_ends(taken)))
     }
 
+    /// @internal The core's warnings about this tracker's configuration,
+    /// once: `[code, message, code, message…]`.
+    #[napi(js_name = "_takeWarnings")]
+    pub fn take_warnings_internal(&self) -> Vec<String> {
+        let warnings = self.take_warnings();
+        warnings
+            .into_iter()
+            .flat_map(|w| [w.code.to_owned(), w.message])
+            .collect()
+    }
+
     /// @internal `[maxPendingEnds, closeTimeout, sweepInterval]`, as the
     /// tracker has them (durations in milliseconds).
     #[napi(js_name = "_endsOptions")]

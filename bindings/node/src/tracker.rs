@@ -1,23 +1,26 @@
 //! The tracker: every operation of the core, with JavaScript arguments
 //! converted in and results converted out.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{ClassInstance, Function};
-use napi::{Env, JsValue};
+use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Function, Object, ValidateNapiValue};
+use napi::{Env, JsValue, sys};
 use napi_derive::napi;
 use sojourn::{Kind, SessionId, TrackerBuilder};
 
 use crate::clock::MockClock;
-use crate::convert::{self, Arg, Attrs, Id, Ids};
+use crate::convert::{self, Any, Arg, Attrs, Id, Ids, check};
 use crate::ends::{Notifier, Teardown};
 use crate::error::{self, OrThrow, Result};
 use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
 
 /// The options of a tracker. Every one may be left out: it then takes the
-/// core's default, given with each. Durations are in milliseconds.
+/// core's default, given with each. Durations are in milliseconds. An
+/// option that is not one of these is refused (`INVALID_ARGUMENT`), so that
+/// a misspelt one is not silently left at its default.
 #[napi(object, object_to_js = false)]
 pub struct TrackerOptions<'env> {
     /// A session ends after this long without activity (default 30 min:
@@ -39,11 +42,23 @@ pub struct TrackerOptions<'env> {
     /// forgotten (default 1,000,000).
     pub max_dormant: Option<f64>,
     /// Signs tokens with this secret (at least 16 bytes): tokens become
-    /// `id.signature`. Default: none, tokens are the bare id.
+    /// `id.signature`, and a client can resume only a session whose token
+    /// it was given. Without a secret (or `secrets`), tokens are the bare
+    /// id: give `unsignedTokens: true` to choose that on purpose, or the
+    /// tracker warns (`SOJOURN_UNSIGNED_TOKENS`).
     pub secret: Option<String>,
     /// Signs with the first secret, verifies with every one (key rotation).
-    /// Give `secret` or `secrets`, not both.
+    /// Give `secret` or `secrets`, not both; an empty list is refused.
     pub secrets: Option<Vec<String>>,
+    /// Tokens are the bare session id, on purpose (default false): anyone
+    /// who learns or guesses an id can then resume that session, with its
+    /// user and attributes. Refused together with a secret.
+    pub unsigned_tokens: Option<bool>,
+    /// The most that a client's counter hints (`viewSequence`,
+    /// `eventSequence` given to `resume` or `revive`) may raise a revived
+    /// session's counters to (default 100,000); a larger hint is cut down
+    /// to it and counted in `stats().hintsClamped`.
+    pub max_counter_hint: Option<f64>,
     /// How often the background driver notices expiries and delivers ends
     /// (default 1 s: 1,000 ms); 0 runs no driver, and ends are then
     /// delivered after `sweep()` and by `close()`.
@@ -72,6 +87,27 @@ pub struct TrackerOptions<'env> {
     pub clock: Option<Arg<ClassInstance<'env, MockClock>>>,
 }
 
+/// The names of the options, as JavaScript gives them: every field of
+/// [`TrackerOptions`].
+const OPTIONS: [&str; 16] = [
+    "idleTimeout",
+    "maxLifetime",
+    "reviveWindow",
+    "retention",
+    "maxSessions",
+    "maxDormant",
+    "secret",
+    "secrets",
+    "unsignedTokens",
+    "maxCounterHint",
+    "sweepInterval",
+    "onEnd",
+    "maxPendingEnds",
+    "closeTimeout",
+    "maxAttrsBytes",
+    "clock",
+];
+
 /// Tracks live sessions: their counters, user, timestamps and attributes,
 /// their expiry, revival and ends. Ids are UUID strings; a malformed one
 /// throws `INVALID_SESSION_ID`. Every error is an `Error` with a stable
@@ -83,6 +119,9 @@ pub struct Tracker {
     /// let go of before the core tracker closes.
     delivery: Option<Delivery>,
     pub(crate) inner: sojourn::Tracker,
+    /// The core's warnings about the configuration, for the wrapper to
+    /// emit once the tracker is made (`_takeWarnings`).
+    warnings: RefCell<Vec<sojourn::Warning>>,
     /// Ends that the wrapper dropped (`close()` past `closeTimeout`),
     /// counted with the core's in `stats().endsDropped`.
     dropped: Cell<u64>,
@@ -109,22 +148,33 @@ impl Drop for Delivery {
 
 #[napi]
 impl Tracker {
-    /// A tracker with these options; throws `INVALID_ARGUMENT` for one out
-    /// of range. (`ready` is the package's: called with no argument on the
-    /// main thread when session ends wait, it takes them with `_takeEnds`
-    /// and calls `onEnd`. Ends are kept for it when it is given, and only
-    /// then.)
+    /// A tracker with these options; throws `INVALID_ARGUMENT` for an
+    /// option out of range, of the wrong type, or unknown. (`ready` is the
+    /// package's: called with no argument on the main thread when session
+    /// ends wait, it takes them with `_takeEnds` and calls `onEnd`. Ends
+    /// are kept for it when it is given, and only then.)
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        #[napi(ts_arg_type = "TrackerOptions")] options: Option<Arg<TrackerOptions>>,
+        #[napi(ts_arg_type = "TrackerOptions")] options: Option<Any>,
         #[napi(ts_arg_type = "() => void")] ready: Option<Arg<Function<'_, (), ()>>>,
     ) -> Result<Self> {
-        let mut builder = match options {
-            Some(options) => configure(options.get("options")?)?,
-            None => sojourn::Tracker::builder(),
+        let options = match options {
+            // SAFETY: the value is an argument of this call.
+            Some(value) => Some(unsafe { tracker_options(env.raw(), value.raw())? }),
+            None => None,
         };
         let ready = ready.map(|f| f.get("ready")).transpose()?;
+        let mut builder = match options {
+            Some(options) => configure(options)?,
+            None => sojourn::Tracker::builder(),
+        };
+        let warnings: Arc<Mutex<Vec<sojourn::Warning>>> = Arc::default();
+        let sink = Arc::clone(&warnings);
+        builder = builder.on_warning(move |warning| {
+            let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
+            sink.push(warning.clone());
+        });
         let notifier = match ready {
             // SAFETY: `ready` is a function of this call, in its `env`.
             Some(ready) => Some(unsafe { Notifier::new(env.raw(), ready.raw())? }),
@@ -159,9 +209,12 @@ impl Tracker {
                 notifier.release();
             }
         })?;
+        let warnings =
+            std::mem::take(&mut *warnings.lock().unwrap_or_else(PoisonError::into_inner));
         Ok(Tracker {
             delivery,
             inner,
+            warnings: RefCell::new(warnings),
             dropped: Cell::new(0),
             ends_options,
             scratch: Scratch::default(),
@@ -454,8 +507,8 @@ impl Tracker {
     }
 }
 
-/// Ends for the wrapper, and what its delivery needs: the internal side
-/// of `onEnd` and `close()`.
+/// Ends for the wrapper, warnings, and what its delivery needs: the
+/// internal side of `onEnd`, `close()` and the constructor.
 impl Tracker {
     /// Up to `max` of the pending ends, oldest first.
     pub(crate) fn take_ends(&self, max: usize) -> Vec<sojourn::SessionEnd> {
@@ -478,10 +531,62 @@ impl Tracker {
         dropped
     }
 
+    /// The warnings that the core gave while the tracker was made; each once.
+    pub(crate) fn take_warnings(&self) -> Vec<sojourn::Warning> {
+        self.warnings.take()
+    }
+
     /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`.
     pub(crate) fn ends_options(&self) -> (usize, Duration, Duration) {
         self.ends_options
     }
+}
+
+/// The tracker's options from `value`: an object whose own enumerable keys
+/// are all options' names (a misspelt option is refused, not ignored),
+/// converted.
+///
+/// # Safety
+///
+/// `env` and `value` must be those of the current call.
+unsafe fn tracker_options<'env>(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Result<TrackerOptions<'env>> {
+    // SAFETY (every napi call here): `env` and `value` are the call's, each
+    // out-pointer is to a local, and each value read is of this call.
+    unsafe { <Object as ValidateNapiValue>::validate(env, value) }
+        .map_err(|e| error::invalid_value("options", e))?;
+    let mut keys = std::ptr::null_mut();
+    check(unsafe {
+        sys::napi_get_all_property_names(
+            env,
+            value,
+            sys::KeyCollectionMode::own_only,
+            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+            sys::KeyConversion::numbers_to_strings,
+            &mut keys,
+        )
+    })
+    .or_throw()?;
+    let mut length = 0;
+    check(unsafe { sys::napi_get_array_length(env, keys, &mut length) }).or_throw()?;
+    for i in 0..length {
+        let mut key = std::ptr::null_mut();
+        check(unsafe { sys::napi_get_element(env, keys, i, &mut key) }).or_throw()?;
+        let name = unsafe { String::from_napi_value(env, key) }.or_throw()?;
+        if !OPTIONS.contains(&name.as_str()) {
+            return Err(error::invalid(
+                "options",
+                format!(
+                    "unknown option {name:?}; the options are {}",
+                    OPTIONS.join(", ")
+                ),
+            ));
+        }
+    }
+    unsafe { TrackerOptions::from_napi_value(env, value) }
+        .map_err(|e| error::invalid_value("options", e))
 }
 
 /// A builder with the options given (all but `onEnd`, which the wrapper
@@ -503,6 +608,7 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
     set!(max_sessions, "maxSessions", convert::size);
     set!(max_dormant, "maxDormant", convert::size);
     set!(max_attrs_bytes, "maxAttrsBytes", convert::size);
+    set!(max_counter_hint, "maxCounterHint", convert::count);
     set!(max_pending_ends, "maxPendingEnds", convert::size);
     set!(close_timeout, "closeTimeout", convert::millis);
     set!(sweep_interval, "sweepInterval", convert::millis);
@@ -513,6 +619,9 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
         (Some(secret), None) => b = b.secret(secret),
         (None, Some(secrets)) => b = b.secrets(secrets),
         (None, None) => {}
+    }
+    if let Some(unsigned) = o.unsigned_tokens {
+        b = b.unsigned_tokens(unsigned);
     }
     if let Some(clock) = o.clock {
         b = b.clock(clock.get("clock")?.inner.clone());
