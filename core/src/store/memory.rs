@@ -34,35 +34,30 @@ pub(crate) struct MemoryStore {
     pub dormant_users: UserIndex,
 }
 
-/// How many shards a store of these bounds has: from the live bound, so
-/// that no shard holds more than its share of live sessions (a small
-/// dormant bound once made a large store one shard, and a mass expiry
-/// then held its lock for a second), but never more than dormant records,
-/// so that every shard may remember at least one.
-fn shard_count(max_sessions: usize, max_dormant: usize) -> usize {
-    let by_live = (max_sessions / SESSIONS_PER_SHARD)
+/// How many shards a store has: from the live bound alone, so that no
+/// shard holds more than its share of live sessions. (The smaller of both
+/// bounds once decided: a small `max_dormant` made a million-session store
+/// one shard, and a mass expiry held its lock for a second.)
+fn shard_count(max_sessions: usize) -> usize {
+    (max_sessions / SESSIONS_PER_SHARD)
         .max(1)
         .next_power_of_two()
-        .min(MAX_SHARDS);
-    match max_dormant {
-        0 => by_live,
-        // The largest power of two at most max_dormant.
-        n => by_live.min(1 << n.ilog2()),
-    }
+        .min(MAX_SHARDS)
 }
 
 impl MemoryStore {
     pub fn new(max_sessions: usize, max_dormant: usize) -> Self {
-        let n = shard_count(max_sessions, max_dormant);
+        let n = shard_count(max_sessions);
         let share = |total: usize, i: usize| total / n + usize::from(i < total % n);
+        // Every shard remembers at least one departure when any is to be
+        // remembered: with fewer than one a shard, no shard is left out.
+        let dormant = |i| match max_dormant {
+            0 => 0,
+            _ => share(max_dormant, i).max(1),
+        };
         MemoryStore {
             shards: (0..n)
-                .map(|i| {
-                    Padded(Mutex::new(Shard::new(
-                        share(max_sessions, i),
-                        share(max_dormant, i),
-                    )))
-                })
+                .map(|i| Padded(Mutex::new(Shard::new(share(max_sessions, i), dormant(i)))))
                 .collect(),
             route: RandomState::default(),
             users: UserIndex::new(n),
@@ -101,22 +96,29 @@ mod tests {
     #[test]
     fn shards_follow_the_live_bound() {
         assert_eq!(MemoryStore::new(100, 100).shards.len(), 1);
+        assert_eq!(MemoryStore::new(2_047, 1).shards.len(), 1);
         assert_eq!(MemoryStore::new(1_000_000, 0).shards.len(), 256);
-        assert_eq!(MemoryStore::new(1_000_000, 1_000).shards.len(), 256);
         // A small dormant bound no longer makes a large store one shard.
-        assert_eq!(MemoryStore::new(1_000_000, 100).shards.len(), 64);
-        assert_eq!(MemoryStore::new(1_000_000, 1).shards.len(), 1);
+        assert_eq!(MemoryStore::new(1_000_000, 1).shards.len(), 256);
         assert_eq!(MemoryStore::new(10_000, 1_000_000).shards.len(), 4);
     }
 
     #[test]
     fn every_shard_may_remember_a_departure() {
-        for max_dormant in [1, 3, 100, 255, 257, 1_000] {
+        for max_dormant in [256, 257, 1_000, 1_000_000] {
             let store = MemoryStore::new(1_000_000, max_dormant);
             let shares: Vec<usize> = store.shards().map(|s| s.max_dormant()).collect();
             assert!(shares.iter().all(|&n| n >= 1), "{max_dormant}: {shares:?}");
             assert_eq!(shares.iter().sum::<usize>(), max_dormant);
         }
+        // Fewer than one a shard: each still remembers one.
+        let store = MemoryStore::new(1_000_000, 3);
+        assert!(store.shards().all(|s| s.max_dormant() == 1));
+        assert!(
+            MemoryStore::new(1_000_000, 0)
+                .shards()
+                .all(|s| s.max_dormant() == 0)
+        );
     }
 
     #[test]

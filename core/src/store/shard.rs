@@ -277,15 +277,10 @@ impl Shard {
         self.depart(id, reason, ctx)
     }
 
-    /// Ends every live session (those already due with their own reason).
-    pub fn end_all(&mut self, ctx: &mut Ctx) -> usize {
-        while self.sweep(ctx, usize::MAX).1 {}
-        let mut live = std::mem::replace(&mut self.live, Table::new(RandomState::default()));
-        let n = live.len();
-        for slot in live.drain() {
-            self.retire(slot.id, slot.record, EndReason::Ended, ctx);
-        }
-        n
+    /// The ids of the live sessions (some perhaps due), for `end_all` to
+    /// end in rounds.
+    pub fn live_ids(&self) -> Vec<SessionId> {
+        self.live.iter().map(|(id, _)| id).collect()
     }
 
     /// Every live session, without touching them.
@@ -501,6 +496,30 @@ mod tests {
             "{} stale entries",
             shard.expiry.len()
         );
+    }
+
+    #[test]
+    fn a_sweep_takes_at_most_its_budget_and_says_what_is_left() {
+        let rules = rules();
+        let users = UserIndex::new(1);
+        let mut shard = Shard::new(1_000_000, 1_000_000);
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            now: 0,
+            rules: &rules,
+            users: &users,
+            dormant_users: &users,
+            out: &mut out,
+        };
+        for _ in 0..1_000 {
+            shard.insert(SessionId::new_v7(0), Record::new(0), &mut ctx);
+        }
+        ctx.now = rules.idle_ms;
+        assert_eq!(shard.sweep(&mut ctx, 300), (300, true));
+        assert_eq!(shard.sweep(&mut ctx, 300), (300, true));
+        assert_eq!(shard.sweep(&mut ctx, 300), (300, true));
+        assert_eq!(shard.sweep(&mut ctx, 300), (100, false));
+        assert_eq!((shard.live_len(), ctx.out.len()), (0, 1_000));
     }
 
     #[test]

@@ -81,11 +81,6 @@ impl Table {
     pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Record)> {
         self.slots.iter().map(|s| (s.id, &s.record))
     }
-
-    /// Every slot, leaving the table empty.
-    pub fn drain(&mut self) -> impl Iterator<Item = Slot> + '_ {
-        self.slots.drain()
-    }
 }
 
 #[cfg(test)]
@@ -112,7 +107,5 @@ mod tests {
         assert_eq!(table.remove(ids[4]).map(|r| r.started_at), Some(4));
         assert!(table.get(ids[4]).is_none() && table.remove(ids[4]).is_none());
         assert_eq!(table.iter().count(), 999);
-        assert_eq!(table.drain().count(), 999);
-        assert_eq!(table.len(), 0);
     }
 }
