@@ -6,6 +6,23 @@ import * as native from './index'
 export type * from './index'
 export { MockClock } from './index'
 
+/** The stable code of every error this package throws or returns. */
+export type ErrorCode =
+  | 'SESSION_NOT_FOUND'
+  | 'INVALID_SESSION_ID'
+  | 'SESSION_NOT_REVIVABLE'
+  | 'INVALID_ARGUMENT'
+  | 'STORE_ERROR'
+
+/**
+ * An error of this package: a plain `Error` with a stable `code` (there is
+ * no class of its own: test `error.code`, not `instanceof`). Thrown by
+ * every operation, and returned, not thrown, for an item of `trackMany`.
+ */
+export interface SojournError extends Error {
+  readonly code: ErrorCode
+}
+
 /**
  * Tracks live sessions: their counters, user, timestamps and attributes,
  * their expiry, revival and ends (see the addon's `Tracker` for every
@@ -25,6 +42,15 @@ export declare class Tracker extends native.Tracker {
   /** How many sessions are live (`count()`). */
   get size(): number
   /**
+   * Counts one view or event on each id in turn, in one call. Returns, for
+   * each id in order, its tick; `null` if its session is not live; or, for
+   * any other error of that item (a counter at its maximum), a
+   * `SojournError`, returned and not thrown, every other item being
+   * tracked. A malformed id throws for the whole call, before anything is
+   * tracked.
+   */
+  trackMany(ids: string[], kind: 'view' | 'event'): Array<native.Tick | null | SojournError>
+  /**
    * Stops the background driver after a last sweep, and delivers every
    * pending end to `onEnd` before it returns, on this thread (for at most
    * `closeTimeout`; the ends still pending then are dropped and counted in
@@ -35,4 +61,3 @@ export declare class Tracker extends native.Tracker {
    */
   close(): number
 }
-

@@ -304,12 +304,24 @@ class Tracker extends native.Tracker {
     if (!(#n in this)) throw new TypeError('Illegal invocation')
     const view = kind === 'view'
     if (!view && kind !== 'event') return super.trackMany(ids, kind)
-    // Three numbers a tick, -1 first where the session is not live.
-    const packed = super._trackMany(ids, view)
+    // Three numbers a tick; -1 first where the session is not live, -2 and
+    // the error's index where the item has an error, the errors then
+    // following the numbers.
+    let packed = super._trackMany(ids, view)
+    let errors = null
+    if (!(packed instanceof Float64Array)) {
+      errors = packed
+      packed = errors[0]
+    }
     const ticks = []
     for (let i = 0; i < packed.length; i += 3) {
+      const first = packed[i]
       ticks.push(
-        packed[i] < 0 ? null : { viewSequence: packed[i], eventSequence: packed[i + 1], sequence: packed[i + 2] },
+        first >= 0
+          ? { viewSequence: first, eventSequence: packed[i + 1], sequence: packed[i + 2] }
+          : first === -1
+            ? null
+            : errors[packed[i + 1] + 1],
       )
     }
     return ticks

@@ -223,12 +223,30 @@ describe('the same errors as the addon', () => {
   test('a refused call changes nothing', () => {
     const before = [t.stats(), slow(t, 'peek', s.id), slow(t, 'peek', full)]
     assert.throws(() => t.track(full, 'view'), { code: 'INVALID_ARGUMENT', message: /maximum/ })
-    assert.throws(() => t.trackMany([s.id, full], 'view'), { code: 'INVALID_ARGUMENT', message: /maximum/ })
+    const [tick, error] = t.trackMany([s.id, full], 'view')
+    assert.equal(tick.viewSequence, before[1].viewSequence + 1)
+    assert.ok(error instanceof Error)
+    assert.equal(error.code, 'INVALID_ARGUMENT')
+    assert.match(error.message, /maximum/)
     assert.throws(() => t.track(s.id, 'click'), { code: 'INVALID_ARGUMENT' })
     assert.throws(() => t.trackMany([s.id, 'nope'], 'view'), { code: 'INVALID_SESSION_ID' })
     const [stats, ...sessions] = before
     assert.deepEqual([t.stats(), slow(t, 'peek', full)], [{ ...stats, views: stats.views + 1 }, sessions[1]])
     assert.equal(slow(t, 'peek', s.id).viewSequence, sessions[0].viewSequence + 1, 'the batch tracked its other item')
+  })
+
+  test('an item with an error: the same Error, returned in its place', () => {
+    const other = t.start().id
+    const gone = v7(START, 99)
+    const fast = t.trackMany([other, full, other, gone, full], 'view')
+    assert.equal(fast[0].sequence + 1, fast[2].sequence)
+    // The addon's public method, one later: the same but for the counters.
+    const reference = slow(t, 'trackMany', [other, full, other, gone, full], 'view')
+    for (const i of [1, 3, 4]) same(fast[i], reference[i], `item ${i}`)
+    assert.equal(fast[3], null)
+    assert.deepEqual(Object.keys(fast[1]), ['code'])
+    assert.equal(Object.getPrototypeOf(fast[1]), Error.prototype)
+    assert.notEqual(fast[1], fast[4], 'an Error for each item')
   })
 })
 

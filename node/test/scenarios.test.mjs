@@ -21,7 +21,9 @@ const CONFIG = {
   max_sessions: 'maxSessions',
   max_dormant: 'maxDormant',
   max_attrs_bytes: 'maxAttrsBytes',
+  max_counter_hint: 'maxCounterHint',
   secrets: 'secrets',
+  unsigned_tokens: 'unsignedTokens',
 }
 
 const hints = (a) => ({
@@ -48,6 +50,7 @@ const OPS = {
   count: (t, a) => t.count(a.user_id),
   len: (t) => t.size,
   end_user: (t, a) => t.endUser(a.user_id),
+  forget_user: (t, a) => t.forgetUser(a.user_id),
   end_all: (t) => t.endAll(),
   reassign_user: (t, a) => t.reassignUser(a.old, a.new),
   stats: (t) => t.stats(),
@@ -65,6 +68,9 @@ class Run {
 
   build(config) {
     const options = { clock: this.clock, sweepInterval: 0, onEnd: (end) => this.ends.push(end) }
+    // Unsigned on purpose, unless the scenario says otherwise (as the Rust
+    // runner does).
+    if (!('secrets' in config)) options.unsignedTokens = true
     for (const [key, value] of Object.entries(config)) {
       assert.ok(key in CONFIG, `unknown config key ${key}`)
       options[CONFIG[key]] = value
@@ -168,6 +174,8 @@ test('the matcher can fail', () => {
 })
 
 test('results take the shape of the scenarios', () => {
+  const error = Object.assign(new Error('full'), { code: 'INVALID_ARGUMENT' })
+  assert.deepEqual(scenarioShape([{ viewSequence: 1 }, null, error]), [{ view_sequence: 1 }, null, { error: 'INVALID_ARGUMENT' }])
   const at = new Date('2026-01-01T00:00:00Z')
   const session = { id: 'x', userId: null, startedAt: at, attrs: { someKey: 1 } }
   assert.deepEqual(scenarioShape(session), {

@@ -1,6 +1,7 @@
 // trackMany: a batch gives what the same `track` calls give one by one;
 // `null` for a session that is not live; every id checked before anything
-// is tracked; any other error of an item thrown after the call.
+// is tracked; any other error of an item returned in its place, an Error
+// with its code, never thrown.
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -27,14 +28,14 @@ function setup(options = {}) {
   return { clock, ends, tracker }
 }
 
-// What `track` gives for each id in turn, `null` where not live.
+// What `track` gives for each id in turn: `null` where not live, the
+// error it throws where it throws another.
 function oneByOne(tracker, ids, kind) {
   return ids.map((id) => {
     try {
       return tracker.track(id, kind)
     } catch (error) {
-      if (error.code === 'SESSION_NOT_FOUND') return null
-      throw error
+      return error.code === 'SESSION_NOT_FOUND' ? null : error
     }
   })
 }
@@ -117,12 +118,31 @@ test('a malformed id or a wrong type fails the batch before anything is tracked'
   assert.equal(tracker.stats().views, 0)
 })
 
-test('a full counter is thrown after the other items are tracked', () => {
+test('a full counter is that item\'s error, returned in its place; every other item is tracked', () => {
   const { tracker } = setup()
   const a = tracker.start().id
   const full = tracker.revive(UNKNOWN, { viewSequence: MAX_COUNTER }).id
-  throwsCode(() => tracker.trackMany([a, full, a], 'view'), 'INVALID_ARGUMENT', /maximum/)
-  assert.equal(tracker.peek(a).viewSequence, 2, 'the items before and after it stay tracked')
-  assert.equal(tracker.peek(full).viewSequence, MAX_COUNTER)
+  const batch = [a, full, a, '019b71b4-4c01-7abc-9def-0123456789ab', full]
+  const items = tracker.trackMany(batch, 'view')
+  assert.equal(items.length, 5)
+  assert.deepEqual(items[0], { viewSequence: 1, eventSequence: 0, sequence: 1 })
+  assert.deepEqual(items[2], { viewSequence: 2, eventSequence: 0, sequence: 2 })
+  assert.equal(items[3], null)
+  for (const i of [1, 4]) {
+    assert.ok(items[i] instanceof Error, `item ${i}: ${items[i]}`)
+    assert.equal(items[i].code, 'INVALID_ARGUMENT')
+    assert.match(items[i].message, /maximum/)
+  }
+  assert.equal(tracker.peek(a).viewSequence, 2, 'the items before and after it are tracked')
+  assert.equal(tracker.peek(full).viewSequence, MAX_COUNTER, 'the full one is not')
+  assert.equal(tracker.stats().views, 2, 'counted once each: nothing to retry')
+  // What the same tracks one by one give, errors included.
+  const [one, other] = [setup(), setup()].map(({ tracker: t }) => {
+    t.revive(UNKNOWN, { viewSequence: MAX_COUNTER })
+    return t
+  })
+  const byBatch = one.trackMany([UNKNOWN, UNKNOWN], 'view')
+  const byOne = oneByOne(other, [UNKNOWN, UNKNOWN], 'view')
+  assert.deepEqual(byBatch, byOne)
   assert.deepEqual(tracker.trackMany([full, a], 'event').map((t) => t.sequence), [MAX_COUNTER + 1, 3])
 })

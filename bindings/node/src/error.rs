@@ -86,3 +86,24 @@ impl<T> OrThrow<T> for napi::Result<T> {
         self.map_err(|e| napi::Error::new(Code::from(e.status), e.reason.clone()))
     }
 }
+
+/// A core error as a JavaScript value, not thrown: an `Error` with its
+/// `code`, as a thrown one has (for the items of `trackMany`).
+pub struct ErrorValue(pub sojourn::Error);
+
+impl napi::bindgen_prelude::ToNapiValue for ErrorValue {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        error: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: `env` is the one napi hands to every conversion, and
+        // each value is made in it.
+        unsafe {
+            let code = <&str>::to_napi_value(env, error.0.code())?;
+            let message = String::to_napi_value(env, error.0.to_string())?;
+            let mut value = std::ptr::null_mut();
+            crate::convert::check(napi::sys::napi_create_error(env, code, message, &mut value))?;
+            Ok(value)
+        }
+    }
+}

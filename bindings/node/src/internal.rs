@@ -16,7 +16,7 @@ use sojourn::{Kind, Outcome};
 
 use crate::convert::{self, Arg, Attrs, Given, Id, IdText, Ids, check};
 use crate::ends::EndBatch;
-use crate::error::{OrThrow, Result};
+use crate::error::{ErrorValue, OrThrow, Result};
 use crate::scratch::{Buffer, slot};
 use crate::session::{Hints, StartOptions};
 use crate::tracker::Tracker;
@@ -47,24 +47,30 @@ impl Tracker {
     }
 
     /// @internal `trackMany(ids, view ? 'view' : 'event')`: three numbers
-    /// an id (views, events, sequence), or -1 and two zeros where its
-    /// session is not live.
-    #[napi(js_name = "_trackMany")]
+    /// an id (views, events, sequence); -1 and two zeros where its session
+    /// is not live; -2, `k` and 0 for the `k`th item with an error. Without
+    /// errors, the numbers alone; else `[numbers, error, error…]`.
+    #[napi(js_name = "_trackMany", ts_return_type = "Float64Array | unknown[]")]
     pub fn track_many_packed(
         &self,
         #[napi(ts_arg_type = "string[]")] ids: Ids,
         view: bool,
-    ) -> Result<Float64Array> {
+    ) -> Result<Packed> {
         let ids = ids.get()?;
         let kind = if view { Kind::View } else { Kind::Event };
-        let mut packed = Vec::with_capacity(3 * ids.len());
-        for tick in self.core_track_many(&ids, kind)? {
-            packed.extend(match tick {
-                Some(t) => [t.view_sequence, t.event_sequence, t.sequence].map(convert::number),
-                None => [-1.0, 0.0, 0.0],
+        let mut numbers = Vec::with_capacity(3 * ids.len());
+        let mut errors = Vec::new();
+        for item in self.core_track_many(&ids, kind) {
+            numbers.extend(match item {
+                Ok(t) => [t.view_sequence, t.event_sequence, t.sequence].map(convert::number),
+                Err(sojourn::Error::SessionNotFound { .. }) => [-1.0, 0.0, 0.0],
+                Err(error) => {
+                    errors.push(error);
+                    [-2.0, (errors.len() - 1) as f64, 0.0]
+                }
             });
         }
-        Ok(Float64Array::new(packed))
+        Ok(Packed { numbers, errors })
     }
 
     /// @internal Up to `max` of the pending session ends, oldest first:
@@ -245,6 +251,31 @@ impl Compact {
             session,
             given: None,
         }
+    }
+}
+
+/// What `_trackMany` returns: its numbers, and the errors of items.
+pub struct Packed {
+    numbers: Vec<f64>,
+    errors: Vec<sojourn::Error>,
+}
+
+impl ToNapiValue for Packed {
+    unsafe fn to_napi_value(env: sys::napi_env, p: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY (every conversion and napi call): `env` is the one napi
+        // hands to every conversion, and each value is made in it.
+        let numbers = unsafe { Float64Array::to_napi_value(env, Float64Array::new(p.numbers))? };
+        if p.errors.is_empty() {
+            return Ok(numbers);
+        }
+        let mut array = std::ptr::null_mut();
+        check(unsafe { sys::napi_create_array_with_length(env, p.errors.len() + 1, &mut array) })?;
+        check(unsafe { sys::napi_set_element(env, array, 0, numbers) })?;
+        for (i, error) in (1..).zip(p.errors) {
+            let error = unsafe { ErrorValue::to_napi_value(env, ErrorValue(error))? };
+            check(unsafe { sys::napi_set_element(env, array, i, error) })?;
+        }
+        Ok(array)
     }
 }
 

@@ -5,7 +5,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Function, Object, ValidateNapiValue};
+use napi::bindgen_prelude::{
+    ClassInstance, FromNapiValue, Function, Null, Object, ToNapiValue, ValidateNapiValue,
+};
 use napi::{Env, JsValue, sys};
 use napi_derive::napi;
 use sojourn::{Kind, SessionId, TrackerBuilder};
@@ -13,7 +15,7 @@ use sojourn::{Kind, SessionId, TrackerBuilder};
 use crate::clock::MockClock;
 use crate::convert::{self, Any, Arg, Attrs, Id, Ids, check};
 use crate::ends::{Notifier, Teardown};
-use crate::error::{self, OrThrow, Result};
+use crate::error::{self, ErrorValue, OrThrow, Result};
 use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
 
@@ -263,26 +265,26 @@ impl Tracker {
 
     /// Counts one view or event on each id in turn, as that many `track`
     /// calls would, in one call: for an ingestion endpoint with a batch of
-    /// events from many clients. Returns, for each id in order, its tick,
-    /// or `null` if its session is not live. An id may repeat: each
+    /// events from many clients. Returns, for each id in order, its tick;
+    /// `null` if its session is not live; or, for any other error of that
+    /// item (a counter at its maximum: `INVALID_ARGUMENT`), an `Error` with
+    /// its `code`, returned and not thrown: the items are independent
+    /// operations, and every other one is tracked. An id may repeat: each
     /// occurrence counts.
     ///
-    /// Every id is checked before anything is tracked: `INVALID_ARGUMENT`
-    /// if `ids` is not an array of strings, `INVALID_SESSION_ID` for a
-    /// malformed one. Any other error of an item (a counter at its maximum:
-    /// `INVALID_ARGUMENT`) is thrown once the call is done; every other
-    /// item stays tracked, before it and after it, as the items are
-    /// independent operations.
-    #[napi(ts_return_type = "Array<Tick | null>")]
+    /// Every id is checked before anything is tracked, and a bad one
+    /// throws for the whole call: `INVALID_ARGUMENT` if `ids` is not an
+    /// array of strings, `INVALID_SESSION_ID` for a malformed one.
+    #[napi(ts_return_type = "Array<Tick | null | Error>")]
     pub fn track_many(
         &self,
         #[napi(ts_arg_type = "string[]")] ids: Ids,
         #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
-    ) -> Result<Vec<Option<Tick>>> {
+    ) -> Result<Vec<Item>> {
         let ids = ids.get()?;
         let kind = kind_of(kind)?;
-        let ticks = self.core_track_many(&ids, kind)?;
-        Ok(ticks.into_iter().map(|t| t.map(Tick::from)).collect())
+        let items = self.core_track_many(&ids, kind);
+        Ok(items.into_iter().map(Item::from).collect())
     }
 
     /// Assigns the session to a user (at most 256 bytes).
@@ -376,6 +378,19 @@ impl Tracker {
         Ok(self.inner.end_user(&user_id) as f64)
     }
 
+    /// Erases a user: as `endUser`, and what the tracker remembers of the
+    /// user's sessions is deleted (user, counters, attributes, linkage);
+    /// only their ids are kept until `retention`, so that a client that
+    /// comes back with such a token starts a new session, unlinked. The
+    /// ends of the live sessions are still delivered to `onEnd`, with their
+    /// `userId`, for the application to close (and erase) them downstream.
+    /// Returns how many sessions were erased, live and remembered.
+    #[napi]
+    pub fn forget_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<String>) -> Result<f64> {
+        let user_id = user_id.get("userId")?;
+        Ok(self.inner.forget_user(&user_id) as f64)
+    }
+
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
     #[napi]
@@ -456,22 +471,13 @@ impl Tracker {
         session.or_throw()
     }
 
-    /// Each id's tick, or `None` where its session is not live; any other
-    /// error of an item is returned once every item is tracked.
+    /// Each id's result, as the core gives it.
     pub(crate) fn core_track_many(
         &self,
         ids: &[SessionId],
         kind: Kind,
-    ) -> Result<Vec<Option<sojourn::Tick>>> {
-        let ticks = self
-            .inner
-            .track_many(ids, kind)
-            .into_iter()
-            .map(|r| match r {
-                Err(sojourn::Error::SessionNotFound { .. }) => Ok(None),
-                other => other.map(Some),
-            });
-        ticks.collect::<sojourn::Result<_>>().or_throw()
+    ) -> Vec<sojourn::Result<sojourn::Tick>> {
+        self.inner.track_many(ids, kind)
     }
 
     pub(crate) fn core_identify(&self, id: Id, user_id: Arg<String>) -> Result<sojourn::Session> {
@@ -636,6 +642,37 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
 /// A kind argument: `'view'` or `'event'`.
 fn kind_of(kind: Arg<String>) -> Result<Kind> {
     kind.get("kind")?.parse::<Kind>().or_throw()
+}
+
+/// One item of `trackMany`: its tick, `null` when its session is not live,
+/// or its error, as a value.
+pub enum Item {
+    Tick(sojourn::Tick),
+    NotLive,
+    Error(sojourn::Error),
+}
+
+impl From<sojourn::Result<sojourn::Tick>> for Item {
+    fn from(result: sojourn::Result<sojourn::Tick>) -> Item {
+        match result {
+            Ok(tick) => Item::Tick(tick),
+            Err(sojourn::Error::SessionNotFound { .. }) => Item::NotLive,
+            Err(error) => Item::Error(error),
+        }
+    }
+}
+
+impl ToNapiValue for Item {
+    unsafe fn to_napi_value(env: sys::napi_env, item: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY: `env` is the one napi hands to every conversion.
+        unsafe {
+            match item {
+                Item::Tick(tick) => Tick::to_napi_value(env, tick.into()),
+                Item::NotLive => Null::to_napi_value(env, Null),
+                Item::Error(error) => ErrorValue::to_napi_value(env, ErrorValue(error)),
+            }
+        }
+    }
 }
 
 fn hints_of(hints: Option<Arg<Hints>>) -> Result<sojourn::Hints> {

@@ -49,10 +49,12 @@ function exactly(expected, actual) {
 const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 
 // A result of the Node API in the scenarios' shape: snake_case keys,
-// timestamps as ISO strings, a session end flattened with `duration_ms`.
-// Attribute keys are data and stay as they are.
+// timestamps as ISO strings, a session end flattened with `duration_ms`, an
+// error returned as an item of `trackMany` as `{ error: CODE }`. Attribute
+// keys are data and stay as they are.
 export function scenarioShape(value) {
   if (value instanceof Date) return value.toISOString()
+  if (value instanceof Error) return { error: value.code }
   if (Array.isArray(value)) return value.map(scenarioShape)
   if (value === null || typeof value !== 'object') return value
   if ('session' in value && 'reason' in value) {
@@ -64,10 +66,11 @@ export function scenarioShape(value) {
   )
 }
 
-// `onEnd` is called through a threadsafe function: the calls that a sweep
-// queues run on the main thread in the poll phase of the event loop. Two
-// `setImmediate` turns always have a poll phase between them (one alone
-// does not when it is set during a poll phase, as ES module code often is).
+// `onEnd` is called from a threadsafe function, which a sweep that queues
+// ends calls: every pending end is delivered on the main thread in the
+// poll phase of the event loop. Two `setImmediate` turns always have a poll
+// phase between them (one alone does not when it is set during a poll
+// phase, as ES module code often is).
 const immediate = () => new Promise((resolve) => setImmediate(resolve))
 export async function flush() {
   await immediate()

@@ -1,9 +1,11 @@
 // The CommonJS view of the same types: `require('sojourn')` from TypeScript.
 import sojourn = require('sojourn')
 
-const tracker: sojourn.Tracker = new sojourn.Tracker({ sweepInterval: 0 })
+const tracker: sojourn.Tracker = new sojourn.Tracker({ sweepInterval: 0, unsignedTokens: true })
 const session: sojourn.Session = tracker.start()
 const size: number = tracker.size
 const clock: sojourn.MockClock = new sojourn.MockClock(0)
-tracker.close()
-void [session, size, clock]
+const items: Array<sojourn.Tick | null | sojourn.SojournError> = tracker.trackMany([session.id], 'view')
+const erased: number = tracker.forgetUser('u1')
+const dropped: number = tracker.close()
+void [session, size, clock, items, erased, dropped]

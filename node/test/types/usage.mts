@@ -2,7 +2,7 @@
 // node-test`): the types that `index.d.ts` and `sojourn.d.ts` declare must
 // accept what the README shows and refuse what the addon refuses.
 import { __napiBindingTarget, MockClock, Tracker } from 'sojourn'
-import type { Hints, Resumed, Session, SessionEnd, Stats, Tick, TrackerOptions } from 'sojourn'
+import type { ErrorCode, Hints, Resumed, Session, SessionEnd, SojournError, Stats, Tick, TrackerOptions } from 'sojourn'
 
 const clock = new MockClock(new Date('2026-01-01T00:00:00Z'))
 clock.advance(1000)
@@ -18,7 +18,10 @@ const options: TrackerOptions = {
   maxSessions: 1_000,
   maxDormant: 1_000,
   secrets: ['a secret of at least sixteen bytes', 'the previous secret, still verifying'],
+  maxCounterHint: 10_000,
   sweepInterval: 0,
+  maxPendingEnds: 50_000,
+  closeTimeout: 2_000,
   maxAttrsBytes: 4096,
   clock,
   onEnd: (end) => {
@@ -33,6 +36,7 @@ const options: TrackerOptions = {
 const tracker = new Tracker(options)
 new Tracker()
 new Tracker({ secret: 'a secret of at least sixteen bytes' })
+new Tracker({ unsignedTokens: true })
 
 const session: Session = tracker.start({ userId: 'u1', attrs: { page: '/', n: 1, ok: true, none: null } })
 tracker.start()
@@ -46,8 +50,10 @@ const page: string | number | boolean | null = session.attrs['page']
 
 const tick: Tick = tracker.track(id, 'view')
 tracker.track(id, 'event')
-const batch: (Tick | null)[] = tracker.trackMany([id, id], 'view')
-const first: number | undefined = batch[0]?.sequence
+const batch: (Tick | null | SojournError)[] = tracker.trackMany([id, id], 'view')
+const item = batch[0]
+const first: number | undefined = item instanceof Error ? undefined : item?.sequence
+const failed: ErrorCode | undefined = item instanceof Error ? item.code : undefined
 const found: Session | null = tracker.get(id)
 const peeked: Session | null = tracker.peek(id)
 const live: boolean = tracker.exists(id)
@@ -66,11 +72,12 @@ const mine: Session[] = tracker.sessions('u2')
 const counts: number[] = [tracker.count(), tracker.count('u2'), tracker.size]
 const ended: SessionEnd | null = tracker.end(id)
 const moved: number = tracker.reassignUser('u1', 'u3')
-const gone: number[] = [tracker.endUser('u3'), tracker.endAll(), tracker.sweep()]
+const gone: number[] = [tracker.endUser('u3'), tracker.forgetUser('u3'), tracker.endAll(), tracker.sweep()]
 const stats: Stats = tracker.stats()
 const byReason: number[] = [stats.ended.idle, stats.ended.lifetime, stats.ended.ended, stats.ended.evicted]
+const limits: number[] = [stats.hintsClamped, stats.attrsDropped, stats.endsDropped, stats.endsPending]
 const signed: string = tracker.token(id)
-tracker.close()
+const dropped: number = tracker.close()
 
 // What the types refuse.
 // @ts-expect-error: a kind is 'view' or 'event'
@@ -83,17 +90,25 @@ tracker.trackMany(id, 'view')
 tracker.trackMany([id, 42], 'event')
 // @ts-expect-error: an item may be null: check it before use
 tracker.trackMany([id], 'view')[0].sequence
+// @ts-expect-error: or an error: check that too
+tracker.trackMany([id], 'view')[0]!.sequence
 // @ts-expect-error: attribute values are scalars
 tracker.setAttrs(id, { nested: { a: 1 } })
 // @ts-expect-error: durations are numbers of milliseconds
 new Tracker({ idleTimeout: '30m' })
 // @ts-expect-error: the clock is a MockClock
 new Tracker({ clock: Date })
+// @ts-expect-error: unsigned tokens are chosen with a boolean
+new Tracker({ unsignedTokens: 'yes' })
+// @ts-expect-error: options are spelt as declared (refused at run time too)
+new Tracker({ secert: 'a secret of at least sixteen bytes' })
+// @ts-expect-error: the second argument is the package's own
+new Tracker({}, () => {})
 // @ts-expect-error: `size` is read-only
 tracker.size = 3
 
-void [now, user, previous, times, counters, page, tick, batch, first, found, peeked, live, revived, outcome]
-void [all, mine, counts, ended, moved, gone, byReason, signed]
+void [now, user, previous, times, counters, page, tick, batch, first, failed, found, peeked, live, revived, outcome]
+void [all, mine, counts, ended, moved, gone, byReason, limits, signed, dropped]
 
 // Only what sojourn.js exports is a value: not the loader's own export.
 // @ts-expect-error: exported as a type only
