@@ -225,32 +225,28 @@ impl Shard {
     /// no longer revivable and no longer passes its user on (it keeps the
     /// user, for `forget_user` to find).
     pub fn bar_dormant(&mut self, id: SessionId, user: &str, ctx: &mut Ctx) -> bool {
-        let owned = self
-            .dormant(id, ctx)
-            .is_some_and(|d| d.record.user_id() == Some(user));
-        match self.dormant.get_mut(&id) {
-            Some(d) if owned => {
-                d.barred = true;
-                true
-            }
-            _ => false,
-        }
+        self.users_dormant(id, user, ctx)
+            .map(|d| d.barred = true)
+            .is_some()
     }
 
     /// For `forget_user`: the dormant record `id`, if it is the user's,
     /// becomes a tombstone: no user, counters, attributes or linkage.
     pub fn erase_dormant(&mut self, id: SessionId, user: &str, ctx: &mut Ctx) -> bool {
-        let owned = self
-            .dormant(id, ctx)
-            .is_some_and(|d| d.record.user_id() == Some(user));
-        match self.dormant.get_mut(&id) {
-            Some(d) if owned => {
-                *d = Dormant::tombstone(d.ended_at);
-                ctx.dormant_users.remove(user, id);
-                true
-            }
-            _ => false,
-        }
+        let Some(d) = self.users_dormant(id, user, ctx) else {
+            return false;
+        };
+        *d = Dormant::tombstone(d.ended_at);
+        ctx.dormant_users.remove(user, id);
+        true
+    }
+
+    /// The dormant record `id` within retention, if it is `user`'s.
+    fn users_dormant(&mut self, id: SessionId, user: &str, ctx: &mut Ctx) -> Option<&mut Dormant> {
+        self.dormant(id, ctx)?;
+        self.dormant
+            .get_mut(&id)
+            .filter(|d| d.record.user_id() == Some(user))
     }
 
     /// Removes the dormant record `id` and its entry in the user index.
