@@ -276,6 +276,78 @@ describe('unsigned tokens are a choice, or a warning', () => {
   })
 })
 
+describe('strings with a lone surrogate are refused, not turned into another string', () => {
+  // napi reads strings as UTF-8, replacing each lone surrogate with
+  // U+FFFD: these two would both be 'user-\ufffd'.
+  const A = 'user-\ud800'
+  const B = 'user-\udbff'
+  const LONE = [A, B, '\udc00', 'x\ud83d', '\ude00x']
+
+  test('user ids, in every operation that takes one', () => {
+    const t = tracker()
+    const s = t.start()
+    const replaced = t.start({ userId: 'user-\ufffd' }) // the character itself is fine
+    for (const user of LONE) {
+      for (const call of [
+        () => t.start({ userId: user }),
+        () => t.identify(s.id, user),
+        () => t.revive(UUID4, { userId: user }),
+        () => t.resume(undefined, { userId: user }),
+        () => t.sessions(user),
+        () => t.count(user),
+        () => t.endUser(user),
+        () => t.forgetUser(user),
+        () => t.reassignUser(user, 'u1'),
+        () => t.reassignUser('user-\ufffd', user),
+      ]) {
+        throwsCode(call, 'INVALID_ARGUMENT', /lone surrogate/)
+      }
+    }
+    assert.equal(t.count('user-\ufffd'), 1, 'not ended, forgotten or moved')
+    assert.equal(t.peek(replaced.id).userId, 'user-\ufffd')
+    assert.equal(t.peek(s.id).userId, null)
+    assert.equal(t.size, 2, 'nothing started or revived')
+  })
+
+  test('attribute keys and string values', () => {
+    const t = tracker()
+    const s = t.start({ attrs: { keep: 'me' } })
+    for (const attrs of [{ [A]: 1 }, { ok: 1, [B]: 'x' }, { k: A }, { k: `ok${B}` }]) {
+      throwsCode(() => t.setAttrs(s.id, attrs), 'INVALID_ARGUMENT', /attrs.*lone surrogate/)
+      throwsCode(() => t.start({ attrs }), 'INVALID_ARGUMENT', /lone surrogate/)
+      throwsCode(() => t.resume(undefined, { attrs }), 'INVALID_ARGUMENT', /lone surrogate/)
+    }
+    assert.deepEqual(t.peek(s.id).attrs, { keep: 'me' })
+    assert.equal(t.size, 1)
+    assert.deepEqual(t.setAttrs(s.id, { '\ufffd': '\ud83d\ude00' }).attrs, { keep: 'me', '\ufffd': '😀' }, 'pairs are fine')
+  })
+
+  test('secrets and kinds', () => {
+    throwsCode(() => new Tracker({ secret: `${SECRET}\ud800` }), 'INVALID_ARGUMENT', /lone surrogate.*secret/)
+    throwsCode(() => new Tracker({ secrets: [SECRET, `${SECRET}\udc00`] }), 'INVALID_ARGUMENT', /lone surrogate.*secrets/)
+    const t = tracker()
+    const s = t.start()
+    throwsCode(() => t.track(s.id, 'view\ud800'), 'INVALID_ARGUMENT', /kind/)
+    throwsCode(() => t.trackMany([s.id], 'event\udc00'), 'INVALID_ARGUMENT', /kind/)
+    assert.equal(t.peek(s.id).sequence, 0)
+  })
+
+  test('a token with one is a rejected token: a new session, never an error', () => {
+    const t = tracker({ unsignedTokens: true, secret: undefined })
+    const s = t.start()
+    for (const [i, token] of [`${s.id}\ud800`, `\ud800${s.id}`, s.id.slice(0, -1) + '\udc00', '\ud800'].entries()) {
+      const { session, outcome } = t.resume(token)
+      assert.equal(outcome, 'started')
+      assert.notEqual(session.id, s.id)
+      assert.equal(t.stats().rejected, i + 1)
+    }
+    const signed = tracker()
+    const token = signed.start().token
+    assert.equal(signed.resume(`${token}\ud800`).outcome, 'started')
+    assert.equal(signed.stats().rejected, 1)
+  })
+})
+
 describe('calls on the wrong object', () => {
   test('a method or getter applied to another object throws a TypeError', () => {
     const t = tracker()

@@ -207,7 +207,9 @@ describe('the same errors as the addon', () => {
         ['revive', UNKNOWN, hints],
         ['resume', undefined, hints],
       ]),
-      ...[42, {}, [], Symbol('s')].map((token) => ['resume', token]),
+      ...[42, {}, [], Symbol('s'), '\ud800'].map((token) => ['resume', token]),
+      ...['u\ud800', 'u\udc00x'].flatMap((user) => [['identify', s.id, user], ['start', { userId: user }]]),
+      ...[{ '\ud800': 1 }, { a: '\udfff' }].flatMap((attrs) => [['setAttrs', s.id, attrs], ['start', { attrs }]]),
       ...[42, null, s.id, {}, [s.id, 42], [s.id, 'nope'], [s.id, full], [s.id, `${s.id}x`]].flatMap((list) =>
         kinds.map((kind) => ['trackMany', list, kind]),
       ),

@@ -286,8 +286,143 @@ unsafe fn read_ids(env: sys::napi_env, value: sys::napi_value) -> Option<Vec<Ses
 }
 
 /// An optional string: `undefined` and `null` are none.
-pub fn opt_string(arg: Option<Arg<String>>, name: &str) -> Result<Option<String>> {
-    arg.map(|a| a.get(name)).transpose()
+pub fn opt_string(arg: Option<Arg<Text>>, name: &str) -> Result<Option<String>> {
+    arg.map(|a| a.get(name).map(String::from)).transpose()
+}
+
+/// A string argument, read exactly as it is. napi-rs reads strings as
+/// UTF-8, which replaces a lone surrogate (half of a UTF-16 pair, such as
+/// `'\ud800'`) with U+FFFD: two different strings would become one, so that
+/// `endUser('user-\udbff')` would end the sessions of `'user-\ud800'`. A
+/// string with a lone surrogate is not Unicode text, and is refused
+/// (`INVALID_ARGUMENT`); everything else is read as it is.
+pub struct Text(String);
+
+impl From<Text> for String {
+    fn from(text: Text) -> String {
+        text.0
+    }
+}
+
+impl TypeName for Text {
+    fn type_name() -> &'static str {
+        String::type_name()
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ValidateNapiValue for Text {}
+
+impl FromNapiValue for Text {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: `env` and `value` are a conversion's.
+        match unsafe { read_string(env, value)? } {
+            Ok(text) => Ok(Text(text)),
+            Err(LoneSurrogate(_)) => Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "contains a lone surrogate: it is not Unicode text",
+            )),
+        }
+    }
+}
+
+/// A token argument, the client's: never an error for what it holds. A
+/// token with a lone surrogate is read with U+FFFD in its place, which no
+/// token has (they are ASCII), so the core rejects it as it rejects any
+/// garbage: a new session starts, counted in `stats().rejected`.
+pub struct Token(String);
+
+impl From<Token> for String {
+    fn from(token: Token) -> String {
+        token.0
+    }
+}
+
+impl TypeName for Token {
+    fn type_name() -> &'static str {
+        String::type_name()
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ValidateNapiValue for Token {}
+
+impl FromNapiValue for Token {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: `env` and `value` are a conversion's.
+        Ok(Token(
+            unsafe { read_string(env, value)? }.unwrap_or_else(|LoneSurrogate(lossy)| lossy),
+        ))
+    }
+}
+
+/// What [`read_string`] found in a string with a lone surrogate: the text
+/// with U+FFFD in its place.
+struct LoneSurrogate(String);
+
+/// The text of the string `value`, or, if it holds a lone surrogate,
+/// [`LoneSurrogate`]. It is read as UTF-8 (quick); only a text with U+FFFD
+/// in it, which is either that character or a lone surrogate replaced, is
+/// read again as UTF-16 to tell which.
+///
+/// # Safety
+///
+/// `env` and `value` must be those of a napi conversion.
+unsafe fn read_string(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> napi::Result<std::result::Result<String, LoneSurrogate>> {
+    let mut length = 0;
+    // SAFETY (every napi call here): `env` and `value` are a conversion's,
+    // each buffer's size is given, and napi writes within it.
+    string_status(unsafe {
+        sys::napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0, &mut length)
+    })?;
+    // One byte more for the terminating NUL that napi writes.
+    let mut bytes = vec![0u8; length + 1];
+    let mut written = 0;
+    string_status(unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            value,
+            bytes.as_mut_ptr().cast(),
+            bytes.len(),
+            &mut written,
+        )
+    })?;
+    bytes.truncate(written);
+    let text = String::from_utf8(bytes)
+        .map_err(|_| napi::Error::from_reason("napi gave a string that is not UTF-8"))?;
+    if !text.contains(char::REPLACEMENT_CHARACTER) {
+        return Ok(Ok(text));
+    }
+    let mut units_length = 0;
+    string_status(unsafe {
+        sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut units_length)
+    })?;
+    let mut units = vec![0u16; units_length + 1];
+    string_status(unsafe {
+        sys::napi_get_value_string_utf16(env, value, units.as_mut_ptr(), units.len(), &mut written)
+    })?;
+    units.truncate(written);
+    Ok(String::from_utf16(&units).map_err(|_| LoneSurrogate(text)))
+}
+
+/// The status of reading a string: `StringExpected` for another type.
+fn string_status(status: sys::napi_status) -> napi::Result<()> {
+    match status {
+        sys::Status::napi_ok => Ok(()),
+        other => Err(napi::Error::new(
+            napi::Status::from(other),
+            "expected a string",
+        )),
+    }
 }
 
 /// A count (counter hints, sizes): a non-negative integer. Beyond `u64`
@@ -372,10 +507,20 @@ impl FromNapiValue for Attrs {
         let length = keys.get_array_length()?;
         let mut attrs = sojourn::Attrs::new();
         for i in 0..length {
-            let key: String = keys.get_element(i)?;
-            let value: napi::Unknown = object.get_named_property(&key)?;
-            if let Some(value) = attr_value(value, &key)? {
-                attrs.insert(key, value);
+            let key: napi::Unknown = keys.get_element(i)?;
+            // SAFETY: a value of this call; a key is a string (numbers
+            // are converted to strings), and anything else is refused.
+            let name = unsafe { Text::from_napi_value(env, key.raw()) }
+                .map_err(|e| napi::Error::from_reason(format!("a key {}", e.reason)))?
+                .0;
+            let mut value = std::ptr::null_mut();
+            // SAFETY: the object and key are values of this call. The
+            // property is read by the key itself, not by its name again.
+            check(unsafe { sys::napi_get_property(env, object.raw(), key.raw(), &mut value) })?;
+            // SAFETY: as above.
+            let value = unsafe { napi::Unknown::from_napi_value(env, value)? };
+            if let Some(value) = attr_value(env, value, &name)? {
+                attrs.insert(name, value);
             }
         }
         Ok(Attrs(attrs))
@@ -385,13 +530,22 @@ impl FromNapiValue for Attrs {
 /// Integers up to 2^53 are exact in a JavaScript number.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-fn attr_value(value: napi::Unknown, key: &str) -> napi::Result<Option<AttrValue>> {
+fn attr_value(
+    env: sys::napi_env,
+    value: napi::Unknown,
+    key: &str,
+) -> napi::Result<Option<AttrValue>> {
     Ok(Some(match value.get_type()? {
         ValueType::Undefined => return Ok(None),
         ValueType::Null => AttrValue::Null,
-        // SAFETY (the three casts): each is to the type `get_type` reported.
+        // SAFETY (the two casts): each is to the type `get_type` reported.
         ValueType::Boolean => AttrValue::Bool(unsafe { value.cast::<bool>() }?),
-        ValueType::String => AttrValue::Str(unsafe { value.cast::<String>() }?),
+        // SAFETY: a value of this call, in its `env`.
+        ValueType::String => AttrValue::Str(
+            unsafe { Text::from_napi_value(env, value.raw()) }
+                .map_err(|e| napi::Error::from_reason(format!("{key:?} {}", e.reason)))?
+                .0,
+        ),
         ValueType::Number => {
             let n = unsafe { value.cast::<f64>() }?;
             if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {

@@ -14,7 +14,7 @@ use napi::sys;
 use napi_derive::napi;
 use sojourn::{Kind, Outcome};
 
-use crate::convert::{self, Arg, Attrs, Given, Id, IdText, Ids, check};
+use crate::convert::{self, Arg, Attrs, Given, Id, IdText, Ids, Text, Token, check};
 use crate::ends::EndBatch;
 use crate::error::{ErrorValue, OrThrow, Result};
 use crate::scratch::{Buffer, slot};
@@ -148,7 +148,7 @@ impl Tracker {
     pub fn identify_compact(
         &self,
         #[napi(ts_arg_type = "string")] id: Id,
-        #[napi(ts_arg_type = "string")] user_id: Arg<String>,
+        #[napi(ts_arg_type = "string")] user_id: Arg<Text>,
     ) -> Result<Compact> {
         self.session_out(id.given(), || self.core_identify(id, user_id))
     }
@@ -178,7 +178,7 @@ impl Tracker {
     #[napi(js_name = "_resume", ts_return_type = "string | unknown[]")]
     pub fn resume_compact(
         &self,
-        #[napi(ts_arg_type = "string | null")] token: Option<Arg<String>>,
+        #[napi(ts_arg_type = "string | null")] token: Option<Arg<Token>>,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Compact> {
         let out = self.scratch.get()?;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use napi_derive::napi;
 
-use crate::convert::{self, Attrs};
+use crate::convert::{self, Attrs, Text};
 use crate::error::Result;
 
 /// A snapshot of a live session.
@@ -211,7 +211,8 @@ impl From<sojourn::Stats> for Stats {
 #[napi(object, object_to_js = false)]
 pub struct StartOptions {
     /// The user, if known (at most 256 bytes).
-    pub user_id: Option<String>,
+    #[napi(ts_type = "string")]
+    pub user_id: Option<Text>,
     /// Attributes of the new session (entry page, referrer…).
     #[napi(ts_type = "Record<string, string | number | boolean | null>")]
     pub attrs: Option<Attrs>,
@@ -221,7 +222,8 @@ pub struct StartOptions {
 #[napi(object, object_to_js = false)]
 pub struct Hints {
     /// The user, if known.
-    pub user_id: Option<String>,
+    #[napi(ts_type = "string")]
+    pub user_id: Option<Text>,
     /// Attributes for a started or revived session (entry page,
     /// referrer…): set on a new session, merged into a revived one.
     #[napi(ts_type = "Record<string, string | number | boolean | null>")]
@@ -239,7 +241,7 @@ impl Hints {
     pub fn into_core(self) -> Result<sojourn::Hints> {
         let defaults = sojourn::Hints::default();
         Ok(sojourn::Hints {
-            user_id: self.user_id,
+            user_id: self.user_id.map(String::from),
             attrs: self.attrs.map(|a| a.0),
             view_sequence: self
                 .view_sequence

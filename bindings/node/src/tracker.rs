@@ -13,7 +13,7 @@ use napi_derive::napi;
 use sojourn::{Kind, SessionId, TrackerBuilder};
 
 use crate::clock::MockClock;
-use crate::convert::{self, Any, Arg, Attrs, Id, Ids, check};
+use crate::convert::{self, Any, Arg, Attrs, Id, Ids, Text, Token, check};
 use crate::ends::{Notifier, Teardown};
 use crate::error::{self, ErrorValue, OrThrow, Result};
 use crate::scratch::Scratch;
@@ -48,10 +48,12 @@ pub struct TrackerOptions<'env> {
     /// it was given. Without a secret (or `secrets`), tokens are the bare
     /// id: give `unsignedTokens: true` to choose that on purpose, or the
     /// tracker warns (`SOJOURN_UNSIGNED_TOKENS`).
-    pub secret: Option<String>,
+    #[napi(ts_type = "string")]
+    pub secret: Option<Text>,
     /// Signs with the first secret, verifies with every one (key rotation).
     /// Give `secret` or `secrets`, not both; an empty list is refused.
-    pub secrets: Option<Vec<String>>,
+    #[napi(ts_type = "string[]")]
+    pub secrets: Option<Vec<Text>>,
     /// Tokens are the bare session id, on purpose (default false): anyone
     /// who learns or guesses an id can then resume that session, with its
     /// user and attributes. Refused together with a secret.
@@ -256,7 +258,7 @@ impl Tracker {
     pub fn track(
         &self,
         #[napi(ts_arg_type = "string")] id: Id,
-        #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
+        #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<Text>,
     ) -> Result<Tick> {
         let id = id.get()?;
         let kind = kind_of(kind)?;
@@ -279,7 +281,7 @@ impl Tracker {
     pub fn track_many(
         &self,
         #[napi(ts_arg_type = "string[]")] ids: Ids,
-        #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<String>,
+        #[napi(ts_arg_type = "'view' | 'event'")] kind: Arg<Text>,
     ) -> Result<Vec<Item>> {
         let ids = ids.get()?;
         let kind = kind_of(kind)?;
@@ -292,7 +294,7 @@ impl Tracker {
     pub fn identify(
         &self,
         #[napi(ts_arg_type = "string")] id: Id,
-        #[napi(ts_arg_type = "string")] user_id: Arg<String>,
+        #[napi(ts_arg_type = "string")] user_id: Arg<Text>,
     ) -> Result<Session> {
         self.core_identify(id, user_id).map(Session::from)
     }
@@ -328,7 +330,7 @@ impl Tracker {
     #[napi]
     pub fn resume(
         &self,
-        #[napi(ts_arg_type = "string | null")] token: Option<Arg<String>>,
+        #[napi(ts_arg_type = "string | null")] token: Option<Arg<Token>>,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Resumed> {
         self.core_resume(token, hints).map(Resumed::from)
@@ -345,7 +347,7 @@ impl Tracker {
     #[napi]
     pub fn sessions(
         &self,
-        #[napi(ts_arg_type = "string")] user_id: Option<Arg<String>>,
+        #[napi(ts_arg_type = "string")] user_id: Option<Arg<Text>>,
     ) -> Result<Vec<Session>> {
         let user_id = convert::opt_string(user_id, "userId")?;
         let sessions = self.inner.sessions(user_id.as_deref());
@@ -358,10 +360,7 @@ impl Tracker {
     // it as a tracker. (So is `MockClock::now` a method.)
     /// How many sessions are live, all or one user's.
     #[napi]
-    pub fn count(
-        &self,
-        #[napi(ts_arg_type = "string")] user_id: Option<Arg<String>>,
-    ) -> Result<f64> {
+    pub fn count(&self, #[napi(ts_arg_type = "string")] user_id: Option<Arg<Text>>) -> Result<f64> {
         let user_id = convert::opt_string(user_id, "userId")?;
         Ok(self.inner.count(user_id.as_deref()) as f64)
     }
@@ -373,8 +372,8 @@ impl Tracker {
     /// such a token starts a new, anonymous session, linked to the old one.
     /// Returns how many live sessions ended.
     #[napi]
-    pub fn end_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<String>) -> Result<f64> {
-        let user_id = user_id.get("userId")?;
+    pub fn end_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<Text>) -> Result<f64> {
+        let user_id = String::from(user_id.get("userId")?);
         Ok(self.inner.end_user(&user_id) as f64)
     }
 
@@ -386,8 +385,8 @@ impl Tracker {
     /// `userId`, for the application to close (and erase) them downstream.
     /// Returns how many sessions were erased, live and remembered.
     #[napi]
-    pub fn forget_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<String>) -> Result<f64> {
-        let user_id = user_id.get("userId")?;
+    pub fn forget_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<Text>) -> Result<f64> {
+        let user_id = String::from(user_id.get("userId")?);
         Ok(self.inner.forget_user(&user_id) as f64)
     }
 
@@ -403,11 +402,11 @@ impl Tracker {
     #[napi]
     pub fn reassign_user(
         &self,
-        #[napi(ts_arg_type = "string")] old_user_id: Arg<String>,
-        #[napi(ts_arg_type = "string")] new_user_id: Arg<String>,
+        #[napi(ts_arg_type = "string")] old_user_id: Arg<Text>,
+        #[napi(ts_arg_type = "string")] new_user_id: Arg<Text>,
     ) -> Result<f64> {
-        let old = old_user_id.get("oldUserId")?;
-        let new = new_user_id.get("newUserId")?;
+        let old = String::from(old_user_id.get("oldUserId")?);
+        let new = String::from(new_user_id.get("newUserId")?);
         self.inner
             .reassign_user(&old, &new)
             .or_throw()
@@ -467,6 +466,7 @@ impl Tracker {
     ) -> Result<sojourn::Session> {
         let o = options.map(|o| o.get("options")).transpose()?;
         let (user_id, attrs) = o.map_or((None, None), |o| (o.user_id, o.attrs));
+        let user_id = user_id.map(String::from);
         let session = self.inner.start(user_id.as_deref(), attrs.map(|a| a.0));
         session.or_throw()
     }
@@ -480,9 +480,9 @@ impl Tracker {
         self.inner.track_many(ids, kind)
     }
 
-    pub(crate) fn core_identify(&self, id: Id, user_id: Arg<String>) -> Result<sojourn::Session> {
+    pub(crate) fn core_identify(&self, id: Id, user_id: Arg<Text>) -> Result<sojourn::Session> {
         let id = id.get()?;
-        let user_id = user_id.get("userId")?;
+        let user_id = String::from(user_id.get("userId")?);
         self.inner.identify(id, &user_id).or_throw()
     }
 
@@ -504,10 +504,12 @@ impl Tracker {
 
     pub(crate) fn core_resume(
         &self,
-        token: Option<Arg<String>>,
+        token: Option<Arg<Token>>,
         hints: Option<Arg<Hints>>,
     ) -> Result<(sojourn::Session, sojourn::Outcome)> {
-        let token = convert::opt_string(token, "token")?;
+        let token = token
+            .map(|t| t.get("token").map(String::from))
+            .transpose()?;
         let hints = hints_of(hints)?;
         self.inner.resume(token.as_deref(), hints).or_throw()
     }
@@ -580,7 +582,9 @@ unsafe fn tracker_options<'env>(
     for i in 0..length {
         let mut key = std::ptr::null_mut();
         check(unsafe { sys::napi_get_element(env, keys, i, &mut key) }).or_throw()?;
-        let name = unsafe { String::from_napi_value(env, key) }.or_throw()?;
+        // Any name that is not an option's is refused, whatever it holds:
+        // read with replacement, for the message.
+        let name = String::from(unsafe { Token::from_napi_value(env, key) }.or_throw()?);
         if !OPTIONS.contains(&name.as_str()) {
             return Err(error::invalid(
                 "options",
@@ -622,8 +626,8 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
         (Some(_), Some(_)) => {
             return Err(error::invalid("secret", "give secret or secrets, not both"));
         }
-        (Some(secret), None) => b = b.secret(secret),
-        (None, Some(secrets)) => b = b.secrets(secrets),
+        (Some(secret), None) => b = b.secret(String::from(secret)),
+        (None, Some(secrets)) => b = b.secrets(secrets.into_iter().map(String::from)),
         (None, None) => {}
     }
     if let Some(unsigned) = o.unsigned_tokens {
@@ -640,8 +644,8 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
 }
 
 /// A kind argument: `'view'` or `'event'`.
-fn kind_of(kind: Arg<String>) -> Result<Kind> {
-    kind.get("kind")?.parse::<Kind>().or_throw()
+fn kind_of(kind: Arg<Text>) -> Result<Kind> {
+    String::from(kind.get("kind")?).parse::<Kind>().or_throw()
 }
 
 /// One item of `trackMany`: its tick, `null` when its session is not live,
