@@ -186,6 +186,11 @@ class Tracker extends native.Tracker {
     // The core's warnings about the configuration (a tracker without a
     // secret and without `unsignedTokens: true`): given while the addon
     // made the tracker, emitted now, on this thread.
+    this.#emitWarnings()
+  }
+
+  /** The warnings the core gave since the last time, each once. */
+  #emitWarnings() {
     const warnings = super._takeWarnings()
     for (let i = 0; i < warnings.length; i += 2) {
       process.emitWarning(warnings[i + 1], { type: 'SojournWarning', code: `SOJOURN_${warnings[i]}` })
@@ -253,11 +258,8 @@ class Tracker extends native.Tracker {
     if (this.#onEnd === null) return 0
     this.#deadline = performance.now() + this.#limits[1]
     const dropped = this.#deliver()
-    if (dropped > 0) {
-      // As the core warns when its own close() runs out of time.
-      const message = `${dropped} session ends were dropped at close: onEnd had not taken them within closeTimeout (${this.#limits[1]} ms)`
-      process.emitWarning(message, { type: 'SojournWarning', code: 'SOJOURN_ENDS_DROPPED' })
-    }
+    // The core's ENDS_DROPPED, if it dropped any.
+    this.#emitWarnings()
     return dropped
   }
 

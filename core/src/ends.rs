@@ -305,6 +305,13 @@ impl Ends {
         }
     }
 
+    /// Drops every pending end, and counts `undelivered` more that the
+    /// owner took but will not deliver; returns how many in all.
+    pub fn discard(&self, undelivered: u64) -> u64 {
+        self.dropped.fetch_add(undelivered, Ordering::Relaxed);
+        undelivered + self.drop_pending()
+    }
+
     /// Drops every pending end; returns how many.
     fn drop_pending(&self) -> u64 {
         let n = std::mem::take(&mut self.queue.lock().ends).len() as u64;

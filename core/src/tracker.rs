@@ -416,6 +416,20 @@ impl Tracker {
         self.inner.ends.take(max)
     }
 
+    /// For a tracker built with [`crate::TrackerBuilder::on_ends_ready`]
+    /// whose owner gives up delivering (its `close` ran out of time): drops
+    /// every pending end, counts it, and `undelivered` more that the owner
+    /// took but will not deliver, in `Stats::ends_dropped`, and warns
+    /// `ENDS_DROPPED`. Returns how many were dropped.
+    pub fn drop_ends(&self, undelivered: usize) -> usize {
+        let dropped = self.inner.ends.discard(undelivered as u64);
+        if dropped > 0 {
+            let config = &self.inner.config;
+            config.warn(&Warning::ends_dropped(dropped, config.close_timeout));
+        }
+        dropped as usize
+    }
+
     /// Stops the background driver, makes a last sweep, and delivers what
     /// is pending to `on_end`, waiting for that up to `close_timeout`
     /// (first for another thread's delivery in progress); the ends still

@@ -207,7 +207,7 @@ describe('onEnd', () => {
       warnings.map((w) => [w.name, w.code]),
       [['SojournWarning', 'SOJOURN_ENDS_DROPPED']],
     )
-    assert.match(warnings[0].message, new RegExp(`^${dropped} session ends were dropped at close: .*closeTimeout \\(30 ms\\)`))
+    assert.match(warnings[0].message, new RegExp(`^${dropped} session ends were dropped at close: .*close_timeout \\(30ms\\)`))
   })
 
   test('the background driver delivers ends without traffic (real time)', async () => {

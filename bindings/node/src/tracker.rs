@@ -1,7 +1,6 @@
 //! The tracker: every operation of the core, with JavaScript arguments
 //! converted in and results converted out.
 
-use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -123,12 +122,10 @@ pub struct Tracker {
     /// let go of before the core tracker closes.
     delivery: Option<Delivery>,
     pub(crate) inner: sojourn::Tracker,
-    /// The core's warnings about the configuration, for the wrapper to
-    /// emit once the tracker is made (`_takeWarnings`).
-    warnings: RefCell<Vec<sojourn::Warning>>,
-    /// Ends that the wrapper dropped (`close()` past `closeTimeout`),
-    /// counted with the core's in `stats().endsDropped`.
-    dropped: Cell<u64>,
+    /// The core's warnings, given on this thread (while the tracker is
+    /// made, and when `close()` drops ends), for the wrapper to emit
+    /// (`_takeWarnings`).
+    warnings: Arc<Mutex<Vec<sojourn::Warning>>>,
     /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`, for the
     /// wrapper's delivery.
     ends_options: (usize, Duration, Duration),
@@ -213,13 +210,10 @@ impl Tracker {
                 notifier.release();
             }
         })?;
-        let warnings =
-            std::mem::take(&mut *warnings.lock().unwrap_or_else(PoisonError::into_inner));
         Ok(Tracker {
             delivery,
             inner,
-            warnings: RefCell::new(warnings),
-            dropped: Cell::new(0),
+            warnings,
             ends_options,
             scratch: Scratch::default(),
         })
@@ -417,9 +411,7 @@ impl Tracker {
     /// and the session ends pending and dropped.
     #[napi]
     pub fn stats(&self) -> Stats {
-        let mut stats = self.inner.stats();
-        stats.ends_dropped += self.dropped.get();
-        stats.into()
+        self.inner.stats().into()
     }
 
     /// Processes every due expiry now; returns how many sessions departed.
@@ -524,24 +516,16 @@ impl Tracker {
     }
 
     /// Drops every pending end, and `taken` ends that the wrapper took but
-    /// will not deliver; counts them in `stats().endsDropped` and returns
-    /// how many.
+    /// will not deliver: the core counts them in `stats().endsDropped` and
+    /// warns `ENDS_DROPPED`. Returns how many.
     pub(crate) fn drop_ends(&self, taken: u64) -> u64 {
-        let mut dropped = taken;
-        loop {
-            let ends = self.inner.take_ends(usize::MAX);
-            if ends.is_empty() {
-                break;
-            }
-            dropped += ends.len() as u64;
-        }
-        self.dropped.set(self.dropped.get() + dropped);
-        dropped
+        let taken = usize::try_from(taken).unwrap_or(usize::MAX);
+        self.inner.drop_ends(taken) as u64
     }
 
-    /// The warnings that the core gave while the tracker was made; each once.
+    /// The warnings that the core gave so far; each once.
     pub(crate) fn take_warnings(&self) -> Vec<sojourn::Warning> {
-        self.warnings.take()
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`.
