@@ -46,7 +46,8 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+            // Fits until the year 292,277,026.
+            Ok(since) => since.as_millis() as i64,
             Err(_) => 0,
         }
     }

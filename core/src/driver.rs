@@ -179,6 +179,7 @@ impl Housekeeping {
     }
 
     /// Whether calls do the driver's work.
+    #[inline]
     pub fn on_calls(&self) -> bool {
         self.on_calls.load(Ordering::Relaxed)
     }

@@ -468,11 +468,12 @@ impl Inner {
     /// whatever departed meanwhile (built outside the lock).
     pub fn with<R>(&self, id: SessionId, f: impl FnOnce(&mut Shard, &mut Ctx) -> R) -> R {
         let mut out = Vec::new();
-        let (result, now) = {
+        let now;
+        let result = {
             let mut shard = self.store.shard(id);
             let mut ctx = self.ctx(&mut out);
-            let now = ctx.now;
-            (f(&mut shard, &mut ctx), now)
+            now = ctx.now;
+            f(&mut shard, &mut ctx)
         };
         self.finish(out, now);
         result
@@ -651,16 +652,27 @@ impl Inner {
     /// Queues the ends of what departed, then, when the driver's threads
     /// could not start, does their work: delivers, and sweeps once per
     /// `sweep_interval`.
+    /// Inline, with the rare work out of line: every call on one session
+    /// ends here (measured: out of line, 45 more instructions a `track`).
+    #[inline]
     fn finish(&self, out: Vec<Departure>, now: i64) {
-        self.queue_ends(out);
+        if !out.is_empty() {
+            self.queue_ends(out);
+        }
         if self.housekeeping.on_calls() {
-            if self.housekeeping.sweep_due(now) {
-                self.expire_due();
-            }
-            self.ends.deliver();
+            self.housekeep(now);
         }
     }
 
+    #[cold]
+    fn housekeep(&self, now: i64) {
+        if self.housekeeping.sweep_due(now) {
+            self.expire_due();
+        }
+        self.ends.deliver();
+    }
+
+    #[inline(never)]
     fn queue_ends(&self, out: Vec<Departure>) {
         if !out.is_empty() && self.ends.wanted() {
             self.ends
