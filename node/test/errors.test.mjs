@@ -221,6 +221,22 @@ describe('a wrong argument type is INVALID_ARGUMENT', () => {
     throwsCode(() => clock.set('tomorrow'), 'INVALID_ARGUMENT', /now/)
     assert.equal(clock.now().getTime(), 0, 'a refused call changed nothing')
   })
+  test('MockClock: from 1970 to year 9899, so that every time a tracker hands out is one every language holds', () => {
+    const latest = Date.parse('9899-12-30T23:59:59.999Z')
+    throwsCode(() => new MockClock(new Date('9999-12-31T00:00:00Z')), 'INVALID_ARGUMENT', /range/)
+    throwsCode(() => new MockClock(-1), 'INVALID_ARGUMENT', /range/)
+    const clock = new MockClock(latest)
+    throwsCode(() => clock.advance(1), 'INVALID_ARGUMENT', /range/)
+    throwsCode(() => clock.set(new Date('9950-01-01T00:00:00Z')), 'INVALID_ARGUMENT', /range/)
+    assert.equal(clock.now().getTime(), latest, 'the clock stays')
+    const century = 36_525 * 24 * 3600 * 1000
+    throwsCode(() => tracker({ clock, idleTimeout: century + 1 }), 'INVALID_ARGUMENT', /idle_timeout/)
+    const t = tracker({ clock, idleTimeout: century, maxLifetime: century })
+    const s = t.start()
+    assert.equal(s.startedAt.getTime(), latest)
+    assert.equal(s.expiresAt.getTime(), latest + century)
+    assert.equal(s.expiresAt.getUTCFullYear(), 9999)
+  })
 })
 
 describe('tracker options that are refused, not ignored', () => {
