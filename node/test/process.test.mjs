@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, test } from 'node:test'
 
@@ -243,5 +244,48 @@ describe('memory', () => {
     t.diagnostic(`RSS after 20 and 100 workers: ${JSON.stringify(samples)} MB; ${result.ms} ms`)
     const growth = samples[100] - samples[20]
     assert.ok(growth < 48, `RSS grew by ${growth} MB from 20 to 100 workers: ${JSON.stringify(samples)}`)
+  })
+})
+
+describe('a driver thread that cannot start', () => {
+  // Threads are refused through a pids cgroup that the child joins and
+  // then closes to any new task; as root, `ulimit -u` refuses nothing.
+  const PIDS = '/sys/fs/cgroup/pids'
+  const usable = (() => {
+    try {
+      return process.getuid() === 0 && fs.statSync(PIDS).isDirectory() && (fs.accessSync(PIDS, fs.constants.W_OK), true)
+    } catch {
+      return false
+    }
+  })()
+
+  test('is reported with SOJOURN_NO_DRIVER, and the tracker\'s calls sweep instead', { skip: !usable && 'needs root and a writable pids cgroup' }, async () => {
+    const group = `${PIDS}/sojourn-node-test-${process.pid}-${Date.now()}`
+    fs.mkdirSync(group)
+    try {
+      const result = await run(`
+        import fs from 'node:fs'
+        import { MockClock, Tracker } from 'sojourn'
+        fs.writeFileSync(${JSON.stringify(group)} + '/cgroup.procs', String(process.pid))
+        // Every task now in the group, and not one more.
+        fs.writeFileSync(${JSON.stringify(group)} + '/pids.max', fs.readFileSync(${JSON.stringify(group)} + '/pids.current', 'utf8').trim())
+        const warnings = []
+        process.on('warning', (w) => warnings.push(w.code))
+        const ends = []
+        const clock = new MockClock(Date.parse('2026-01-01T00:00:00Z'))
+        const tracker = new Tracker({ secret: ${JSON.stringify(SECRET)}, clock, idleTimeout: 60_000, sweepInterval: 1_000, onEnd: (e) => ends.push(e.reason) })
+        tracker.start()
+        clock.advance(61_000)
+        tracker.start() // the first call past the interval sweeps
+        await new Promise((resolve) => setImmediate(resolve))
+        await new Promise((resolve) => setImmediate(resolve))
+        console.log(JSON.stringify({ warnings, ends }))
+        tracker.close()
+      `)
+      assertClean(result)
+      assert.deepEqual(JSON.parse(result.stdout), { warnings: ['SOJOURN_NO_DRIVER'], ends: ['idle'] })
+    } finally {
+      fs.rmdirSync(group)
+    }
   })
 })
