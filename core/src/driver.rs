@@ -66,8 +66,7 @@ impl Driver {
                 .err();
         }
         if failed.is_some() {
-            driver.stop();
-            driver.closed.store(false, Ordering::Release);
+            driver.halt();
         }
         (driver, failed)
     }
@@ -87,6 +86,12 @@ impl Driver {
     /// tracker closed and returns false.
     pub fn stop(&self) -> bool {
         self.closed.store(true, Ordering::Release);
+        self.halt()
+    }
+
+    /// Stops the threads, as [`Driver::stop`] does, without marking the
+    /// tracker closed.
+    fn halt(&self) -> bool {
         if std::process::id() != self.pid {
             if let Some(mut threads) = self.threads.try_lock() {
                 std::mem::forget(std::mem::take(&mut *threads));

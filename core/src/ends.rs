@@ -110,6 +110,11 @@ impl Ends {
         let mut dropped = 0;
         let tell = {
             let mut queue = self.queue.lock();
+            // The deliverer thread waits only for an empty queue: waking
+            // it otherwise would cost a system call a push for nothing.
+            if queue.ends.is_empty() && self.has_callback() {
+                self.ready.notify_one();
+            }
             for end in ends {
                 if queue.ends.len() >= self.max {
                     queue.ends.pop_front();
@@ -117,7 +122,6 @@ impl Ends {
                 }
                 queue.ends.push_back(end);
             }
-            self.ready.notify_one();
             !std::mem::replace(&mut queue.told, true)
         };
         if dropped > 0 {

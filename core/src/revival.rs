@@ -108,7 +108,7 @@ impl Tracker {
         let hints = check(hints, inner)?;
         let session = inner.with(id, |shard, ctx| {
             if let Some(record) = shard.live_mut(id, ctx) {
-                let merged = merge(record.attrs(), hints.attrs.clone(), ctx)?;
+                let merged = merge(record.attrs(), hints.attrs, ctx)?;
                 record.raise_counters(hints.views, hints.events);
                 record.touch(ctx.now);
                 if let Some(attrs) = merged {

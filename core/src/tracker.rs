@@ -423,11 +423,7 @@ impl Tracker {
     /// `ENDS_DROPPED`. Returns how many were dropped.
     pub fn drop_ends(&self, undelivered: usize) -> usize {
         let dropped = self.inner.ends.discard(undelivered as u64);
-        if dropped > 0 {
-            let config = &self.inner.config;
-            config.warn(&Warning::ends_dropped(dropped, config.close_timeout));
-        }
-        dropped as usize
+        self.inner.warn_dropped(dropped) as usize
     }
 
     /// Stops the background driver, makes a last sweep, and delivers what
@@ -485,7 +481,11 @@ impl Inner {
         let deadline = Instant::now() + self.config.close_timeout;
         self.housekeeping.disable();
         self.expire_due();
-        let dropped = self.ends.drain(deadline);
+        self.warn_dropped(self.ends.drain(deadline))
+    }
+
+    /// Warns `ENDS_DROPPED` if `dropped` ends were; returns `dropped`.
+    fn warn_dropped(&self, dropped: u64) -> u64 {
         if dropped > 0 {
             let warning = Warning::ends_dropped(dropped, self.config.close_timeout);
             self.config.warn(&warning);
@@ -605,19 +605,24 @@ impl Inner {
         let mut departed = 0;
         for index in 0..self.store.shard_count() {
             loop {
-                let mut out = Vec::new();
-                let (n, more) = {
-                    let mut shard = self.store.shard_at(index);
-                    shard.sweep(&mut self.ctx(&mut out), ROUND)
-                };
+                let (n, more) = self.round(index, |shard, ctx| shard.sweep(ctx, ROUND));
                 departed += n;
-                self.queue_ends(out);
                 if !more {
                     break;
                 }
             }
         }
         departed
+    }
+
+    /// One round of a sweep or of `end_all`: `f` on the shard at `index`
+    /// under its lock, then the ends of what departed queued outside it.
+    /// (No housekeeping: a sweep is the housekeeping.)
+    fn round<R>(&self, index: usize, f: impl FnOnce(&mut Shard, &mut Ctx) -> R) -> R {
+        let mut out = Vec::new();
+        let result = f(&mut self.store.shard_at(index), &mut self.ctx(&mut out));
+        self.queue_ends(out);
+        result
     }
 
     /// Ends every session live when it is called, shard by shard, in
@@ -628,15 +633,12 @@ impl Inner {
         for index in 0..self.store.shard_count() {
             let ids = self.store.shard_at(index).live_ids();
             for round in ids.chunks(ROUND) {
-                let mut out = Vec::new();
-                {
-                    let mut shard = self.store.shard_at(index);
-                    let mut ctx = self.ctx(&mut out);
-                    for &id in round {
-                        ended += usize::from(shard.end(id, EndReason::Ended, &mut ctx));
-                    }
-                }
-                self.queue_ends(out);
+                ended += self.round(index, |shard, ctx| {
+                    let ended = round
+                        .iter()
+                        .filter(|&&id| shard.end(id, EndReason::Ended, ctx));
+                    ended.count()
+                });
             }
         }
         ended
@@ -651,9 +653,9 @@ impl Inner {
 
     /// Queues the ends of what departed, then, when the driver's threads
     /// could not start, does their work: delivers, and sweeps once per
-    /// `sweep_interval`.
-    /// Inline, with the rare work out of line: every call on one session
-    /// ends here (measured: out of line, 45 more instructions a `track`).
+    /// `sweep_interval`. Inline, with the rare work out of line: every
+    /// call on one session ends here (measured: out of line, 45 more
+    /// instructions a `track`).
     #[inline]
     fn finish(&self, out: Vec<Departure>, now: i64) {
         if !out.is_empty() {

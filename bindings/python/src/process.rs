@@ -59,8 +59,8 @@ fn open() -> std::sync::MutexGuard<'static, Vec<Weak<Slot>>> {
 
 /// Closes every tracker still alive: stops its driver after delivering its
 /// pending ends (each within its `close_timeout`); returns how many ends
-/// were dropped, for the warning the package gives. Registered with
-/// `atexit` by the module.
+/// were dropped, and gives the core's `ENDS_DROPPED` warnings. Registered
+/// with `atexit` by the module.
 #[pyfunction]
 #[pyo3(name = "_close_all")]
 pub fn close_all(py: Python<'_>) -> PyResult<usize> {

@@ -84,6 +84,14 @@ impl PyTracker {
     fn core(&self) -> arc_swap::Guard<Arc<Tracker>> {
         self.slot.get()
     }
+
+    /// `f` on the core tracker with the GIL let go (see above for which
+    /// calls).
+    fn detached<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Tracker) -> R + Send) -> R {
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        py.detach(|| f(core))
+    }
 }
 
 impl Drop for PyTracker {
@@ -285,9 +293,7 @@ impl PyTracker {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let ids = convert::session_ids(ids)?;
         let kind = convert::kind(kind)?;
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        let results = py.detach(|| core.track_many(&ids, kind));
+        let results = self.detached(py, |core| core.track_many(&ids, kind));
         results
             .into_iter()
             .map(|result| match result {
@@ -387,9 +393,7 @@ impl PyTracker {
         user_id: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PySession>> {
         let user_id = convert::opt_text("user_id", user_id)?;
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        let sessions = py.detach(|| core.sessions(user_id.as_deref()));
+        let sessions = self.detached(py, |core| core.sessions(user_id.as_deref()));
         Ok(sessions.into_iter().map(PySession).collect())
     }
 
@@ -397,9 +401,7 @@ impl PyTracker {
     #[pyo3(signature = (user_id = None))]
     fn count(&self, py: Python<'_>, user_id: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let user_id = convert::opt_text("user_id", user_id)?;
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        Ok(py.detach(|| core.count(user_id.as_deref())))
+        Ok(self.detached(py, |core| core.count(user_id.as_deref())))
     }
 
     /// Logs a user out everywhere: ends their live sessions (each end
@@ -409,9 +411,7 @@ impl PyTracker {
     /// one). Returns how many live sessions ended.
     fn end_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
         let user_id = convert::text("user_id", user_id)?;
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        Ok(py.detach(|| core.end_user(&user_id)))
+        Ok(self.detached(py, |core| core.end_user(&user_id)))
     }
 
     /// Erases a user: as ``end_user``, and deletes what the tracker
@@ -421,17 +421,13 @@ impl PyTracker {
     /// were erased, live and remembered.
     fn forget_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
         let user_id = convert::text("user_id", user_id)?;
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        Ok(py.detach(|| core.forget_user(&user_id)))
+        Ok(self.detached(py, |core| core.forget_user(&user_id)))
     }
 
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
     fn end_all(&self, py: Python<'_>) -> usize {
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        py.detach(|| core.end_all())
+        self.detached(py, |core| core.end_all())
     }
 
     /// Moves the live sessions of user ``old`` to user ``new`` (an
@@ -444,9 +440,8 @@ impl PyTracker {
     ) -> PyResult<usize> {
         let old = convert::text("old", old)?;
         let new = convert::text("new", new)?;
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        py.detach(|| core.reassign_user(&old, &new)).or_raise(py)
+        self.detached(py, |core| core.reassign_user(&old, &new))
+            .or_raise(py)
     }
 
     /// How many sessions are live (``len(tracker)``).
@@ -456,25 +451,19 @@ impl PyTracker {
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        py.detach(|| core.len())
+        self.detached(py, |core| core.len())
     }
 
     /// Counters since the tracker was made, and the live and dormant counts.
     fn stats(&self, py: Python<'_>) -> PyStats {
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        PyStats(py.detach(|| core.stats()))
+        PyStats(self.detached(py, |core| core.stats()))
     }
 
     /// Processes every due expiry now and delivers pending ends (on this
     /// thread); returns how many sessions departed. The driver does this
     /// every ``sweep_interval``.
     fn sweep(&self, py: Python<'_>) -> usize {
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        py.detach(|| core.sweep())
+        self.detached(py, |core| core.sweep())
     }
 
     /// The token a client keeps for the session ``id``.
@@ -491,9 +480,7 @@ impl PyTracker {
     /// were delivered). The tracker still answers calls; ends are then
     /// delivered by ``sweep()``. Calling it again delivers what is pending.
     fn close(&self, py: Python<'_>) -> PyResult<usize> {
-        let guard = self.core();
-        let core: &Tracker = &guard;
-        let dropped = py.detach(|| core.close());
+        let dropped = self.detached(py, |core| core.close());
         // Ends dropped past `close_timeout` say so.
         warnings::give(py)?;
         Ok(dropped)

@@ -467,6 +467,23 @@ mod tests {
         }
     }
 
+    /// A context at `now`, one index for the users of live and dormant
+    /// sessions alike.
+    fn ctx<'a>(
+        now: i64,
+        rules: &'a Rules,
+        users: &'a UserIndex,
+        out: &'a mut Vec<Departure>,
+    ) -> Ctx<'a> {
+        Ctx {
+            now,
+            rules,
+            users,
+            dormant_users: users,
+            out,
+        }
+    }
+
     #[test]
     fn queues_of_sessions_ended_early_stay_bounded() {
         let rules = rules();
@@ -474,13 +491,7 @@ mod tests {
         let mut shard = Shard::new(1_000_000, 1_000_000);
         let mut out = Vec::new();
         for i in 0..20_000 {
-            let mut ctx = Ctx {
-                now: i,
-                rules: &rules,
-                users: &users,
-                dormant_users: &users,
-                out: &mut out,
-            };
+            let mut ctx = ctx(i, &rules, &users, &mut out);
             let id = SessionId::new_v7(i);
             shard.insert(id, Record::new(i), &mut ctx);
             assert!(shard.end(id, EndReason::Ended, &mut ctx));
@@ -500,13 +511,7 @@ mod tests {
         let users = UserIndex::new(1);
         let mut shard = Shard::new(1_000_000, 1_000_000);
         let mut out = Vec::new();
-        let mut ctx = Ctx {
-            now: 0,
-            rules: &rules,
-            users: &users,
-            dormant_users: &users,
-            out: &mut out,
-        };
+        let mut ctx = ctx(0, &rules, &users, &mut out);
         for _ in 0..1_000 {
             shard.insert(SessionId::new_v7(0), Record::new(0), &mut ctx);
         }
@@ -529,13 +534,7 @@ mod tests {
             SessionId::new_v7(0),
             SessionId::new_v7(0),
         );
-        let mut ctx = Ctx {
-            now: 0,
-            rules: &rules,
-            users: &users,
-            dormant_users: &users,
-            out: &mut out,
-        };
+        let mut ctx = ctx(0, &rules, &users, &mut out);
         shard.insert(a, Record::new(0), &mut ctx);
         shard.insert(b, Record::new(0), &mut ctx);
         ctx.now = 10;
