@@ -50,7 +50,7 @@ fn main() -> sojourn::Result<()> {
         match op {
             0..60 => drop(tracker.track(id, Kind::View)?),
             60..80 => drop(tracker.track(id, Kind::Event)?),
-            80..90 => drop(tracker.get(id)),
+            80..90 => drop(tracker.get(id)?),
             90..95 => ids.push(tracker.start(None, None)?.id),
             95..99 => drop(tracker.identify(id, "user-1")?),
             _ => {

@@ -68,7 +68,7 @@ fn main() -> Result<()> {
 
     println!("3. The tab sits idle for 45 minutes; the sweep reports the end:");
     clock.advance(45 * MINUTE)?;
-    tracker.sweep();
+    tracker.sweep()?;
 
     println!("4. The visitor comes back the next day with its token.");
     clock.advance(20 * 60 * MINUTE)?;
@@ -114,11 +114,11 @@ fn main() -> Result<()> {
 
     println!("7. The user logs out everywhere:");
     restarted.identify(again.id, "user-42")?;
-    let ended = restarted.end_user("user-42");
-    restarted.sweep();
+    let ended = restarted.end_user("user-42")?;
+    restarted.sweep()?;
     println!("   {ended} session ended");
 
-    let stats = restarted.stats();
+    let stats = restarted.stats()?;
     println!(
         "8. After the restart: {} live, {} started, {} revived, {} rejected, {} ended.",
         stats.live, stats.started, stats.revived, stats.rejected, stats.ended.ended

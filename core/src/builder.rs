@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Result;
 use crate::session::SessionEnd;
+use crate::store::Store;
 use crate::tracker::Tracker;
 use crate::warning::Warning;
 
@@ -150,6 +151,18 @@ impl TrackerBuilder {
     /// The bound on a session's attributes, as compact JSON (default 4 KiB).
     pub fn max_attrs_bytes(mut self, n: usize) -> Self {
         self.config.max_attrs_bytes = n;
+        self
+    }
+
+    /// Where sessions live: `factory` makes the store from the final
+    /// configuration (its `max_sessions` and `max_dormant` among it), at
+    /// `build` and again in a child process after `fork()`. The default is
+    /// the embedded [`crate::MemoryStore`].
+    pub fn store(
+        mut self,
+        factory: impl Fn(&Config) -> Result<Arc<dyn Store>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.store = Some(Arc::new(factory));
         self
     }
 

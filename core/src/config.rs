@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
+use crate::rules::Rules;
 use crate::session::SessionEnd;
+use crate::store::{MemoryStore, Store};
 use crate::warning::Warning;
 
 /// Default idle timeout: 30 minutes, as GA4, Snowplow, PostHog and Plausible.
@@ -63,6 +65,11 @@ pub type OnEndsReady = Arc<dyn Fn() + Send + Sync + 'static>;
 /// Given each warning about the configuration or the tracker's state.
 pub type OnWarning = Arc<dyn Fn(&Warning) + Send + Sync + 'static>;
 
+/// Makes the store of a tracker from its configuration (bounds included);
+/// called again for a child's tracker after `fork()`, so that the child
+/// never shares the parent's store handle (its connections, its locks).
+pub type StoreFactory = Arc<dyn Fn(&Config) -> Result<Arc<dyn Store>> + Send + Sync + 'static>;
+
 /// A tracker's configuration. Build one with [`crate::Tracker::builder`].
 #[derive(Clone)]
 pub struct Config {
@@ -110,6 +117,8 @@ pub struct Config {
     pub max_attrs_bytes: usize,
     /// The source of time.
     pub clock: Arc<dyn Clock>,
+    /// Where sessions live; `None` is the embedded [`MemoryStore`].
+    pub store: Option<StoreFactory>,
 }
 
 impl Default for Config {
@@ -133,6 +142,7 @@ impl Default for Config {
             on_warning: None,
             max_attrs_bytes: DEFAULT_MAX_ATTRS_BYTES,
             clock: Arc::new(SystemClock),
+            store: None,
         }
     }
 }
@@ -158,19 +168,9 @@ impl std::fmt::Debug for Config {
             .field("close_timeout", &self.close_timeout)
             .field("on_warning", &self.on_warning.is_some())
             .field("max_attrs_bytes", &self.max_attrs_bytes)
+            .field("store", &self.store.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// Durations kept as milliseconds, so the hot path compares integers.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rules {
-    pub idle_ms: i64,
-    pub lifetime_ms: i64,
-    pub window_ms: i64,
-    pub retention_ms: i64,
-    pub max_attrs_bytes: usize,
-    pub max_counter_hint: u32,
 }
 
 /// A duration option in milliseconds, refused past [`MAX_DURATION`].
@@ -261,6 +261,17 @@ impl Config {
             max_attrs_bytes: self.max_attrs_bytes,
             max_counter_hint,
         })
+    }
+
+    /// The store this configuration asks for.
+    pub(crate) fn make_store(&self) -> Result<Arc<dyn Store>> {
+        match &self.store {
+            Some(factory) => factory(self),
+            None => Ok(Arc::new(MemoryStore::new(
+                self.max_sessions,
+                self.max_dormant,
+            ))),
+        }
     }
 
     /// The warnings this configuration deserves, whatever happens later.

@@ -15,7 +15,16 @@ use std::time::{Duration, Instant};
 use crate::sync::{Condvar, Mutex};
 
 use crate::ends::Ends;
-use crate::tracker::Inner;
+
+/// What the driver needs of a tracker: its sweeper's chore and its last
+/// work at close; nothing of its internals.
+pub(crate) trait Chores: Send + Sync + 'static {
+    /// Departs the sessions due and forgets the records past retention.
+    fn sweep_due(&self);
+    /// The last sweep and delivery of a closing tracker; returns how many
+    /// ends were dropped.
+    fn close(&self) -> u64;
+}
 
 #[derive(Default)]
 struct Signal {
@@ -26,7 +35,7 @@ struct Signal {
 /// Owns the driver's threads; stopping it (or dropping the last handle)
 /// wakes them and waits for them: at most the one callback running then.
 pub(crate) struct Driver {
-    inner: Weak<Inner>,
+    inner: Weak<dyn Chores>,
     signal: Arc<Signal>,
     ends: Arc<Ends>,
     closed: AtomicBool,
@@ -41,7 +50,7 @@ impl Driver {
     /// interval). Returns the error of a thread that could not start; the
     /// others are stopped then.
     pub fn start(
-        inner: Weak<Inner>,
+        inner: Weak<dyn Chores>,
         ends: Arc<Ends>,
         interval: Duration,
     ) -> (Driver, Option<std::io::Error>) {
@@ -133,7 +142,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinH
     thread::Builder::new().name(name.into()).spawn(f)
 }
 
-fn sweep(inner: &Weak<Inner>, signal: &Signal, interval: Duration) {
+fn sweep(inner: &Weak<dyn Chores>, signal: &Signal, interval: Duration) {
     let mut next = Instant::now() + interval;
     loop {
         {
@@ -152,7 +161,7 @@ fn sweep(inner: &Weak<Inner>, signal: &Signal, interval: Duration) {
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        inner.expire_due();
+        inner.sweep_due();
         next = Instant::now() + interval;
     }
 }
@@ -249,13 +258,13 @@ pub(crate) mod tests {
         assert!(!tracker.driver.is_running());
         // An end is delivered by the call that made it.
         let a = tracker.start(None, None).unwrap().id;
-        tracker.end(a);
+        tracker.end(a).unwrap();
         assert_eq!(*ends.lock().unwrap(), [a]);
         // An idle session is swept by the first call past the interval.
         let b = tracker.start(None, None).unwrap().id;
         let c = tracker.start(None, None).unwrap().id;
         clock.advance(Duration::from_secs(61)).unwrap();
-        assert!(tracker.get(c).is_none());
+        assert!(tracker.get(c).unwrap().is_none());
         let d = tracker.start(None, None).unwrap().id;
         let got = ends.lock().unwrap().clone();
         assert_eq!(got.len(), 3, "{got:?}");
@@ -285,7 +294,7 @@ pub(crate) mod tests {
             .build()
             .unwrap();
         let first = tracker.start(None, None).unwrap().id;
-        tracker.end(first);
+        tracker.end(first).unwrap();
         blocked.recv_timeout(Duration::from_secs(10)).unwrap();
         // The callback is stuck on the first end; ten sessions idle out.
         for _ in 0..10 {

@@ -1,12 +1,15 @@
 //! The one error type of the crate. Bindings map it in one place each, by
 //! [`Error::code`], so every language sees the same stable codes.
 
+use std::fmt;
+use std::sync::Arc;
+
 use crate::id::SessionId;
 
 /// Everything that can go wrong in a tracker call. An error changes nothing.
-// Not `#[non_exhaustive]`: the bindings live in this workspace and match
-// every variant, so a new one is a compile error in each of them.
+/// Match on [`Error::code`] for a stable answer: variants will be added.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The operation needs a live session and this id has none.
     #[error("session {id} is not live")]
@@ -45,8 +48,36 @@ pub enum Error {
         address: String,
         /// What went wrong, as the store reported it.
         cause: String,
+        /// The store's own error, for `Error::source`.
+        #[source]
+        source: Option<StoreSource>,
     },
 }
+
+/// The error a store reported, shared so that [`Error`] stays `Clone`.
+/// Two are equal when they are the same error.
+#[derive(Debug, Clone)]
+pub struct StoreSource(pub Arc<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for StoreSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StoreSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for StoreSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StoreSource {}
 
 impl Error {
     /// The stable code that every language reports for this error.
@@ -57,6 +88,18 @@ impl Error {
             Error::SessionNotRevivable { .. } => "SESSION_NOT_REVIVABLE",
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::Store { .. } => "STORE_ERROR",
+        }
+    }
+
+    /// A store's failure at `address`, keeping its error as the source.
+    pub fn store(
+        address: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Store {
+            address: address.into(),
+            cause: source.to_string(),
+            source: Some(StoreSource(Arc::new(source))),
         }
     }
 

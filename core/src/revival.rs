@@ -1,29 +1,20 @@
 //! `resume` and `revive`: bringing a session back with its original id, or
-//! starting one linked to it (see `docs/semantics.md`).
+//! starting one linked to it (see `docs/semantics.md`). The decisions are
+//! the rules' (`rules/revival.rs`); this is the API around them.
 
-use crate::attrs::{self, Attrs};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
+use crate::model::Record;
+use crate::rules::{Hinted, Resumed, Revival};
 use crate::session::{Hints, Outcome, Session};
-use crate::store::record::Record;
-use crate::store::shard::{Ctx, Shard};
-use crate::tracker::{Inner, Tracker, check_user, snapshot};
+use crate::tally::Count;
+use crate::tracker::{Inner, Tracker, check_user};
 
-/// Hints checked once, before anything changes.
-struct Checked {
-    user_id: Option<String>,
-    attrs: Option<Attrs>,
-    views: u32,
-    events: u32,
-    /// A counter hint was over `max_counter_hint`, and was cut down.
-    clamped: bool,
-}
-
-fn check(hints: Hints, inner: &Inner) -> Result<Checked> {
+fn check(hints: Hints, inner: &Inner) -> Result<Hinted> {
     check_user(hints.user_id.as_deref())?;
     let (views, views_clamped) = inner.rules.counter_hint(hints.view_sequence);
     let (events, events_clamped) = inner.rules.counter_hint(hints.event_sequence);
-    Ok(Checked {
+    Ok(Hinted {
         views,
         events,
         clamped: views_clamped || events_clamped,
@@ -32,27 +23,14 @@ fn check(hints: Hints, inner: &Inner) -> Result<Checked> {
     })
 }
 
-/// Who asked for a revival: `resume` must never lock a returning client
-/// out, so given attributes that do not fit are left out there; an
-/// explicit `revive` is refused, as `set_attrs` would be.
-#[derive(Clone, Copy, PartialEq)]
-enum By {
-    Resume,
-    Revive,
-}
-
-/// What `resume` found under the lock of the id's shard.
-enum Found {
-    Existing(Session),
-    Revived(Session),
-    /// Start a new session after this one.
-    Link {
-        previous: SessionId,
-        index: u32,
-        user_id: Option<Box<str>>,
-    },
-    /// Start a new session, unlinked (the old one was erased).
-    Fresh,
+impl Inner {
+    fn count_revival(&self, revival: Revival) {
+        self.tally.add(Count::Revived, 1);
+        self.tally
+            .add(Count::HintsClamped, u64::from(revival.clamped));
+        self.tally
+            .add(Count::AttrsDropped, u64::from(revival.attrs_dropped));
+    }
 }
 
 impl Tracker {
@@ -60,7 +38,8 @@ impl Tracker {
     /// session (`existing`), the same session brought back (`revived`), or
     /// a new one (`started`, linked to the old one when there was one).
     /// A bad token is never an error: it starts a session and is counted
-    /// in [`crate::Stats::rejected`]. Errors are for bad hints only.
+    /// in [`crate::Stats::rejected`]. Errors are for bad hints, and for a
+    /// failing store.
     pub fn resume(&self, token: Option<&str>, hints: Hints) -> Result<(Session, Outcome)> {
         let inner = &*self.inner;
         let hints = check(hints, inner)?;
@@ -73,21 +52,28 @@ impl Tracker {
         };
         let mut record = Record::new(inner.now());
         if let Some(id) = id {
-            let found = inner.with(id, |shard, ctx| resume_in_shard(shard, ctx, id, &hints))?;
-            match found {
-                Found::Existing(s) => return Ok((inner.signed(s), Outcome::Existing)),
-                Found::Revived(s) => return Ok((inner.signed(s), Outcome::Revived)),
-                Found::Link {
-                    previous,
-                    index,
-                    user_id,
-                } => {
-                    record.session_index = index;
-                    let extra = record.extra_mut();
-                    extra.previous_id = Some(previous);
-                    extra.user_id = user_id;
+            let mut resumed = Resumed::Fresh;
+            inner.update(id, |found, now| {
+                let (decided, step) = inner.rules.resume(found, id, &hints, now);
+                resumed = decided;
+                step
+            })?;
+            match resumed {
+                Resumed::Existing(s) => {
+                    inner.tally.add(Count::Resumed, 1);
+                    return Ok((inner.signed(s), Outcome::Existing));
                 }
-                Found::Fresh => {}
+                Resumed::Revived(s, revival) => {
+                    inner.count_revival(revival);
+                    return Ok((inner.signed(s), Outcome::Revived));
+                }
+                Resumed::Link(link) => {
+                    record.session_index = link.index;
+                    let extra = record.extra_mut();
+                    extra.previous_id = Some(link.previous);
+                    extra.user_id = link.user_id;
+                }
+                Resumed::Fresh => {}
             }
         }
         if let Some(user) = &hints.user_id {
@@ -96,7 +82,7 @@ impl Tracker {
         if let Some(attrs) = hints.attrs {
             record.extra_mut().attrs = attrs;
         }
-        Ok((inner.start(record, rejected), Outcome::Started))
+        Ok((inner.start(record, rejected)?, Outcome::Started))
     }
 
     /// Brings the session `id` back with its counters (the maximum of what
@@ -106,128 +92,16 @@ impl Tracker {
     pub fn revive(&self, id: SessionId, hints: Hints) -> Result<Session> {
         let inner = &*self.inner;
         let hints = check(hints, inner)?;
-        let session = inner.with(id, |shard, ctx| {
-            if let Some(record) = shard.live_mut(id, ctx) {
-                let merged = merge(record.attrs(), hints.attrs, ctx)?;
-                record.raise_counters(hints.views, hints.events);
-                record.touch(ctx.now);
-                if let Some(attrs) = merged {
-                    record.extra_mut().attrs = attrs;
-                }
-                if let Some(user) = &hints.user_id {
-                    shard.set_user(id, Some(user), ctx.users);
-                }
-                return live_record(shard, ctx, id);
-            }
-            let not_revivable = |reason| Error::SessionNotRevivable { id, reason };
-            let now = ctx.now;
-            match shard.dormant(id, ctx) {
-                Some(dormant) => ctx.rules.dormant_revivable(dormant, now, false),
-                None => ctx.rules.acceptable_unknown(id, now),
-            }
-            .map_err(not_revivable)?;
-            bring_back(shard, ctx, id, &hints, By::Revive)
+        let mut result: Result<(Session, Option<Revival>)> = Err(Error::SessionNotFound { id });
+        inner.update(id, |found, now| {
+            let (decided, step) = inner.rules.revive(found, id, &hints, now);
+            result = decided;
+            step
         })?;
+        let (session, revival) = result?;
+        if let Some(revival) = revival {
+            inner.count_revival(revival);
+        }
         Ok(inner.signed(session))
     }
-}
-
-fn resume_in_shard(
-    shard: &mut Shard,
-    ctx: &mut Ctx,
-    id: SessionId,
-    hints: &Checked,
-) -> Result<Found> {
-    if let Some(record) = shard.live_mut(id, ctx) {
-        record.touch(ctx.now);
-        if let Some(user) = &hints.user_id {
-            shard.set_user(id, Some(user), ctx.users);
-        }
-        shard.stats.resumed += 1;
-        return live_record(shard, ctx, id).map(Found::Existing);
-    }
-    let now = ctx.now;
-    let refusal = match shard.dormant(id, ctx) {
-        // Erased by `forget_user`: a new session, as if from nothing.
-        Some(dormant) if dormant.erased => return Ok(Found::Fresh),
-        Some(dormant) => ctx
-            .rules
-            .dormant_revivable(dormant, now, true)
-            .map_err(|_| {
-                // A user logged out is not passed on.
-                let user = dormant.record.user_id().filter(|_| !dormant.barred);
-                (
-                    dormant.record.session_index.saturating_add(1),
-                    user.map(Box::from),
-                )
-            }),
-        None => ctx.rules.acceptable_unknown(id, now).map_err(|_| (2, None)),
-    };
-    match refusal {
-        Ok(()) => bring_back(shard, ctx, id, hints, By::Resume).map(Found::Revived),
-        Err((index, user_id)) => Ok(Found::Link {
-            previous: id,
-            index,
-            user_id,
-        }),
-    }
-}
-
-fn live_record(shard: &mut Shard, ctx: &mut Ctx, id: SessionId) -> Result<Session> {
-    let record = shard
-        .live_mut(id, ctx)
-        .ok_or(Error::SessionNotFound { id })?;
-    Ok(snapshot(ctx.rules, id, record))
-}
-
-/// Revives `id` from its dormant record, or from nothing for an unknown id.
-fn bring_back(
-    shard: &mut Shard,
-    ctx: &mut Ctx,
-    id: SessionId,
-    hints: &Checked,
-    by: By,
-) -> Result<Session> {
-    let base = shard.dormant(id, ctx).map(|d| &d.record);
-    let mut attrs_dropped = false;
-    let attrs = match merge(base.and_then(Record::attrs), hints.attrs.clone(), ctx) {
-        Ok(attrs) => attrs,
-        // Only the size can fail here: the given attrs were checked alone.
-        Err(_) if by == By::Resume => {
-            attrs_dropped = true;
-            None
-        }
-        Err(err) => return Err(err),
-    };
-    let mut record = match shard.take_dormant(id, ctx) {
-        Some(dormant) => dormant.record,
-        None => {
-            let mut record = Record::new(ctx.now);
-            record.started_at = ctx.rules.unknown_started_at(id, ctx.now);
-            record
-        }
-    };
-    record.raise_counters(hints.views, hints.events);
-    record.revivals = record.revivals.saturating_add(1);
-    record.touch(ctx.now);
-    if let Some(user) = &hints.user_id {
-        record.set_user(Some(user));
-    }
-    if let Some(attrs) = attrs {
-        record.extra_mut().attrs = attrs;
-    }
-    let session = snapshot(ctx.rules, id, &record);
-    shard.insert(id, record, ctx);
-    shard.stats.revived += 1;
-    shard.stats.hints_clamped += u64::from(hints.clamped);
-    shard.stats.attrs_dropped += u64::from(attrs_dropped);
-    Ok(session)
-}
-
-/// `base` merged with `update`, checked against the size bound; `None`
-/// when there is nothing to merge.
-fn merge(base: Option<&Attrs>, update: Option<Attrs>, ctx: &Ctx) -> Result<Option<Attrs>> {
-    update
-        .map(|u| attrs::merged(base, u, ctx.rules.max_attrs_bytes))
-        .transpose()
 }

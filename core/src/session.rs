@@ -11,6 +11,8 @@ use serde::{Serialize, Serializer};
 use crate::attrs::Attrs;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
+use crate::model::Record;
+use crate::rules::Rules;
 
 /// What a `track` call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -84,7 +86,7 @@ pub struct Session {
 }
 
 /// Why a session left the live store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndReason {
     /// No activity for `idle_timeout`.
@@ -107,13 +109,6 @@ impl EndReason {
             EndReason::Evicted => "evicted",
         }
     }
-
-    pub(crate) const ALL: [EndReason; 4] = [
-        EndReason::Idle,
-        EndReason::Lifetime,
-        EndReason::Ended,
-        EndReason::Evicted,
-    ];
 }
 
 impl fmt::Display for EndReason {
@@ -182,17 +177,6 @@ pub struct EndedStats {
     pub evicted: u64,
 }
 
-impl EndedStats {
-    pub(crate) fn add(&mut self, reason: EndReason, n: u64) {
-        match reason {
-            EndReason::Idle => self.idle += n,
-            EndReason::Lifetime => self.lifetime += n,
-            EndReason::Ended => self.ended += n,
-            EndReason::Evicted => self.evicted += n,
-        }
-    }
-}
-
 /// Counters of a tracker since it was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -250,4 +234,25 @@ fn iso<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
 
 fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The snapshot of a record, built in the store's atomic step without
+/// copying the record; its token is left empty for the tracker to fill
+/// once the step is over (signing takes a while).
+pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> Session {
+    Session {
+        id,
+        token: String::new(),
+        user_id: r.user_id().map(str::to_owned),
+        view_sequence: r.views.into(),
+        event_sequence: r.events.into(),
+        sequence: u64::from(r.views) + u64::from(r.events),
+        session_index: r.session_index,
+        previous_id: r.previous_id(),
+        started_at: timestamp(r.started_at),
+        last_seen: timestamp(r.last_seen),
+        expires_at: timestamp(rules.expires_at(r)),
+        revivals: r.revivals,
+        attrs: r.attrs().cloned().unwrap_or_default(),
+    }
 }

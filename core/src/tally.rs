@@ -1,20 +1,57 @@
-//! The counts of tracked views and events, striped by thread. Every track
-//! adds one; a counter shared by every thread would move its cache line
-//! between cores on every call, and two threads would then run hardly
-//! faster than one.
+//! The tracker's counters since it was made, striped by thread. Every
+//! track adds one; a counter shared by every thread would move its cache
+//! line between cores on every call, and two threads would then run
+//! hardly faster than one. Kept by the tracker, not the store: they count
+//! what this tracker did, whatever store it shares.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::session::Kind;
+use crate::session::{EndReason, Kind, Stats};
 
 const STRIPES: usize = 16;
 
+/// What is counted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Count {
+    Views,
+    Events,
+    Started,
+    Revived,
+    Resumed,
+    Rejected,
+    HintsClamped,
+    AttrsDropped,
+    Idle,
+    Lifetime,
+    Ended,
+    Evicted,
+}
+
+const COUNTS: usize = 12;
+
+impl From<Kind> for Count {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::View => Count::Views,
+            Kind::Event => Count::Events,
+        }
+    }
+}
+
+impl From<EndReason> for Count {
+    fn from(reason: EndReason) -> Self {
+        match reason {
+            EndReason::Idle => Count::Idle,
+            EndReason::Lifetime => Count::Lifetime,
+            EndReason::Ended => Count::Ended,
+            EndReason::Evicted => Count::Evicted,
+        }
+    }
+}
+
 #[derive(Default)]
 #[repr(align(128))]
-struct Stripe {
-    views: AtomicU64,
-    events: AtomicU64,
-}
+struct Stripe([AtomicU64; COUNTS]);
 
 #[derive(Default)]
 pub(crate) struct Tally {
@@ -30,26 +67,35 @@ fn my_stripe() -> usize {
 }
 
 impl Tally {
-    pub fn add(&self, kind: Kind, n: u64) {
+    #[inline]
+    pub fn add(&self, what: impl Into<Count>, n: u64) {
         if n == 0 {
             return;
         }
-        let stripe = &self.stripes[my_stripe()];
-        let counter = match kind {
-            Kind::View => &stripe.views,
-            Kind::Event => &stripe.events,
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
+        self.stripes[my_stripe()].0[what.into() as usize].fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Views and events tracked so far.
-    pub fn totals(&self) -> (u64, u64) {
-        self.stripes.iter().fold((0, 0), |(v, e), s| {
-            (
-                v + s.views.load(Ordering::Relaxed),
-                e + s.events.load(Ordering::Relaxed),
-            )
-        })
+    fn total(&self, what: Count) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.0[what as usize].load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Fills in the counters of `stats`.
+    pub fn fill(&self, stats: &mut Stats) {
+        stats.views = self.total(Count::Views);
+        stats.events = self.total(Count::Events);
+        stats.started = self.total(Count::Started);
+        stats.revived = self.total(Count::Revived);
+        stats.resumed = self.total(Count::Resumed);
+        stats.rejected = self.total(Count::Rejected);
+        stats.hints_clamped = self.total(Count::HintsClamped);
+        stats.attrs_dropped = self.total(Count::AttrsDropped);
+        stats.ended.idle = self.total(Count::Idle);
+        stats.ended.lifetime = self.total(Count::Lifetime);
+        stats.ended.ended = self.total(Count::Ended);
+        stats.ended.evicted = self.total(Count::Evicted);
     }
 }
 
@@ -67,9 +113,13 @@ mod tests {
                         tally.add(Kind::View, 1);
                     }
                     tally.add(Kind::Event, 3);
+                    tally.add(EndReason::Evicted, 1);
                 });
             }
         });
-        assert_eq!(tally.totals(), (20_000, 60));
+        let mut stats = Stats::default();
+        tally.fill(&mut stats);
+        assert_eq!((stats.views, stats.events), (20_000, 60));
+        assert_eq!(stats.ended.evicted, 20);
     }
 }

@@ -1,30 +1,25 @@
-//! The tracker: every operation of the API, on the memory store.
+//! The tracker: every operation of the API, written once against the
+//! [`Store`] trait. The tracker decides, by the rules; the store keeps.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::attrs::{self, Attrs};
 use crate::builder::TrackerBuilder;
 use crate::clock::{self, Clock};
-use crate::config::{Config, MAX_USER_ID_BYTES, Rules};
-use crate::driver::{Driver, Housekeeping};
+use crate::config::{Config, MAX_USER_ID_BYTES};
+use crate::driver::{Chores, Driver, Housekeeping};
 use crate::ends::Ends;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, timestamp};
-use crate::store::memory::MemoryStore;
-use crate::store::record::Record;
-use crate::store::shard::{Ctx, Departure, Shard, assign_user};
-use crate::store::users::UserIndex;
-use crate::sync::MutexGuard;
-use crate::tally::Tally;
+use crate::model::{Departure, Dormant, Record};
+use crate::rules::{Rules, set_user};
+use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, snapshot, timestamp};
+use crate::store::{Action, Cx, Found, Step, Store, Which};
+use crate::tally::{Count, Tally};
 use crate::token::Tokens;
 use crate::warning::Warning;
-
-/// The most consecutive ids of a batch handled under one lock of their
-/// shard: enough to make the lock's cost vanish, few enough that other
-/// threads wait for a few microseconds at most.
-const MAX_RUN: usize = 64;
 
 /// Tracks live sessions: their counters, user, timestamps and attributes,
 /// their expiry, revival and ends.
@@ -55,13 +50,16 @@ pub struct Tracker {
 }
 
 pub(crate) struct Inner {
-    pub store: MemoryStore,
+    pub store: Arc<dyn Store>,
     pub rules: Rules,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
     pub ends: Arc<Ends>,
     pub tally: Tally,
     pub housekeeping: Housekeeping,
+    /// A background sweep failed and said so: it is not said again until
+    /// the store answers.
+    store_failing: AtomicBool,
     /// For `forked`: a child's tracker is made anew from it.
     pub config: Config,
 }
@@ -94,17 +92,19 @@ impl Tracker {
         let tokens = Tokens::new(config.secrets.as_deref().unwrap_or_default())?;
         let ends = Arc::new(Ends::new(&config));
         let inner = Arc::new(Inner {
-            store: MemoryStore::new(config.max_sessions, config.max_dormant),
+            store: config.make_store()?,
             rules,
             tokens,
             clock: Arc::clone(&config.clock),
             ends: Arc::clone(&ends),
             tally: Tally::default(),
             housekeeping: Housekeeping::new(config.sweep_interval),
+            store_failing: AtomicBool::new(false),
             config,
         });
         let interval = inner.config.sweep_interval;
-        let (driver, failed) = Driver::start(Arc::downgrade(&inner), ends, interval);
+        let chores: Arc<dyn Chores> = inner.clone();
+        let (driver, failed) = Driver::start(Arc::downgrade(&chores), ends, interval);
         if warn {
             for warning in inner.config.warnings() {
                 inner.config.warn(&warning);
@@ -121,8 +121,8 @@ impl Tracker {
     }
 
     /// For a child process after `fork()`: a new, empty tracker with this
-    /// one's configuration (secrets, options, `on_end`, clock) and a
-    /// driver of its own. The live sessions and pending ends stay with the
+    /// one's configuration (secrets, options, `on_end`, clock, store
+    /// factory: a store of its own) and a driver of its own. The live sessions and pending ends stay with the
     /// parent, which reports them; a client of theirs that comes to the
     /// child is revived from its token. This tracker is left as it is and
     /// must not be used, nor dropped, in the child: its locks may be held
@@ -150,47 +150,45 @@ impl Tracker {
         if let Some(attrs) = attrs {
             record.extra_mut().attrs = attrs;
         }
-        Ok(self.inner.start(record, false))
+        self.inner.start(record, false)
     }
 
     /// The live session `id`, touched; `None` if it is not live.
-    pub fn get(&self, id: SessionId) -> Option<Session> {
+    pub fn get(&self, id: SessionId) -> Result<Option<Session>> {
         let inner = &self.inner;
-        let session = inner.with(id, |shard, ctx| {
-            let record = shard.live_mut(id, ctx)?;
-            record.touch(ctx.now);
-            Some(inner.snapshot(id, record))
+        let mut session = None;
+        inner.update(id, |found, now| {
+            session = None;
+            let Found::Live(record) = found else {
+                return Step::Done(Action::Keep);
+            };
+            record.touch(now);
+            session = Some(snapshot(&inner.rules, id, record));
+            Step::Done(Action::Changed)
         })?;
-        Some(inner.signed(session))
+        Ok(session.map(|s| inner.signed(s)))
     }
 
     /// The live session `id` without touching it.
-    pub fn peek(&self, id: SessionId) -> Option<Session> {
+    pub fn peek(&self, id: SessionId) -> Result<Option<Session>> {
         let inner = &self.inner;
-        let now = inner.now();
-        let session = {
-            let shard = inner.store.shard(id);
-            inner.snapshot(id, shard.peek(id, &inner.rules, now)?)
-        };
-        Some(inner.signed(session))
+        let session = inner.peek(id, |record| snapshot(&inner.rules, id, record))?;
+        Ok(session.map(|s| inner.signed(s)))
     }
 
     /// Whether `id` is live. Does not touch it.
-    pub fn exists(&self, id: SessionId) -> bool {
-        let now = self.inner.now();
-        self.inner
-            .store
-            .shard(id)
-            .peek(id, &self.inner.rules, now)
-            .is_some()
+    pub fn exists(&self, id: SessionId) -> Result<bool> {
+        Ok(self.inner.peek(id, |_| ())?.is_some())
     }
 
     /// Counts one view or event and returns the counters right after it.
     pub fn track(&self, id: SessionId, kind: Kind) -> Result<Tick> {
-        let tick = self
-            .inner
-            .with(id, |shard, ctx| shard.track(id, kind, ctx))?;
-        self.inner.tally.add(kind, 1);
+        let inner = &self.inner;
+        let mut cx = Cx::new(inner.now(), &inner.rules);
+        let tick = inner.store.track(id, kind, &mut cx);
+        inner.finish(cx);
+        let tick = tick??;
+        inner.tally.add(kind, 1);
         Ok(tick)
     }
 
@@ -199,13 +197,15 @@ impl Tracker {
     /// may repeat (each occurrence counts and sees the earlier ones'
     /// increments); an id that is not live gives
     /// [`Error::SessionNotFound`] and a full counter
-    /// [`Error::InvalidArgument`], for that item alone.
+    /// [`Error::InvalidArgument`], for that item alone. The outer error is
+    /// the store's failure ([`Error::Store`]) before any item was counted;
+    /// an item after a failure mid-batch carries it as its own error.
     ///
     /// For callers with many operations at once, such as an ingestion
     /// endpoint receiving a batch of events from many clients. It reads the
-    /// clock once for the whole batch, and locks a shard once for a run of
-    /// consecutive ids that fall in it (up to 64 ids, so that a large
-    /// batch never keeps other threads waiting long); items are never
+    /// clock once for the whole batch; the memory store locks a shard once
+    /// for a run of consecutive ids that fall in it (up to 64 ids, so that
+    /// a large batch never keeps other threads waiting long); items are never
     /// reordered. The batch is not atomic: other calls may come between
     /// two runs. Sessions found expired on the way depart as in `track`,
     /// their ends going to `on_end`. Nothing is allocated but the returned
@@ -217,98 +217,118 @@ impl Tracker {
     /// let tracker = Tracker::builder().build()?;
     /// let a = tracker.start(None, None)?.id;
     /// let unknown = SessionId::parse("6f1c2a7e-9b3d-4c5e-8f10-2a3b4c5d6e7f")?;
-    /// let ticks = tracker.track_many(&[a, unknown, a], Kind::View);
+    /// let ticks = tracker.track_many(&[a, unknown, a], Kind::View)?;
     /// assert_eq!(ticks[0].clone()?.view_sequence, 1);
     /// assert_eq!(ticks[1], Err(Error::SessionNotFound { id: unknown }));
     /// assert_eq!(ticks[2].clone()?.view_sequence, 2);
     /// # Ok::<(), sojourn::Error>(())
     /// ```
-    pub fn track_many(&self, ids: &[SessionId], kind: Kind) -> Vec<Result<Tick>> {
-        let ticks = self
-            .inner
-            .with_each(ids, |shard, ctx, id| shard.track(id, kind, ctx));
+    pub fn track_many(&self, ids: &[SessionId], kind: Kind) -> Result<Vec<Result<Tick>>> {
+        let inner = &self.inner;
+        let mut cx = Cx::new(inner.now(), &inner.rules);
+        let ticks = inner.store.track_many(ids, kind, &mut cx);
+        inner.finish(cx);
+        let ticks = ticks?;
         let tracked = ticks.iter().filter(|t| t.is_ok()).count();
-        self.inner.tally.add(kind, tracked as u64);
-        ticks
+        inner.tally.add(kind, tracked as u64);
+        Ok(ticks)
     }
 
     /// Assigns the session to a user.
     pub fn identify(&self, id: SessionId, user_id: &str) -> Result<Session> {
         check_user(Some(user_id))?;
-        self.inner.update(id, |record, users| {
-            assign_user(record, id, Some(user_id), users);
-            Ok(())
-        })
+        self.inner
+            .modify(id, |record| Ok(set_user(record, Some(user_id))))
     }
 
     /// Merges attributes into the session's: a key given replaces its value.
     pub fn set_attrs(&self, id: SessionId, attrs: Attrs) -> Result<Session> {
         let max = self.inner.rules.max_attrs_bytes;
-        self.inner.update(id, |record, _| {
-            record.extra_mut().attrs = attrs::merged(record.attrs(), attrs, max)?;
-            Ok(())
+        self.inner.modify(id, |record| {
+            record.extra_mut().attrs = attrs::merged(record.attrs(), attrs.clone(), max)?;
+            Ok(Action::Changed)
         })
     }
 
     /// Ends a live session (reason `ended`) and returns its end, which
     /// `on_end` also receives, from the driver thread; `None` if it is not
     /// live.
-    pub fn end(&self, id: SessionId) -> Option<SessionEnd> {
-        let departure = self.inner.with(id, |shard, ctx| {
-            shard
-                .end(id, EndReason::Ended, ctx)
-                .then(|| ctx.out.last().cloned())
-                .flatten()
-        })?;
-        Some(self.inner.summary(&departure))
-    }
-
-    /// The live sessions, all or one user's (from the user index).
-    pub fn sessions(&self, user_id: Option<&str>) -> Vec<Session> {
+    pub fn end(&self, id: SessionId) -> Result<Option<SessionEnd>> {
         let inner = &self.inner;
-        inner.expire_due();
-        let now = inner.now();
-        let records: Vec<(SessionId, Record)> = match user_id {
-            None => inner
-                .store
-                .shards()
-                .flat_map(|shard| shard.snapshot_all(&inner.rules, now))
-                .collect(),
-            Some(user) => inner
-                .store
-                .users
-                .ids(user)
-                .into_iter()
-                .filter_map(|id| {
-                    let shard = inner.store.shard(id);
-                    let record = shard.peek(id, &inner.rules, now)?;
-                    (record.user_id() == Some(user)).then(|| (id, record.clone()))
-                })
-                .collect(),
-        };
-        records
+        let mut cx = Cx::new(inner.now(), &inner.rules);
+        let now = cx.now;
+        let done = inner.store.update(id, &mut cx, &mut |found| {
+            inner.rules.settle(&found, now).unwrap_or(match found {
+                Found::Live(_) => Step::Done(Action::Depart(EndReason::Ended)),
+                _ => Step::Done(Action::Keep),
+            })
+        });
+        let end = cx
+            .departed
             .iter()
-            .map(|(id, r)| inner.session(*id, r))
-            .collect()
+            .find(|d| d.id == id && d.reason == EndReason::Ended)
+            .map(|d| inner.summary(d));
+        inner.finish(cx);
+        done?;
+        Ok(end)
     }
 
-    /// How many sessions are live, all or one user's.
-    pub fn count(&self, user_id: Option<&str>) -> usize {
-        self.inner.expire_due();
+    /// The live sessions, all or one user's (from the store's user index,
+    /// each re-checked).
+    pub fn sessions(&self, user_id: Option<&str>) -> Result<Vec<Session>> {
+        let inner = &self.inner;
+        inner.expire_due()?;
+        let now = inner.now();
+        let mut records: Vec<(SessionId, Record)> = Vec::new();
         match user_id {
-            None => self.inner.store.shards().map(|s| s.live_len()).sum(),
-            Some(user) => self.inner.store.users.count(user),
+            None => {
+                for part in 0..inner.store.parts() {
+                    inner.store.scan(part, &mut |id, record| {
+                        if inner.rules.due(record, now).is_none() {
+                            records.push((id, record.clone()));
+                        }
+                    })?;
+                }
+            }
+            Some(user) => {
+                for id in inner.store.user_ids(user, Which::Live)? {
+                    let owned =
+                        inner.peek(id, |r| (r.user_id() == Some(user)).then(|| r.clone()))?;
+                    records.extend(owned.flatten().map(|r| (id, r)));
+                }
+            }
+        }
+        Ok(records
+            .iter()
+            .map(|(id, r)| inner.signed(snapshot(&inner.rules, *id, r)))
+            .collect())
+    }
+
+    /// How many sessions are live, all or one user's (each of the user's
+    /// re-checked: a store's user index may be stale).
+    pub fn count(&self, user_id: Option<&str>) -> Result<usize> {
+        let inner = &self.inner;
+        inner.expire_due()?;
+        match user_id {
+            None => Ok(inner.store.sizes()?.live as usize),
+            Some(user) => {
+                let mut n = 0;
+                for id in inner.store.user_ids(user, Which::Live)? {
+                    n += usize::from(inner.peek(id, |r| r.user_id() == Some(user))? == Some(true));
+                }
+                Ok(n)
+            }
         }
     }
 
     /// How many sessions are live.
-    pub fn len(&self) -> usize {
+    pub fn len(&self) -> Result<usize> {
         self.count(None)
     }
 
     /// Whether no session is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
     }
 
     /// Logs a user out everywhere: ends the user's live sessions (reason
@@ -318,8 +338,8 @@ impl Tracker {
     /// back with such a token starts a new session, linked to the old one
     /// but anonymous. `count(user_id)` is 0 afterwards. Returns how many
     /// live sessions ended.
-    pub fn end_user(&self, user_id: &str) -> usize {
-        self.inner.end_user(user_id, Shard::bar_dormant)
+    pub fn end_user(&self, user_id: &str) -> Result<usize> {
+        self.inner.end_user(user_id, bar)
     }
 
     /// Erases a user: as [`Tracker::end_user`], and what the tracker
@@ -330,13 +350,15 @@ impl Tracker {
     /// sessions are still delivered, with their `user_id`, for the
     /// application to close them downstream (and erase them there).
     /// Returns how many sessions were erased, live and remembered.
-    pub fn forget_user(&self, user_id: &str) -> usize {
-        let erased = self.inner.dormant_pass(user_id, Shard::erase_dormant);
-        erased + self.inner.end_user(user_id, Shard::erase_dormant)
+    pub fn forget_user(&self, user_id: &str) -> Result<usize> {
+        let erased = self.inner.dormant_pass(user_id, erase)?;
+        Ok(erased + self.inner.end_user(user_id, erase)?)
     }
 
-    /// Ends every live session (for example at shutdown).
-    pub fn end_all(&self) -> usize {
+    /// Ends every session live when it is called, part by part of the
+    /// store, in rounds of at most 256 (those already due depart for their
+    /// own reason); returns how many it ended (for example at shutdown).
+    pub fn end_all(&self) -> Result<usize> {
         self.inner.end_all()
     }
 
@@ -348,60 +370,48 @@ impl Tracker {
         if old_user_id == new_user_id {
             return Ok(0);
         }
-        let ids = self.inner.store.users.ids(old_user_id);
-        Ok(ids
-            .into_iter()
-            .filter(|&id| {
-                self.inner.with(id, |shard, ctx| {
-                    let owned = shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id)
-                        == Some(old_user_id);
-                    if owned {
-                        shard.set_user(id, Some(new_user_id), ctx.users);
+        let inner = &self.inner;
+        let mut moved = 0;
+        for id in inner.store.user_ids(old_user_id, Which::Live)? {
+            let mut owned = false;
+            inner.update(id, |found, _| {
+                owned = false;
+                match found {
+                    Found::Live(record) if record.user_id() == Some(old_user_id) => {
+                        owned = true;
+                        Step::Done(set_user(record, Some(new_user_id)))
                     }
-                    owned
-                })
-            })
-            .count())
+                    _ => Step::Done(Action::Keep),
+                }
+            })?;
+            moved += usize::from(owned);
+        }
+        Ok(moved)
     }
 
     /// Counters since the tracker was made, and the live and dormant counts.
-    pub fn stats(&self) -> Stats {
-        self.inner.expire_due();
-        let (views, events) = self.inner.tally.totals();
+    pub fn stats(&self) -> Result<Stats> {
+        let inner = &self.inner;
+        inner.expire_due()?;
+        let sizes = inner.store.sizes()?;
         let mut stats = Stats {
-            views,
-            events,
+            live: sizes.live,
+            dormant: sizes.dormant,
+            ends_dropped: inner.ends.dropped(),
+            ends_pending: inner.ends.pending() as u64,
             ..Stats::default()
         };
-        stats.ends_dropped = self.inner.ends.dropped();
-        stats.ends_pending = self.inner.ends.pending() as u64;
-        for shard in self.inner.store.shards() {
-            let s = &shard.stats;
-            stats.live += shard.live_len() as u64;
-            stats.dormant += shard.dormant_len() as u64;
-            stats.started += s.started;
-            stats.revived += s.revived;
-            stats.resumed += s.resumed;
-            stats.rejected += s.rejected;
-            stats.hints_clamped += s.hints_clamped;
-            stats.attrs_dropped += s.attrs_dropped;
-            for reason in EndReason::ALL {
-                let n = match reason {
-                    EndReason::Idle => s.ended.idle,
-                    EndReason::Lifetime => s.ended.lifetime,
-                    EndReason::Ended => s.ended.ended,
-                    EndReason::Evicted => s.ended.evicted,
-                };
-                stats.ended.add(reason, n);
-            }
-        }
-        stats
+        inner.tally.fill(&mut stats);
+        Ok(stats)
     }
 
     /// Processes every due expiry now and delivers pending ends; returns how
     /// many sessions departed. The driver does this every `sweep_interval`.
-    pub fn sweep(&self) -> usize {
-        self.inner.sweep()
+    pub fn sweep(&self) -> Result<usize> {
+        let departed = self.inner.expire_due();
+        // Ends queued meanwhile by other threads go with the next sweep.
+        self.inner.ends.deliver();
+        departed
     }
 
     /// The token a client keeps for the session `id`.
@@ -448,11 +458,36 @@ impl Tracker {
 }
 
 /// Departures in one round of a sweep or of `end_all`, at most, before
-/// the shard's lock is let go for others: a mass expiry must never make a
-/// `track` wait long (measured in release, on the 2-core machine under
+/// a store lets go of the part for others: a mass expiry must never make
+/// a `track` wait long (measured in release, on the 2-core machine under
 /// load: 256 departures take 0.2 ms in a small store, 0.35 ms among a
 /// million sessions).
 const ROUND: usize = 256;
+
+/// `end_user`'s treatment of a dormant record of the user: no longer
+/// revivable, nor a source of the user.
+fn bar(d: &mut Dormant) -> Action {
+    d.barred = true;
+    Action::Changed
+}
+
+/// `forget_user`'s: a tombstone, only the id and time left.
+fn erase(d: &mut Dormant) -> Action {
+    let old = d.record.extra.take().and_then(|e| e.user_id);
+    *d = Dormant::tombstone(d.ended_at);
+    Action::UserChanged { old }
+}
+
+impl Chores for Inner {
+    fn sweep_due(&self) {
+        // A failure is said once (`expire_due`); the next sweep retries.
+        let _ = self.expire_due();
+    }
+
+    fn close(&self) -> u64 {
+        Inner::close(self)
+    }
+}
 
 impl Inner {
     /// The clock's reading, within the range every clock must keep.
@@ -460,19 +495,57 @@ impl Inner {
         clock::in_range(self.clock.now_ms())
     }
 
-    /// Runs `f` on the shard of `id` under its lock, then queues the ends of
-    /// whatever departed meanwhile (built outside the lock).
-    pub fn with<R>(&self, id: SessionId, f: impl FnOnce(&mut Shard, &mut Ctx) -> R) -> R {
-        let mut out = Vec::new();
-        let now;
-        let result = {
-            let mut shard = self.store.shard(id);
-            let mut ctx = self.ctx(&mut out);
-            now = ctx.now;
-            f(&mut shard, &mut ctx)
-        };
-        self.finish(out, now);
-        result
+    /// The store's atomic step on `id`, the session settled first (due:
+    /// departs; past retention: forgotten), then `f` with it and `now`;
+    /// the ends of what departed are queued once the step is over.
+    pub fn update(&self, id: SessionId, mut f: impl FnMut(Found<'_>, i64) -> Step) -> Result<()> {
+        let mut cx = Cx::new(self.now(), &self.rules);
+        let now = cx.now;
+        let rules = &self.rules;
+        let done = self.store.update(id, &mut cx, &mut |found| {
+            rules.settle(&found, now).unwrap_or_else(|| f(found, now))
+        });
+        self.finish(cx);
+        done
+    }
+
+    /// `f` of the live session `id` if it is live and not due, without
+    /// changing it.
+    pub fn peek<R>(&self, id: SessionId, mut f: impl FnMut(&Record) -> R) -> Result<Option<R>> {
+        let now = self.now();
+        let mut out = None;
+        self.store.peek(id, &mut |record| {
+            out = self.rules.due(record, now).is_none().then(|| f(record));
+        })?;
+        Ok(out)
+    }
+
+    /// Changes a live session with `f` (which may fail and then must change
+    /// nothing), touches it, returns its snapshot.
+    fn modify(
+        &self,
+        id: SessionId,
+        mut f: impl FnMut(&mut Record) -> Result<Action>,
+    ) -> Result<Session> {
+        let mut result = Err(Error::SessionNotFound { id });
+        self.update(id, |found, now| {
+            result = Err(Error::SessionNotFound { id });
+            let Found::Live(record) = found else {
+                return Step::Done(Action::Keep);
+            };
+            match f(record) {
+                Ok(action) => {
+                    record.touch(now);
+                    result = Ok(snapshot(&self.rules, id, record));
+                    Step::Done(action)
+                }
+                Err(err) => {
+                    result = Err(err);
+                    Step::Done(Action::Keep)
+                }
+            }
+        })?;
+        result.map(|s| self.signed(s))
     }
 
     /// The last sweep and delivery of `close`, once the driver stopped;
@@ -480,12 +553,12 @@ impl Inner {
     pub fn close(&self) -> u64 {
         let deadline = Instant::now() + self.config.close_timeout;
         self.housekeeping.disable();
-        self.expire_due();
+        let _ = self.expire_due();
         self.warn_dropped(self.ends.drain(deadline))
     }
 
     /// Warns `ENDS_DROPPED` if `dropped` ends were; returns `dropped`.
-    fn warn_dropped(&self, dropped: u64) -> u64 {
+    pub fn warn_dropped(&self, dropped: u64) -> u64 {
         if dropped > 0 {
             let warning = Warning::ends_dropped(dropped, self.config.close_timeout);
             self.config.warn(&warning);
@@ -496,170 +569,130 @@ impl Inner {
     /// `end_user` and `forget_user`: `treat` the user's dormant records,
     /// then end the live sessions, each treated in the same step as its
     /// end (a revival racing this call is thus either barred or ended).
-    fn end_user(
-        &self,
-        user: &str,
-        treat: fn(&mut Shard, SessionId, &str, &mut Ctx) -> bool,
-    ) -> usize {
-        self.dormant_pass(user, treat);
-        self.store
-            .users
-            .ids(user)
-            .into_iter()
-            .filter(|&id| {
-                self.with(id, |shard, ctx| {
-                    let owned =
-                        shard.peek(id, ctx.rules, ctx.now).and_then(Record::user_id) == Some(user);
-                    let ended = owned && shard.end(id, EndReason::Ended, ctx);
-                    if ended {
-                        treat(shard, id, user, ctx);
+    fn end_user(&self, user: &str, treat: fn(&mut Dormant) -> Action) -> Result<usize> {
+        self.dormant_pass(user, treat)?;
+        let mut ended = 0;
+        for id in self.store.user_ids(user, Which::Live)? {
+            let mut cx = Cx::new(self.now(), &self.rules);
+            let now = cx.now;
+            let done = self.store.update(id, &mut cx, &mut |found| {
+                if let Some(step) = self.rules.settle(&found, now) {
+                    return step;
+                }
+                match found {
+                    Found::Live(r) if r.user_id() == Some(user) => {
+                        Step::Again(Action::Depart(EndReason::Ended))
                     }
-                    ended
-                })
-            })
-            .count()
+                    Found::Dormant(d) if d.record.user_id() == Some(user) => Step::Done(treat(d)),
+                    _ => Step::Done(Action::Keep),
+                }
+            });
+            // Counted from what departed, not from what `f` was shown: a
+            // store may show a session more than once.
+            ended += cx
+                .departed
+                .iter()
+                .filter(|d| d.id == id && d.reason == EndReason::Ended)
+                .count();
+            self.finish(cx);
+            done?;
+        }
+        Ok(ended)
     }
 
     /// Applies `treat` to every dormant record of `user`; returns to how
     /// many it applied.
-    fn dormant_pass(
-        &self,
-        user: &str,
-        treat: fn(&mut Shard, SessionId, &str, &mut Ctx) -> bool,
-    ) -> usize {
-        self.store
-            .dormant_users
-            .ids(user)
-            .into_iter()
-            .filter(|&id| self.with(id, |shard, ctx| treat(shard, id, user, ctx)))
-            .count()
-    }
-
-    /// `with` for each id in turn, at one time for all: one clock read,
-    /// and one lock of a shard for a run of consecutive ids in it (at most
-    /// [`MAX_RUN`]). Returns what `f` returned for each id, in order.
-    pub fn with_each<R>(
-        &self,
-        ids: &[SessionId],
-        mut f: impl FnMut(&mut Shard, &mut Ctx, SessionId) -> R,
-    ) -> Vec<R> {
-        let mut results = Vec::with_capacity(ids.len());
-        let mut out = Vec::new();
-        let mut ctx = self.ctx(&mut out);
-        let mut held: Option<(usize, MutexGuard<'_, Shard>)> = None;
-        let mut run = 0;
-        for &id in ids {
-            let index = self.store.shard_index(id);
-            let shard = match held.as_mut() {
-                Some((at, shard)) if *at == index && run < MAX_RUN => shard,
-                _ => {
-                    // One shard at a time: a thread holding one while it
-                    // waits for another could deadlock with another batch.
-                    drop(held.take());
-                    run = 0;
-                    &mut held.insert((index, self.store.shard_at(index))).1
+    fn dormant_pass(&self, user: &str, treat: fn(&mut Dormant) -> Action) -> Result<usize> {
+        let mut treated = 0;
+        for id in self.store.user_ids(user, Which::Dormant)? {
+            let mut owned = false;
+            self.update(id, |found, _| {
+                owned = false;
+                match found {
+                    Found::Dormant(d) if d.record.user_id() == Some(user) => {
+                        owned = true;
+                        Step::Done(treat(d))
+                    }
+                    _ => Step::Done(Action::Keep),
                 }
-            };
-            run += 1;
-            results.push(f(shard, &mut ctx, id));
+            })?;
+            treated += usize::from(owned);
         }
-        drop(held);
-        let now = ctx.now;
-        self.finish(out, now);
-        results
-    }
-
-    fn ctx<'a>(&'a self, out: &'a mut Vec<Departure>) -> Ctx<'a> {
-        Ctx {
-            now: self.now(),
-            rules: &self.rules,
-            users: &self.store.users,
-            dormant_users: &self.store.dormant_users,
-            out,
-        }
-    }
-
-    /// Changes a live session with `f` (which may fail and then must change
-    /// nothing), touches it, returns its snapshot.
-    fn update(
-        &self,
-        id: SessionId,
-        f: impl FnOnce(&mut Record, &UserIndex) -> Result<()>,
-    ) -> Result<Session> {
-        let session = self.with(id, |shard, ctx| {
-            let (users, now) = (ctx.users, ctx.now);
-            let record = shard
-                .live_mut(id, ctx)
-                .ok_or(Error::SessionNotFound { id })?;
-            f(record, users)?;
-            record.touch(now);
-            Ok(self.snapshot(id, record))
-        })?;
-        Ok(self.signed(session))
+        Ok(treated)
     }
 
     /// Sends away every session due now and forgets the dormant records
-    /// past retention, shard by shard, in rounds of at most [`ROUND`]
-    /// under one lock; returns how many departed.
-    pub fn expire_due(&self) -> usize {
+    /// past retention, part by part of the store, in rounds of at most
+    /// [`ROUND`]; returns how many departed. A failure is warned once
+    /// (`STORE_ERROR`) until the store answers again.
+    pub fn expire_due(&self) -> Result<usize> {
+        let swept = self.sweep_parts();
+        match &swept {
+            Ok(_) => self.store_failing.store(false, Ordering::Relaxed),
+            Err(err) => {
+                if !self.store_failing.swap(true, Ordering::Relaxed) {
+                    self.config.warn(&Warning::store_error(err));
+                }
+            }
+        }
+        swept
+    }
+
+    fn sweep_parts(&self) -> Result<usize> {
         let mut departed = 0;
-        for index in 0..self.store.shard_count() {
+        for part in 0..self.store.parts() {
             loop {
-                let (n, more) = self.round(index, |shard, ctx| shard.sweep(ctx, ROUND));
-                departed += n;
-                if !more {
+                let mut cx = Cx::new(self.now(), &self.rules);
+                let more = self.store.sweep(part, &mut cx, ROUND);
+                departed += cx.departed.len();
+                self.queue_ends(cx.departed);
+                if !more? {
                     break;
                 }
             }
         }
-        departed
+        Ok(departed)
     }
 
-    /// One round of a sweep or of `end_all`: `f` on the shard at `index`
-    /// under its lock, then the ends of what departed queued outside it.
-    /// (No housekeeping: a sweep is the housekeeping.)
-    fn round<R>(&self, index: usize, f: impl FnOnce(&mut Shard, &mut Ctx) -> R) -> R {
-        let mut out = Vec::new();
-        let result = f(&mut self.store.shard_at(index), &mut self.ctx(&mut out));
-        self.queue_ends(out);
-        result
-    }
-
-    /// Ends every session live when it is called, shard by shard, in
-    /// rounds of at most [`ROUND`] under one lock (those already due
-    /// depart for their own reason); returns how many it ended.
-    pub fn end_all(&self) -> usize {
+    /// Ends every session live when it is called, part by part, in rounds
+    /// of at most [`ROUND`] (those already due depart for their own
+    /// reason); returns how many it ended.
+    pub fn end_all(&self) -> Result<usize> {
         let mut ended = 0;
-        for index in 0..self.store.shard_count() {
-            let ids = self.store.shard_at(index).live_ids();
+        for part in 0..self.store.parts() {
+            let mut ids = Vec::new();
+            self.store.scan(part, &mut |id, _| ids.push(id))?;
             for round in ids.chunks(ROUND) {
-                ended += self.round(index, |shard, ctx| {
-                    let ended = round
-                        .iter()
-                        .filter(|&&id| shard.end(id, EndReason::Ended, ctx));
-                    ended.count()
+                let mut cx = Cx::new(self.now(), &self.rules);
+                let now = cx.now;
+                let done = self.store.update_each(round, &mut cx, &mut |_, found| {
+                    self.rules.settle(&found, now).unwrap_or(match found {
+                        Found::Live(_) => Step::Done(Action::Depart(EndReason::Ended)),
+                        _ => Step::Done(Action::Keep),
+                    })
                 });
+                ended += cx
+                    .departed
+                    .iter()
+                    .filter(|d| d.reason == EndReason::Ended)
+                    .count();
+                self.queue_ends(cx.departed);
+                done?;
             }
         }
-        ended
+        Ok(ended)
     }
 
-    pub fn sweep(&self) -> usize {
-        let departed = self.expire_due();
-        // Ends queued meanwhile by other threads go with the next sweep.
-        self.ends.deliver();
-        departed
-    }
-
-    /// Queues the ends of what departed, then, when the driver's threads
-    /// could not start, does their work: delivers, and sweeps once per
-    /// `sweep_interval`. Inline, with the rare work out of line: every
+    /// Queues the ends of what departed in a call, then, when the driver's
+    /// threads could not start, does their work: delivers, and sweeps once
+    /// per `sweep_interval`. Inline, with the rare work out of line: every
     /// call on one session ends here (measured: out of line, 45 more
     /// instructions a `track`).
     #[inline]
-    fn finish(&self, out: Vec<Departure>, now: i64) {
-        if !out.is_empty() {
-            self.queue_ends(out);
+    fn finish(&self, cx: Cx<'_>) {
+        let now = cx.now;
+        if !cx.departed.is_empty() {
+            self.queue_ends(cx.departed);
         }
         if self.housekeeping.on_calls() {
             self.housekeep(now);
@@ -669,40 +702,45 @@ impl Inner {
     #[cold]
     fn housekeep(&self, now: i64) {
         if self.housekeeping.sweep_due(now) {
-            self.expire_due();
+            let _ = self.expire_due();
         }
         self.ends.deliver();
     }
 
+    /// Counts what departed by reason and queues their ends.
     #[inline(never)]
-    fn queue_ends(&self, out: Vec<Departure>) {
-        if !out.is_empty() && self.ends.wanted() {
+    fn queue_ends(&self, departed: Vec<Departure>) {
+        for d in &departed {
+            self.tally.add(d.reason, 1);
+        }
+        if !departed.is_empty() && self.ends.wanted() {
             self.ends
-                .push(out.iter().map(|d| self.summary(d)).collect());
+                .push(departed.iter().map(|d| self.summary(d)).collect());
         }
     }
 
     /// Inserts a new session under a fresh id and counts it as started.
-    pub fn start(&self, record: Record, rejected: bool) -> Session {
+    pub fn start(&self, record: Record, rejected: bool) -> Result<Session> {
         loop {
             let id = SessionId::new_v7(record.started_at);
-            let started = self.with(id, |shard, ctx| {
-                if shard.contains(id) {
-                    return None;
+            let mut started = None;
+            self.update(id, |found, now| {
+                started = None;
+                if !matches!(found, Found::Absent) {
+                    return Step::Done(Action::Keep);
                 }
                 let mut record = record.clone();
-                record.started_at = ctx.now;
-                record.last_seen = ctx.now;
-                let session = self.snapshot(id, &record);
-                shard.insert(id, record, ctx);
-                shard.stats.started += 1;
-                shard.stats.rejected += u64::from(rejected);
-                Some(session)
-            });
+                record.started_at = now;
+                record.last_seen = now;
+                started = Some(snapshot(&self.rules, id, &record));
+                Step::Done(Action::Insert(record))
+            })?;
             // A v7 collision needs the same millisecond and 74 equal random
             // bits; should it ever happen, draw again.
             if let Some(session) = started {
-                return self.signed(session);
+                self.tally.add(Count::Started, 1);
+                self.tally.add(Count::Rejected, u64::from(rejected));
+                return Ok(self.signed(session));
             }
         }
     }
@@ -712,16 +750,6 @@ impl Inner {
         attrs
             .map(|a| attrs::merged(None, a, self.rules.max_attrs_bytes))
             .transpose()
-    }
-
-    /// The session `id` with its token.
-    pub fn session(&self, id: SessionId, r: &Record) -> Session {
-        self.signed(self.snapshot(id, r))
-    }
-
-    /// See [`snapshot`].
-    pub fn snapshot(&self, id: SessionId, r: &Record) -> Session {
-        snapshot(&self.rules, id, r)
     }
 
     pub fn signed(&self, mut session: Session) -> Session {
@@ -736,33 +764,12 @@ impl Inner {
             .saturating_sub(d.record.started_at)
             .max(0);
         SessionEnd {
-            session: self.session(d.id, &d.record),
+            session: self.signed(snapshot(&self.rules, d.id, &d.record)),
             reason: d.reason,
             ended_at: timestamp(d.ended_at),
             duration: std::time::Duration::from_millis(duration_ms as u64),
             revivable: d.revivable,
         }
-    }
-}
-
-/// The snapshot of a record, built under its shard's lock without
-/// copying the record; its token is left empty for `Inner::signed`
-/// to fill once the lock is let go (signing takes a while).
-pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> Session {
-    Session {
-        id,
-        token: String::new(),
-        user_id: r.user_id().map(str::to_owned),
-        view_sequence: r.views.into(),
-        event_sequence: r.events.into(),
-        sequence: u64::from(r.views) + u64::from(r.events),
-        session_index: r.session_index,
-        previous_id: r.previous_id(),
-        started_at: timestamp(r.started_at),
-        last_seen: timestamp(r.last_seen),
-        expires_at: timestamp(rules.expires_at(r)),
-        revivals: r.revivals,
-        attrs: r.attrs().cloned().unwrap_or_default(),
     }
 }
 

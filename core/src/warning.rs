@@ -8,7 +8,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Warning {
-    /// `UNSIGNED_TOKENS`, `NO_DRIVER` or `ENDS_DROPPED`.
+    /// `UNSIGNED_TOKENS`, `NO_DRIVER`, `ENDS_DROPPED` or `STORE_ERROR`.
     pub code: &'static str,
     /// What happened and what to do about it.
     pub message: String,
@@ -43,6 +43,20 @@ impl Warning {
             message: format!(
                 "{dropped} session ends were dropped at close: on_end had not taken them \
                  within close_timeout ({waited:?})"
+            ),
+        }
+    }
+}
+
+impl Warning {
+    /// The store failed in the background (a sweep): said once, when it
+    /// starts failing, not on every sweep until it recovers.
+    pub(crate) fn store_error(err: &crate::Error) -> Self {
+        Warning {
+            code: "STORE_ERROR",
+            message: format!(
+                "a background sweep failed ({err}): expiries wait until the store \
+                 answers again, then depart at their own time"
             ),
         }
     }

@@ -70,7 +70,7 @@ fn concurrent_batches_never_share_or_lose_a_tick() {
                                 .collect();
                             batch.insert(b % LEN, unknown);
                             let kind = kind_of(b + t);
-                            let results = tracker.track_many(&batch, kind);
+                            let results = tracker.track_many(&batch, kind).unwrap();
                             assert_eq!(results.len(), batch.len());
                             for (&id, result) in batch.iter().zip(results) {
                                 match result {
@@ -119,11 +119,11 @@ fn assert_each_tick_once(tracker: &Tracker, ids: &[SessionId], all: &[(SessionId
         assert_eq!(sequences, (1..=n).collect(), "every sequence once");
         let n_views = ticks.iter().filter(|(_, k, _)| *k == Kind::View).count() as u64;
         assert_eq!(views, (1..=n_views).collect(), "every view number once");
-        let session = tracker.peek(*id).unwrap();
+        let session = tracker.peek(*id).unwrap().unwrap();
         assert_eq!(session.sequence, n);
         assert_eq!(session.view_sequence, n_views);
     }
-    let stats = tracker.stats();
+    let stats = tracker.stats().unwrap();
     assert_eq!(stats.views + stats.events, all.len() as u64);
 }
 
@@ -149,15 +149,15 @@ fn racing_end_and_expiry_report_each_session_once() {
             let tracker = &tracker;
             s.spawn(move || {
                 for id in part {
-                    tracker.end(*id);
+                    tracker.end(*id).unwrap();
                 }
             });
         }
         for _ in 0..2 {
-            s.spawn(|| tracker.sweep());
+            s.spawn(|| tracker.sweep().unwrap());
         }
     });
-    tracker.sweep();
+    tracker.sweep().unwrap();
 
     let ended = ended.lock().unwrap();
     let unique: HashSet<SessionId> = ended.iter().map(|(id, _)| *id).collect();
@@ -186,8 +186,8 @@ fn capacity_holds_across_shards_and_evicts_exactly_once() {
             });
         }
     });
-    tracker.sweep();
-    let live = tracker.len();
+    tracker.sweep().unwrap();
+    let live = tracker.len().unwrap();
     assert!(live <= 20_000, "{live} live");
     let evicted = evicted.lock().unwrap();
     assert_eq!(live + evicted.len(), 50_000);
@@ -198,5 +198,5 @@ fn capacity_holds_across_shards_and_evicts_exactly_once() {
     );
     let unique: HashSet<SessionId> = evicted.iter().map(|(id, _)| *id).collect();
     assert_eq!(unique.len(), evicted.len());
-    assert_eq!(tracker.stats().ended.evicted, evicted.len() as u64);
+    assert_eq!(tracker.stats().unwrap().ended.evicted, evicted.len() as u64);
 }

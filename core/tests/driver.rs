@@ -75,7 +75,7 @@ fn close_stops_background_delivery_but_sweep_still_delivers() {
     tracker.start(None, None).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(delivered.load(Ordering::SeqCst), 0, "no driver after close");
-    assert_eq!(tracker.sweep(), 1);
+    assert_eq!(tracker.sweep().unwrap(), 1);
     assert_eq!(delivered.load(Ordering::SeqCst), 1);
 }
 
@@ -90,8 +90,8 @@ fn a_callback_may_call_back_into_the_tracker() {
         .on_end(move |end| {
             let t = inside.get().unwrap();
             // Re-entrant calls: neither deadlocks nor redelivers.
-            t.sweep();
-            assert!(t.peek(end.session.id).is_none());
+            t.sweep().unwrap();
+            assert!(t.peek(end.session.id).unwrap().is_none());
             seen_inside.fetch_add(1, Ordering::SeqCst);
         })
         .build()
@@ -99,9 +99,9 @@ fn a_callback_may_call_back_into_the_tracker() {
     cell.set(tracker.clone()).unwrap();
     let a = tracker.start(None, None).unwrap();
     let b = tracker.start(None, None).unwrap();
-    tracker.end(a.id);
-    tracker.end(b.id);
-    tracker.sweep();
+    tracker.end(a.id).unwrap();
+    tracker.end(b.id).unwrap();
+    tracker.sweep().unwrap();
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
 
@@ -123,11 +123,11 @@ fn an_explicit_end_is_delivered_without_waiting_for_the_next_sweep() {
     tracker.start(None, None).unwrap();
     tracker.end(a.id).unwrap();
     wait_until("the end of a", || delivered.load(Ordering::SeqCst) == 1);
-    assert_eq!(tracker.end_user("u"), 1);
+    assert_eq!(tracker.end_user("u").unwrap(), 1);
     wait_until("the end of the user's other session", || {
         delivered.load(Ordering::SeqCst) == 2
     });
-    assert_eq!(tracker.end_all(), 1);
+    assert_eq!(tracker.end_all().unwrap(), 1);
     wait_until("the end of the last session", || {
         delivered.load(Ordering::SeqCst) == 3
     });
@@ -151,7 +151,7 @@ fn close_returns_while_other_threads_end_sessions_faster_than_the_callback_takes
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let s = tracker.start(None, None).unwrap();
-                tracker.end(s.id);
+                tracker.end(s.id).unwrap();
                 std::thread::sleep(Duration::from_micros(100));
             }
         })
@@ -204,17 +204,17 @@ fn a_scope_wraps_each_batch_and_a_failing_scope_loses_nothing() {
         .unwrap();
     for _ in 0..3 {
         let s = tracker.start(None, None).unwrap();
-        tracker.end(s.id);
+        tracker.end(s.id).unwrap();
     }
-    tracker.sweep();
+    tracker.sweep().unwrap();
     assert_eq!(
         (scopes.load(Ordering::SeqCst), inside.load(Ordering::SeqCst)),
         (1, 3),
         "one scope for the batch of three"
     );
     let s = tracker.start(None, None).unwrap();
-    tracker.end(s.id);
-    tracker.sweep();
+    tracker.end(s.id).unwrap();
+    tracker.sweep().unwrap();
     assert_eq!(scopes.load(Ordering::SeqCst), 2);
     assert_eq!(
         inside.load(Ordering::SeqCst),
@@ -222,8 +222,8 @@ fn a_scope_wraps_each_batch_and_a_failing_scope_loses_nothing() {
         "delivered, outside the failed scope"
     );
     let s = tracker.start(None, None).unwrap();
-    tracker.end(s.id);
-    tracker.sweep();
+    tracker.end(s.id).unwrap();
+    tracker.sweep().unwrap();
     assert_eq!(
         (total.load(Ordering::SeqCst), inside.load(Ordering::SeqCst)),
         (5, 4)
@@ -250,15 +250,15 @@ fn pending_ends_are_bounded_and_the_oldest_are_dropped_first() {
     let ids: Vec<_> = (0..1_000)
         .map(|_| {
             let id = tracker.start(None, None).unwrap().id;
-            tracker.end(id);
+            tracker.end(id).unwrap();
             id
         })
         .collect();
-    let stats = tracker.stats();
+    let stats = tracker.stats().unwrap();
     assert_eq!((stats.ends_pending, stats.ends_dropped), (100, 900));
-    tracker.sweep();
+    tracker.sweep().unwrap();
     assert_eq!(*got.lock().unwrap(), ids[900..], "the newest 100, in order");
-    assert_eq!(tracker.stats().ends_pending, 0);
+    assert_eq!(tracker.stats().unwrap().ends_pending, 0);
 }
 
 #[test]
@@ -280,7 +280,7 @@ fn close_waits_a_bounded_time_and_reports_what_it_dropped() {
         .unwrap();
     for _ in 0..100 {
         let s = tracker.start(None, None).unwrap();
-        tracker.end(s.id);
+        tracker.end(s.id).unwrap();
     }
     let began = Instant::now();
     let dropped = tracker.close();
@@ -289,7 +289,7 @@ fn close_waits_a_bounded_time_and_reports_what_it_dropped() {
     assert!(took < Duration::from_secs(2), "close took {took:?}");
     assert!((1..100).contains(&delivered), "{delivered} delivered");
     assert_eq!(dropped + delivered, 100);
-    let stats = tracker.stats();
+    let stats = tracker.stats().unwrap();
     assert_eq!(
         (stats.ends_dropped, stats.ends_pending),
         (dropped as u64, 0)
@@ -326,14 +326,14 @@ fn close_racing_a_sweep_leaves_nothing_pending() {
         clock.advance(Duration::from_secs(3600)).unwrap();
         let sweeper = {
             let tracker = tracker.clone();
-            std::thread::spawn(move || tracker.sweep())
+            std::thread::spawn(move || tracker.sweep().unwrap())
         };
         if round % 2 == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(tracker.close(), 0, "round {round}: nothing dropped");
         sweeper.join().unwrap();
-        assert_eq!(tracker.stats().ends_pending, 0, "round {round}");
+        assert_eq!(tracker.stats().unwrap().ends_pending, 0, "round {round}");
         assert_eq!(delivered.load(Ordering::SeqCst), 150, "round {round}");
     }
 }
@@ -343,11 +343,11 @@ fn dropping_the_last_handle_delivers_what_is_pending() {
     let (tracker, got) = recording(1_000);
     let clone = tracker.clone();
     let a = tracker.start(None, None).unwrap().id;
-    tracker.end(a);
+    tracker.end(a).unwrap();
     drop(tracker);
     assert!(got.lock().unwrap().is_empty(), "a clone is still open");
     let b = clone.start(None, None).unwrap().id;
-    clone.end(b);
+    clone.end(b).unwrap();
     drop(clone);
     assert_eq!(*got.lock().unwrap(), [a, b]);
 }
@@ -366,7 +366,7 @@ fn a_forked_tracker_is_empty_configured_alike_and_leaves_the_parent_alone() {
         .unwrap();
     let held = parent.start(Some("u"), None).unwrap();
     let child = parent.forked().unwrap();
-    assert_eq!((child.len(), parent.len()), (0, 1));
+    assert_eq!((child.len().unwrap(), parent.len().unwrap()), (0, 1));
     // Same secret: the parent's token is valid in the child, whose store
     // does not know it: the client's session comes back under its id.
     let (revived, outcome) = child.resume(Some(&held.token), Default::default()).unwrap();
@@ -374,9 +374,9 @@ fn a_forked_tracker_is_empty_configured_alike_and_leaves_the_parent_alone() {
     assert_eq!(revived.token, held.token);
     // Same clock and callback.
     clock.advance(Duration::from_secs(3600)).unwrap();
-    assert_eq!(child.sweep(), 1);
+    assert_eq!(child.sweep().unwrap(), 1);
     assert_eq!(ends.lock().unwrap().len(), 1);
-    assert_eq!(parent.sweep(), 1);
+    assert_eq!(parent.sweep().unwrap(), 1);
     assert_eq!(ends.lock().unwrap().len(), 2);
     // A closed parent makes a closed child.
     parent.close();
@@ -468,7 +468,7 @@ fn a_mass_expiry_lets_other_calls_through() {
     let sweeper = {
         let (tracker, done) = (tracker.clone(), Arc::clone(&done));
         std::thread::spawn(move || {
-            let n = tracker.sweep();
+            let n = tracker.sweep().unwrap();
             done.store(true, Ordering::SeqCst);
             n
         })

@@ -1,5 +1,7 @@
-//! Replays every `tests/scenarios/*.json` against the memory store with a
-//! mock clock. The format is described in `tests/scenarios/README.md`.
+//! Replays every `tests/scenarios/*.json` with a mock clock against every
+//! store: the conformance suite. The format is described in
+//! `tests/scenarios/README.md`; a new store joins with one line in
+//! `scenarios_hold_on!` at the end of this file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,12 +9,35 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use sojourn::{Error, Hints, Kind, MockClock, SessionEnd, SessionId, Tracker, attrs_from_json};
+use sojourn::store::Store;
+use sojourn::{
+    Config, Error, Hints, Kind, MemoryStore, MockClock, ReferenceStore, SessionEnd, SessionId,
+    Tracker, attrs_from_json,
+};
+
+/// Makes a scenario's store from its tracker's configuration, anew at each
+/// (re)start: a restart forgets every session, as a process's would.
+type Factory = fn(&Config) -> Result<Arc<dyn Store>, Error>;
+
+fn memory(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    Ok(Arc::new(MemoryStore::new(
+        config.max_sessions,
+        config.max_dormant,
+    )))
+}
+
+fn reference(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    Ok(Arc::new(ReferenceStore::new(
+        config.max_sessions,
+        config.max_dormant,
+    )))
+}
 
 const EPOCH_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
 
 struct Run {
     name: String,
+    store: Factory,
     base_config: Map<String, Value>,
     clock: MockClock,
     tracker: Tracker,
@@ -24,6 +49,7 @@ fn build(
     config: &Map<String, Value>,
     clock: &MockClock,
     ends: &Arc<Mutex<Vec<SessionEnd>>>,
+    store: Factory,
 ) -> Result<Tracker, Error> {
     let ms = |key: &str| {
         config
@@ -36,6 +62,7 @@ fn build(
     let mut b = Tracker::builder()
         .clock(clock.clone())
         .sweep_interval(Duration::ZERO)
+        .store(store)
         .on_end(move |end| sink.lock().unwrap().push(end));
     if let Some(d) = ms("idle_timeout_ms") {
         b = b.idle_timeout(d);
@@ -161,7 +188,7 @@ impl Run {
         if let Some(Value::Object(overrides)) = step.get("restart") {
             let mut config = self.base_config.clone();
             config.extend(overrides.clone());
-            let result = build(&config, &self.clock, &self.ends);
+            let result = build(&config, &self.clock, &self.ends, self.store);
             return match (result, step.get("error")) {
                 (Ok(tracker), None) => {
                     self.tracker.close();
@@ -240,9 +267,9 @@ impl Run {
         };
         Ok(match op {
             "start" => json!(t.start(user("user_id").as_deref(), attrs()?)?),
-            "get" => json!(t.get(id()?)),
-            "peek" => json!(t.peek(id()?)),
-            "exists" => json!(t.exists(id()?)),
+            "get" => json!(t.get(id()?)?),
+            "peek" => json!(t.peek(id()?)?),
+            "exists" => json!(t.exists(id()?)?),
             "track" => json!(t.track(id()?, kind()?)?),
             "track_many" => {
                 let ids = args["ids"]
@@ -251,7 +278,7 @@ impl Run {
                 let ids = ids.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
                 let kind = kind()?;
                 let ticks: Vec<Value> = t
-                    .track_many(&ids, kind)
+                    .track_many(&ids, kind)?
                     .into_iter()
                     .map(|r| match r {
                         Ok(tick) => json!(tick),
@@ -269,19 +296,19 @@ impl Run {
                     t.resume(args.get("token").and_then(Value::as_str), hints()?)?;
                 json!({ "session": session, "outcome": outcome })
             }
-            "end" => json!(t.end(id()?)),
-            "sessions" => json!(t.sessions(user("user_id").as_deref())),
-            "count" => json!(t.count(user("user_id").as_deref())),
-            "len" => json!(t.len()),
-            "end_user" => json!(t.end_user(&user("user_id").unwrap_or_default())),
-            "forget_user" => json!(t.forget_user(&user("user_id").unwrap_or_default())),
-            "end_all" => json!(t.end_all()),
+            "end" => json!(t.end(id()?)?),
+            "sessions" => json!(t.sessions(user("user_id").as_deref())?),
+            "count" => json!(t.count(user("user_id").as_deref())?),
+            "len" => json!(t.len()?),
+            "end_user" => json!(t.end_user(&user("user_id").unwrap_or_default())?),
+            "forget_user" => json!(t.forget_user(&user("user_id").unwrap_or_default())?),
+            "end_all" => json!(t.end_all()?),
             "reassign_user" => json!(t.reassign_user(
                 &user("old").unwrap_or_default(),
                 &user("new").unwrap_or_default()
             )?),
-            "stats" => json!(t.stats()),
-            "sweep" => json!(t.sweep()),
+            "stats" => json!(t.stats()?),
+            "sweep" => json!(t.sweep()?),
             other => panic!("unknown op {other}"),
         })
     }
@@ -349,14 +376,15 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
-fn replay(path: &Path) -> Result<(), String> {
+fn replay(path: &Path, store: Factory) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))?;
     let base_config = scenario["config"].as_object().cloned().unwrap_or_default();
     let clock = MockClock::new(EPOCH_MS).map_err(|e| e.to_string())?;
     let ends = Arc::new(Mutex::new(Vec::new()));
-    let tracker = build(&base_config, &clock, &ends).map_err(|e| format!("config: {e}"))?;
+    let tracker = build(&base_config, &clock, &ends, store).map_err(|e| format!("config: {e}"))?;
     let mut run = Run {
+        store,
         name: scenario["name"].as_str().unwrap_or("?").to_owned(),
         base_config,
         clock,
@@ -373,14 +401,14 @@ fn replay(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn every_scenario_holds_on_the_memory_store() {
+/// Every scenario on the store that `store` makes; the failures listed.
+fn every_scenario_holds(store: Factory) {
     let files = scenario_files();
     assert!(files.len() >= 30, "only {} scenarios", files.len());
     let failures: Vec<String> = files
         .iter()
         .filter_map(|path| {
-            replay(path)
+            replay(path, store)
                 .err()
                 .map(|e| format!("{}: {e}", path.display()))
         })
@@ -392,6 +420,23 @@ fn every_scenario_holds_on_the_memory_store() {
         files.len(),
         failures.join("\n\n")
     );
+}
+
+/// One test a store, each running every scenario.
+macro_rules! scenarios_hold_on {
+    ($($name:ident => $factory:expr),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                every_scenario_holds($factory);
+            }
+        )*
+    };
+}
+
+scenarios_hold_on! {
+    every_scenario_holds_on_the_memory_store => memory,
+    every_scenario_holds_on_the_reference_store => reference,
 }
 
 #[test]

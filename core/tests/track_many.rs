@@ -56,14 +56,17 @@ impl Side {
     /// (in the order of their times and ids: a sweep goes through the
     /// shards in turn, and each tracker spreads ids over them its own way).
     fn state(&self, ids: &[SessionId]) -> String {
-        self.tracker.sweep();
-        let sessions: Vec<_> = ids.iter().map(|&id| self.tracker.peek(id)).collect();
+        self.tracker.sweep().unwrap();
+        let sessions: Vec<_> = ids
+            .iter()
+            .map(|&id| self.tracker.peek(id).unwrap())
+            .collect();
         let mut ends = self.ends.lock().unwrap();
         ends.sort_by_key(|e| (e.ended_at, e.session.id));
         format!(
             "{}\n{}\n{}",
             serde_json::to_string(&sessions).unwrap(),
-            serde_json::to_string(&self.tracker.stats()).unwrap(),
+            serde_json::to_string(&self.tracker.stats().unwrap()).unwrap(),
             serde_json::to_string(&*ends).unwrap()
         )
     }
@@ -92,7 +95,7 @@ fn compare(
     ids: &[SessionId],
     kind: Kind,
 ) -> Vec<Result<u64, Error>> {
-    let got = batch.tracker.track_many(ids, kind);
+    let got = batch.tracker.track_many(ids, kind).unwrap();
     let want: Vec<_> = ids
         .iter()
         .map(|&id| one_by_one.tracker.track(id, kind))
@@ -159,9 +162,13 @@ fn the_batch_leaves_its_departures_for_on_end() {
     let expired = id(1);
     side.revive(expired, 0, 0);
     side.clock.advance(Duration::from_secs(60)).unwrap();
-    assert!(side.tracker.track_many(&[expired], Kind::View)[0].is_err());
+    assert!(side.tracker.track_many(&[expired], Kind::View).unwrap()[0].is_err());
     assert!(side.ends.lock().unwrap().is_empty(), "delivered by sweeps");
-    assert_eq!(side.tracker.sweep(), 0, "it departed in the batch already");
+    assert_eq!(
+        side.tracker.sweep().unwrap(),
+        0,
+        "it departed in the batch already"
+    );
     assert_eq!(side.ends.lock().unwrap().len(), 1, "and its end was queued");
 }
 
@@ -213,7 +220,7 @@ fn random_batches_agree_with_one_by_one_tracks() {
                 .unwrap();
         }
         assert!(
-            batch.tracker.stats().ended.idle > 0,
+            batch.tracker.stats().unwrap().ended.idle > 0,
             "some ids expired on the way"
         );
     }
@@ -244,7 +251,7 @@ fn the_clock_is_read_once_per_batch() {
         .map(|_| tracker.start(None, None).unwrap().id)
         .collect();
     let before = reads.load(Ordering::SeqCst);
-    let results = tracker.track_many(&ids, Kind::View);
+    let results = tracker.track_many(&ids, Kind::View).unwrap();
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(reads.load(Ordering::SeqCst) - before, 1);
 }

@@ -116,6 +116,7 @@ impl UserIndex {
         map.get(user).map(Ids::to_vec).unwrap_or_default()
     }
 
+    #[cfg(test)]
     pub fn count(&self, user: &str) -> usize {
         self.shard(user).lock().get(user).map_or(0, Ids::len)
     }

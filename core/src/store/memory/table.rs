@@ -10,13 +10,16 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use crate::id::SessionId;
-use crate::store::record::Record;
+use crate::model::Record;
 
-/// A bucket: 16 bytes of id and 48 of record, aligned to a cache line.
+/// A bucket: 16 bytes of id, 40 of record and the deadline of the
+/// session's one valid entry in the shard's expiry queue, aligned to a
+/// cache line.
 #[repr(align(64))]
 pub(crate) struct Slot {
     pub id: SessionId,
     pub record: Record,
+    pub scheduled: i64,
 }
 
 pub(crate) struct Table {
@@ -40,34 +43,37 @@ impl Table {
         self.slots.len()
     }
 
-    pub fn get(&self, id: SessionId) -> Option<&Record> {
-        self.slots
-            .find(self.hash(id), |s| s.id == id)
-            .map(|s| &s.record)
+    pub fn get(&self, id: SessionId) -> Option<&Slot> {
+        self.slots.find(self.hash(id), |s| s.id == id)
     }
 
-    pub fn get_mut(&mut self, id: SessionId) -> Option<&mut Record> {
+    pub fn get_mut(&mut self, id: SessionId) -> Option<&mut Slot> {
         let hash = self.hash(id);
-        self.slots
-            .find_mut(hash, |s| s.id == id)
-            .map(|s| &mut s.record)
+        self.slots.find_mut(hash, |s| s.id == id)
     }
 
-    pub fn contains(&self, id: SessionId) -> bool {
-        self.get(id).is_some()
-    }
-
-    /// Adds or replaces the record of `id`.
-    pub fn insert(&mut self, id: SessionId, record: Record) {
+    /// Adds or replaces the record of `id`, due to be looked at by
+    /// `scheduled`.
+    pub fn insert(&mut self, id: SessionId, record: Record, scheduled: i64) {
         let hash = self.hash(id);
         let hasher = &self.hasher;
         match self
             .slots
             .entry(hash, |s| s.id == id, |s| hasher.hash_one(s.id.as_u128()))
         {
-            hashbrown::hash_table::Entry::Occupied(mut slot) => slot.get_mut().record = record,
+            hashbrown::hash_table::Entry::Occupied(mut slot) => {
+                *slot.get_mut() = Slot {
+                    id,
+                    record,
+                    scheduled,
+                };
+            }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert(Slot { id, record });
+                slot.insert(Slot {
+                    id,
+                    record,
+                    scheduled,
+                });
             }
         }
     }
@@ -78,8 +84,8 @@ impl Table {
         Some(slot.remove().0.record)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Record)> {
-        self.slots.iter().map(|s| (s.id, &s.record))
+    pub fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter()
     }
 }
 
@@ -98,12 +104,12 @@ mod tests {
         let mut table = Table::new(RandomState::default());
         let ids: Vec<SessionId> = (0..1000).map(SessionId::new_v7).collect();
         for (i, id) in ids.iter().enumerate() {
-            table.insert(*id, Record::new(i as i64));
+            table.insert(*id, Record::new(i as i64), 0);
         }
         assert_eq!(table.len(), 1000);
-        table.insert(ids[3], Record::new(-1));
+        table.insert(ids[3], Record::new(-1), 0);
         assert_eq!(table.len(), 1000);
-        assert_eq!(table.get(ids[3]).map(|r| r.started_at), Some(-1));
+        assert_eq!(table.get(ids[3]).map(|s| s.record.started_at), Some(-1));
         assert_eq!(table.remove(ids[4]).map(|r| r.started_at), Some(4));
         assert!(table.get(ids[4]).is_none() && table.remove(ids[4]).is_none());
         assert_eq!(table.iter().count(), 999);
