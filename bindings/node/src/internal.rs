@@ -60,7 +60,7 @@ impl Tracker {
         let kind = if view { Kind::View } else { Kind::Event };
         let mut numbers = Vec::with_capacity(3 * ids.len());
         let mut errors = Vec::new();
-        for item in self.core_track_many(&ids, kind) {
+        for item in self.core_track_many(&ids, kind)? {
             numbers.extend(match item {
                 Ok(t) => [t.view_sequence, t.event_sequence, t.sequence].map(convert::number),
                 Err(sojourn::Error::SessionNotFound { .. }) => [-1.0, 0.0, 0.0],
@@ -123,7 +123,11 @@ impl Tracker {
     pub fn get_compact(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Compact>> {
         let out = self.scratch.get()?;
         let given = id.given();
-        Ok(self.inner.get(id.get()?).map(|s| compact(out, s, given)))
+        Ok(self
+            .inner
+            .get(id.get()?)
+            .or_throw()?
+            .map(|s| compact(out, s, given)))
     }
 
     /// @internal `peek(id)`, its numbers in the buffer.
@@ -131,7 +135,11 @@ impl Tracker {
     pub fn peek_compact(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Compact>> {
         let out = self.scratch.get()?;
         let given = id.given();
-        Ok(self.inner.peek(id.get()?).map(|s| compact(out, s, given)))
+        Ok(self
+            .inner
+            .peek(id.get()?)
+            .or_throw()?
+            .map(|s| compact(out, s, given)))
     }
 
     /// @internal `start(options)`, its numbers in the buffer.

@@ -231,19 +231,19 @@ impl Tracker {
     /// The live session `id`, touched; `null` if it is not live.
     #[napi]
     pub fn get(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Session>> {
-        Ok(self.inner.get(id.get()?).map(Session::from))
+        Ok(self.inner.get(id.get()?).or_throw()?.map(Session::from))
     }
 
     /// The live session `id` without touching it; `null` if it is not live.
     #[napi]
     pub fn peek(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Session>> {
-        Ok(self.inner.peek(id.get()?).map(Session::from))
+        Ok(self.inner.peek(id.get()?).or_throw()?.map(Session::from))
     }
 
     /// Whether `id` is live. Does not touch it.
     #[napi]
     pub fn exists(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<bool> {
-        Ok(self.inner.exists(id.get()?))
+        self.inner.exists(id.get()?).or_throw()
     }
 
     /// Counts one view or event and returns the counters right after it;
@@ -279,7 +279,7 @@ impl Tracker {
     ) -> Result<Vec<Item>> {
         let ids = ids.get()?;
         let kind = kind_of(kind)?;
-        let items = self.core_track_many(&ids, kind);
+        let items = self.core_track_many(&ids, kind)?;
         Ok(items.into_iter().map(Item::from).collect())
     }
 
@@ -334,7 +334,7 @@ impl Tracker {
     /// it is not live.
     #[napi]
     pub fn end(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<SessionEnd>> {
-        Ok(self.inner.end(id.get()?).map(SessionEnd::from))
+        Ok(self.inner.end(id.get()?).or_throw()?.map(SessionEnd::from))
     }
 
     /// The live sessions, all or one user's (from the user index).
@@ -344,7 +344,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] user_id: Option<Arg<Text>>,
     ) -> Result<Vec<Session>> {
         let user_id = convert::opt_string(user_id, "userId")?;
-        let sessions = self.inner.sessions(user_id.as_deref());
+        let sessions = self.inner.sessions(user_id.as_deref()).or_throw()?;
         Ok(sessions.into_iter().map(Session::from).collect())
     }
 
@@ -356,7 +356,7 @@ impl Tracker {
     #[napi]
     pub fn count(&self, #[napi(ts_arg_type = "string")] user_id: Option<Arg<Text>>) -> Result<f64> {
         let user_id = convert::opt_string(user_id, "userId")?;
-        Ok(self.inner.count(user_id.as_deref()) as f64)
+        Ok(self.inner.count(user_id.as_deref()).or_throw()? as f64)
     }
 
     /// Logs a user out everywhere: ends every live session of the user
@@ -368,7 +368,7 @@ impl Tracker {
     #[napi]
     pub fn end_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<Text>) -> Result<f64> {
         let user_id = String::from(user_id.get("userId")?);
-        Ok(self.inner.end_user(&user_id) as f64)
+        Ok(self.inner.end_user(&user_id).or_throw()? as f64)
     }
 
     /// Erases a user: as `endUser`, and what the tracker remembers of the
@@ -381,14 +381,14 @@ impl Tracker {
     #[napi]
     pub fn forget_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<Text>) -> Result<f64> {
         let user_id = String::from(user_id.get("userId")?);
-        Ok(self.inner.forget_user(&user_id) as f64)
+        Ok(self.inner.forget_user(&user_id).or_throw()? as f64)
     }
 
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
     #[napi]
-    pub fn end_all(&self) -> f64 {
-        self.inner.end_all() as f64
+    pub fn end_all(&self) -> Result<f64> {
+        Ok(self.inner.end_all().or_throw()? as f64)
     }
 
     /// Moves the live sessions of `oldUserId` to `newUserId` (an anonymous
@@ -410,16 +410,16 @@ impl Tracker {
     /// Counters since the tracker was made, the live and dormant counts,
     /// and the session ends pending and dropped.
     #[napi]
-    pub fn stats(&self) -> Stats {
-        self.inner.stats().into()
+    pub fn stats(&self) -> Result<Stats> {
+        Ok(self.inner.stats().or_throw()?.into())
     }
 
     /// Processes every due expiry now; returns how many sessions departed.
     /// Their ends go to `onEnd` on a later turn of the event loop (after
     /// `close()`, at once). The driver does this every `sweepInterval`.
     #[napi]
-    pub fn sweep(&self) -> f64 {
-        self.inner.sweep() as f64
+    pub fn sweep(&self) -> Result<f64> {
+        Ok(self.inner.sweep().or_throw()? as f64)
     }
 
     /// The token a client keeps for the session `id`.
@@ -468,8 +468,8 @@ impl Tracker {
         &self,
         ids: &[SessionId],
         kind: Kind,
-    ) -> Vec<sojourn::Result<sojourn::Tick>> {
-        self.inner.track_many(ids, kind)
+    ) -> Result<Vec<sojourn::Result<sojourn::Tick>>> {
+        self.inner.track_many(ids, kind).or_throw()
     }
 
     pub(crate) fn core_identify(&self, id: Id, user_id: Arg<Text>) -> Result<sojourn::Session> {

@@ -55,9 +55,12 @@ pub fn raise(py: Python<'_>, err: Error) -> PyErr {
             "InvalidArgument",
             vec![("argument", name.to_owned()), ("reason", reason)],
         ),
-        Error::Store { address, cause } => {
+        Error::Store { address, cause, .. } => {
             ("StoreError", vec![("address", address), ("cause", cause)])
         }
+        // A code this binding does not know yet: the base class, which
+        // still carries the code.
+        _ => ("SojournError", vec![]),
     };
     exception(py, class, &message, code, &details).unwrap_or_else(|failed| failed)
 }

@@ -238,25 +238,25 @@ impl PyTracker {
 
     /// The live session ``id``, touched (``last_seen`` becomes now);
     /// ``None`` if it is not live.
-    fn get(&self, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
+    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
         let id = convert::session_id(id)?;
         let core = self.core();
-        Ok(core.get(id).map(PySession))
+        Ok(core.get(id).or_raise(py)?.map(PySession))
     }
 
     /// The live session ``id`` without touching it; ``None`` if it is not
     /// live.
-    fn peek(&self, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
+    fn peek(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
         let id = convert::session_id(id)?;
         let core = self.core();
-        Ok(core.peek(id).map(PySession))
+        Ok(core.peek(id).or_raise(py)?.map(PySession))
     }
 
     /// Whether ``id`` is live. Does not touch it.
-    fn exists(&self, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+    fn exists(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
         let id = convert::session_id(id)?;
         let core = self.core();
-        Ok(core.exists(id))
+        core.exists(id).or_raise(py)
     }
 
     /// Counts one ``"view"`` or ``"event"`` and returns the counters right
@@ -293,7 +293,9 @@ impl PyTracker {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let ids = convert::session_ids(ids)?;
         let kind = convert::kind(kind)?;
-        let results = self.detached(py, |core| core.track_many(&ids, kind));
+        let results = self
+            .detached(py, |core| core.track_many(&ids, kind))
+            .or_raise(py)?;
         results
             .into_iter()
             .map(|result| match result {
@@ -379,10 +381,10 @@ impl PyTracker {
 
     /// Ends a live session (reason ``ended``) and returns its end; ``None``
     /// if it is not live.
-    fn end(&self, id: &Bound<'_, PyAny>) -> PyResult<Option<PySessionEnd>> {
+    fn end(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySessionEnd>> {
         let id = convert::session_id(id)?;
         let core = self.core();
-        Ok(core.end(id).map(PySessionEnd))
+        Ok(core.end(id).or_raise(py)?.map(PySessionEnd))
     }
 
     /// The live sessions, all or one user's (from the user index).
@@ -393,7 +395,9 @@ impl PyTracker {
         user_id: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PySession>> {
         let user_id = convert::opt_text("user_id", user_id)?;
-        let sessions = self.detached(py, |core| core.sessions(user_id.as_deref()));
+        let sessions = self
+            .detached(py, |core| core.sessions(user_id.as_deref()))
+            .or_raise(py)?;
         Ok(sessions.into_iter().map(PySession).collect())
     }
 
@@ -401,7 +405,8 @@ impl PyTracker {
     #[pyo3(signature = (user_id = None))]
     fn count(&self, py: Python<'_>, user_id: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let user_id = convert::opt_text("user_id", user_id)?;
-        Ok(self.detached(py, |core| core.count(user_id.as_deref())))
+        self.detached(py, |core| core.count(user_id.as_deref()))
+            .or_raise(py)
     }
 
     /// Logs a user out everywhere: ends their live sessions (each end
@@ -411,7 +416,8 @@ impl PyTracker {
     /// one). Returns how many live sessions ended.
     fn end_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
         let user_id = convert::text("user_id", user_id)?;
-        Ok(self.detached(py, |core| core.end_user(&user_id)))
+        self.detached(py, |core| core.end_user(&user_id))
+            .or_raise(py)
     }
 
     /// Erases a user: as ``end_user``, and deletes what the tracker
@@ -421,13 +427,14 @@ impl PyTracker {
     /// were erased, live and remembered.
     fn forget_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
         let user_id = convert::text("user_id", user_id)?;
-        Ok(self.detached(py, |core| core.forget_user(&user_id)))
+        self.detached(py, |core| core.forget_user(&user_id))
+            .or_raise(py)
     }
 
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
-    fn end_all(&self, py: Python<'_>) -> usize {
-        self.detached(py, |core| core.end_all())
+    fn end_all(&self, py: Python<'_>) -> PyResult<usize> {
+        self.detached(py, |core| core.end_all()).or_raise(py)
     }
 
     /// Moves the live sessions of user ``old`` to user ``new`` (an
@@ -446,24 +453,26 @@ impl PyTracker {
 
     /// How many sessions are live (``len(tracker)``).
     #[getter]
-    fn size(&self, py: Python<'_>) -> usize {
+    fn size(&self, py: Python<'_>) -> PyResult<usize> {
         self.__len__(py)
     }
 
-    fn __len__(&self, py: Python<'_>) -> usize {
-        self.detached(py, |core| core.len())
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.detached(py, |core| core.len()).or_raise(py)
     }
 
     /// Counters since the tracker was made, and the live and dormant counts.
-    fn stats(&self, py: Python<'_>) -> PyStats {
-        PyStats(self.detached(py, |core| core.stats()))
+    fn stats(&self, py: Python<'_>) -> PyResult<PyStats> {
+        self.detached(py, |core| core.stats())
+            .or_raise(py)
+            .map(PyStats)
     }
 
     /// Processes every due expiry now and delivers pending ends (on this
     /// thread); returns how many sessions departed. The driver does this
     /// every ``sweep_interval``.
-    fn sweep(&self, py: Python<'_>) -> usize {
-        self.detached(py, |core| core.sweep())
+    fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
+        self.detached(py, |core| core.sweep()).or_raise(py)
     }
 
     /// The token a client keeps for the session ``id``.
@@ -512,9 +521,12 @@ impl PyTracker {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
+        // A repr never raises: a store that cannot answer shows as `?`.
+        let live = self
+            .__len__(py)
+            .map_or_else(|_| "?".to_owned(), |n| n.to_string());
         format!(
-            "<sojourn.Tracker live={}{}>",
-            self.__len__(py),
+            "<sojourn.Tracker live={live}{}>",
             if self.closed() { " closed" } else { "" }
         )
     }
