@@ -3,6 +3,7 @@
 //! `now`); a store keeps, and carries out what it is told, atomically per
 //! session. `docs/stores.md` is the guide for store authors.
 
+mod faulty;
 pub(crate) mod memory;
 pub(crate) mod reference;
 
@@ -12,6 +13,7 @@ use crate::model::{Departure, Dormant, Entry, Record};
 use crate::rules::Rules;
 use crate::session::{EndReason, Kind, Tick};
 
+pub use faulty::{FAULTY_ADDRESS, FaultSwitch, FaultyStore};
 pub use memory::MemoryStore;
 pub use reference::ReferenceStore;
 
