@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::session::SessionEnd;
 use crate::store::Store;
 use crate::tracker::Tracker;
@@ -26,6 +26,9 @@ use crate::warning::Warning;
 #[must_use]
 pub struct TrackerBuilder {
     config: Config,
+    /// Which of `secret` and `secrets` were called: one or the other.
+    gave_secret: bool,
+    gave_secrets: bool,
 }
 
 impl TrackerBuilder {
@@ -68,13 +71,16 @@ impl TrackerBuilder {
 
     /// Signs tokens with this secret (at least 16 bytes).
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.gave_secret = true;
         self.config.secrets = Some(vec![secret.as_ref().to_vec()]);
         self
     }
 
     /// Signs with the first secret, verifies with every one (key rotation).
-    /// An empty list is refused by `build`.
+    /// An empty list is refused by `build`, and so is `secrets` with
+    /// `secret`.
     pub fn secrets<S: AsRef<[u8]>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.gave_secrets = true;
         self.config.secrets = Some(secrets.into_iter().map(|s| s.as_ref().to_vec()).collect());
         self
     }
@@ -179,6 +185,29 @@ impl TrackerBuilder {
 
     /// The tracker, or an `InvalidArgument` error for an option out of range.
     pub fn build(self) -> Result<Tracker> {
+        if self.gave_secret && self.gave_secrets {
+            return Err(Error::invalid("secret", "give secret or secrets, not both"));
+        }
         Tracker::new(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_and_secrets_together_are_refused() {
+        let both = TrackerBuilder::default()
+            .secret("sixteen bytes at least")
+            .secrets(["another sixteen bytes"])
+            .build();
+        let err = both.expect_err("refused");
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+        assert!(err.to_string().contains("not both"), "{err}");
+        let one = TrackerBuilder::default()
+            .secrets(["sixteen bytes at least"])
+            .build();
+        assert!(one.is_ok());
     }
 }

@@ -45,3 +45,8 @@ pub use warning::Warning;
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+// So are the store authors' guide's.
+#[doc = include_str!("../../docs/stores.md")]
+#[cfg(doctest)]
+pub struct StoresDoctests;

@@ -142,7 +142,7 @@ fn resume_paths(c: &mut Criterion) {
     });
     // A session that ended: the client's token starts a new, linked one.
     let ended = tracker.start(None, None).unwrap();
-    tracker.end(ended.id);
+    tracker.end(ended.id).unwrap();
     g.bench_function("started_linked", |b| {
         b.iter(|| {
             black_box(

@@ -51,7 +51,7 @@ fn main() {
         }));
         batched.push(per_sec(&|| {
             for batch in events.chunks(size) {
-                black_box(tracker.track_many(batch, Kind::View));
+                black_box(tracker.track_many(batch, Kind::View).ok());
             }
         }));
     }

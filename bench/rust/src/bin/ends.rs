@@ -44,7 +44,7 @@ fn main() {
         }
         clock.advance(idle).expect("in range");
         let started = Instant::now();
-        let ended = tracker.sweep();
+        let ended = tracker.sweep().expect("the memory store never fails");
         let elapsed = started.elapsed();
         assert_eq!(ended, sessions, "every session ended");
         per_round.push(ended as f64 / elapsed.as_secs_f64());

@@ -40,7 +40,7 @@ impl Contender for SojournCore {
     }
 
     fn get(&self, id: &SessionId) -> bool {
-        self.tracker.get(*id).is_some()
+        matches!(self.tracker.get(*id), Ok(Some(_)))
     }
 
     fn identify(&self, id: &SessionId, user: &str) {
