@@ -1,6 +1,6 @@
 // The package's types: the addon's, generated from the Rust doc comments
 // into `index.d.ts`, and what `sojourn.js` adds to `Tracker`. The values
-// exported are those of `sojourn.js`: `Tracker` and `MockClock`.
+// exported are those of `sojourn.js`: `Tracker`, `MockClock` and `testing`.
 import * as native from './index'
 
 export type * from './index'
@@ -60,4 +60,14 @@ export declare class Tracker extends native.Tracker {
    * `sweep()` and `close()`, at once.
    */
   close(): number
+}
+
+/**
+ * What tests need and applications do not. `FaultSwitch`, given to a
+ * tracker as the option `faultSwitch`, makes its store fail on demand: while
+ * it is on, every call that reaches the store throws `STORE_ERROR` and
+ * changes nothing, as with an unreachable Redis.
+ */
+export declare const testing: {
+  readonly FaultSwitch: typeof native.FaultSwitch
 }

@@ -28,7 +28,8 @@ test('require: the same classes as import', () => {
   const cjs = require('sojourn')
   assert.equal(cjs.Tracker, Tracker)
   assert.equal(cjs.MockClock, MockClock)
-  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'Tracker'])
+  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'Tracker', 'testing'])
+  assert.equal(cjs.testing, sojourn.testing)
 })
 
 test('a CommonJS script and an ES module script, each in its own process', () => {

@@ -71,26 +71,32 @@ impl Slot {
     }
 }
 
-/// Tells the main thread that ends wait, from any thread.
+/// Tells the main thread that ends wait, from any thread (and, over
+/// another function, that warnings wait: `tracker.rs`).
 #[derive(Clone)]
 pub struct Notifier(Arc<Slot>);
 
 impl Notifier {
     /// A threadsafe function over `ready`, which it calls with no argument;
-    /// unreferenced, so that it never keeps the process alive.
+    /// unreferenced, so that it never keeps the process alive. `label`
+    /// names it in diagnostics.
     ///
     /// # Safety
     ///
     /// `env` must be the environment of the current call, and `ready` a
     /// function of that call.
-    pub unsafe fn new(env: sys::napi_env, ready: sys::napi_value) -> Result<Notifier> {
-        const NAME: &str = "sojourn.onEnd";
+    pub unsafe fn new(env: sys::napi_env, ready: sys::napi_value, label: &str) -> Result<Notifier> {
         let slot = Arc::new(Slot::default());
         let mut name = ptr::null_mut();
         // SAFETY (every napi call here): `env` and `ready` are the call's,
         // and each out-pointer is to a local.
         check(unsafe {
-            sys::napi_create_string_utf8(env, NAME.as_ptr().cast(), NAME.len() as isize, &mut name)
+            sys::napi_create_string_utf8(
+                env,
+                label.as_ptr().cast(),
+                label.len() as isize,
+                &mut name,
+            )
         })
         .or_throw()?;
         // The function's finalizer owns this reference until napi calls it.

@@ -95,7 +95,8 @@ impl Tracker {
         Ok(convert::number(self.drop_ends(taken)))
     }
 
-    /// @internal The core's warnings about this tracker's configuration,
+    /// @internal The core's warnings given since the last call (about
+    /// this tracker's configuration, ends dropped, a failing sweep), each
     /// once: `[code, message, code, message…]`.
     #[napi(js_name = "_takeWarnings")]
     pub fn take_warnings_internal(&self) -> Vec<String> {

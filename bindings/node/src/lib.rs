@@ -16,6 +16,7 @@ mod ends;
 mod error;
 mod scratch;
 mod session;
+mod store;
 mod tracker;
 // After `tracker`, so that in the generated `index.d.ts` the public
 // methods come first.

@@ -17,6 +17,7 @@ use crate::ends::{Notifier, Teardown};
 use crate::error::{self, ErrorValue, OrThrow, Result};
 use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
+use crate::store::{self, FaultSwitch};
 
 /// The options of a tracker. Every one may be left out: it then takes the
 /// core's default, given with each. Durations are in milliseconds. An
@@ -88,11 +89,16 @@ pub struct TrackerOptions<'env> {
     /// expiry testable without sleeping.
     #[napi(ts_type = "MockClock")]
     pub clock: Option<Arg<ClassInstance<'env, MockClock>>>,
+    /// For tests: the store is then the memory store behind a faulty one
+    /// that this switch turns on and off (`testing.FaultSwitch`): while it
+    /// is on, every call that reaches the store throws `STORE_ERROR`.
+    #[napi(ts_type = "FaultSwitch")]
+    pub fault_switch: Option<Arg<ClassInstance<'env, FaultSwitch>>>,
 }
 
 /// The names of the options, as JavaScript gives them: every field of
 /// [`TrackerOptions`].
-const OPTIONS: [&str; 16] = [
+const OPTIONS: [&str; 17] = [
     "idleTimeout",
     "maxLifetime",
     "reviveWindow",
@@ -109,6 +115,7 @@ const OPTIONS: [&str; 16] = [
     "closeTimeout",
     "maxAttrsBytes",
     "clock",
+    "faultSwitch",
 ];
 
 /// Tracks live sessions: their counters, user, timestamps and attributes,
@@ -121,10 +128,14 @@ pub struct Tracker {
     /// With `onEnd`, how ends reach the main thread; first, so that it is
     /// let go of before the core tracker closes.
     delivery: Option<Delivery>,
+    /// With `warned`, how the warnings given on another thread reach the
+    /// main thread; before the core tracker, as `delivery`.
+    alarm: Option<Alarm>,
     pub(crate) inner: sojourn::Tracker,
-    /// The core's warnings, given on this thread (while the tracker is
-    /// made, and when `close()` drops ends), for the wrapper to emit
-    /// (`_takeWarnings`).
+    /// The core's warnings, for the wrapper to emit (`_takeWarnings`):
+    /// given on this thread (while the tracker is made, when `close()`
+    /// drops ends, when a sweep fails) or on the driver's (a background
+    /// sweep that fails), which then calls `warned` through `alarm`.
     warnings: Arc<Mutex<Vec<sojourn::Warning>>>,
     /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`, for the
     /// wrapper's delivery.
@@ -147,18 +158,33 @@ impl Drop for Delivery {
     }
 }
 
+/// The threadsafe function that tells the main thread when warnings wait
+/// (`warned`). Released by `close()` and when dropped; napi finalizes it
+/// when the environment is torn down.
+struct Alarm(Notifier);
+
+impl Drop for Alarm {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 #[napi]
 impl Tracker {
     /// A tracker with these options; throws `INVALID_ARGUMENT` for an
     /// option out of range, of the wrong type, or unknown. (`ready` is the
     /// package's: called with no argument on the main thread when session
     /// ends wait, it takes them with `_takeEnds` and calls `onEnd`. Ends
-    /// are kept for it when it is given, and only then.)
+    /// are kept for it when it is given, and only then. `warned` is the
+    /// package's too: called with no argument on the main thread after a
+    /// warning was given on another thread, it takes the warnings with
+    /// `_takeWarnings` and emits them.)
     #[napi(constructor)]
     pub fn new(
         env: Env,
         #[napi(ts_arg_type = "TrackerOptions")] options: Option<Any>,
         #[napi(ts_arg_type = "() => void")] ready: Option<Arg<Function<'_, (), ()>>>,
+        #[napi(ts_arg_type = "() => void")] warned: Option<Arg<Function<'_, (), ()>>>,
     ) -> Result<Self> {
         let options = match options {
             // SAFETY: the value is an argument of this call.
@@ -166,19 +192,34 @@ impl Tracker {
             None => None,
         };
         let ready = ready.map(|f| f.get("ready")).transpose()?;
+        let warned = warned.map(|f| f.get("warned")).transpose()?;
         let mut builder = match options {
             Some(options) => configure(options)?,
             None => sojourn::Tracker::builder(),
         };
+        let alarm = match warned {
+            // SAFETY: `warned` is a function of this call, in its `env`.
+            Some(warned) => Some(Alarm(unsafe {
+                Notifier::new(env.raw(), warned.raw(), "sojourn.warned")?
+            })),
+            None => None,
+        };
         let warnings: Arc<Mutex<Vec<sojourn::Warning>>> = Arc::default();
         let sink = Arc::clone(&warnings);
+        let wake = alarm.as_ref().map(|a| a.0.clone());
         builder = builder.on_warning(move |warning| {
             let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
             sink.push(warning.clone());
+            drop(sink);
+            // The wrapper takes the warnings after the calls that give
+            // them; the driver's come between calls, and only this tells it.
+            if let Some(wake) = &wake {
+                wake.notify();
+            }
         });
         let notifier = match ready {
             // SAFETY: `ready` is a function of this call, in its `env`.
-            Some(ready) => Some(unsafe { Notifier::new(env.raw(), ready.raw())? }),
+            Some(ready) => Some(unsafe { Notifier::new(env.raw(), ready.raw(), "sojourn.onEnd")? }),
             None => None,
         };
         if let Some(notifier) = &notifier {
@@ -212,6 +253,7 @@ impl Tracker {
         })?;
         Ok(Tracker {
             delivery,
+            alarm,
             inner,
             warnings,
             ends_options,
@@ -442,6 +484,11 @@ impl Tracker {
         if let Some(delivery) = &self.delivery {
             delivery.notifier.release();
         }
+        // No more warnings from the driver: those of later calls are taken
+        // after each call.
+        if let Some(alarm) = &self.alarm {
+            alarm.0.release();
+        }
         dropped as f64
     }
 }
@@ -619,6 +666,9 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
     }
     if let Some(clock) = o.clock {
         b = b.clock(clock.get("clock")?.inner.clone());
+    }
+    if let Some(switch) = o.fault_switch {
+        b = b.store(store::faulty(switch.get("faultSwitch")?.inner.clone()));
     }
     if let Some(on_end) = o.on_end {
         // Checked here; called by the wrapper.

@@ -5,6 +5,8 @@ const tracker: sojourn.Tracker = new sojourn.Tracker({ sweepInterval: 0, unsigne
 const session: sojourn.Session = tracker.start()
 const size: number = tracker.size
 const clock: sojourn.MockClock = new sojourn.MockClock(0)
+const faultSwitch: sojourn.FaultSwitch = new sojourn.testing.FaultSwitch()
+faultSwitch.fail(true)
 const items: Array<sojourn.Tick | null | sojourn.SojournError> = tracker.trackMany([session.id], 'view')
 const erased: number = tracker.forgetUser('u1')
 const dropped: number = tracker.close()

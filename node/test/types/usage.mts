@@ -1,8 +1,8 @@
 // A typed use of every operation, checked by `tsc --noEmit` (`make
 // node-test`): the types that `index.d.ts` and `sojourn.d.ts` declare must
 // accept what the README shows and refuse what the addon refuses.
-import { __napiBindingTarget, MockClock, Tracker } from 'sojourn'
-import type { ErrorCode, Hints, Resumed, Session, SessionEnd, SojournError, Stats, Tick, TrackerOptions } from 'sojourn'
+import { __napiBindingTarget, MockClock, testing, Tracker } from 'sojourn'
+import type { ErrorCode, FaultSwitch, Hints, Resumed, Session, SessionEnd, SojournError, Stats, Tick, TrackerOptions } from 'sojourn'
 
 const clock = new MockClock(new Date('2026-01-01T00:00:00Z'))
 clock.advance(1000)
@@ -37,6 +37,12 @@ const tracker = new Tracker(options)
 new Tracker()
 new Tracker({ secret: 'a secret of at least sixteen bytes' })
 new Tracker({ unsignedTokens: true })
+
+// For tests: a store that fails on demand.
+const faultSwitch: FaultSwitch = new testing.FaultSwitch()
+faultSwitch.fail(true)
+faultSwitch.fail(false)
+new Tracker({ faultSwitch, unsignedTokens: true, sweepInterval: 0 })
 
 const session: Session = tracker.start({ userId: 'u1', attrs: { page: '/', n: 1, ok: true, none: null } })
 tracker.start()
@@ -100,6 +106,10 @@ new Tracker({ idleTimeout: '30m' })
 new Tracker({ clock: Date })
 // @ts-expect-error: unsigned tokens are chosen with a boolean
 new Tracker({ unsignedTokens: 'yes' })
+// @ts-expect-error: the fault switch is a FaultSwitch
+new Tracker({ faultSwitch: true })
+// @ts-expect-error: and it is switched with a boolean
+faultSwitch.fail('yes')
 // @ts-expect-error: options are spelt as declared (refused at run time too)
 new Tracker({ secert: 'a secret of at least sixteen bytes' })
 // @ts-expect-error: the second argument is the package's own
