@@ -1,6 +1,6 @@
-//! Node bindings of sojourn (napi-rs): conversions only. Every rule and
-//! default lives in the core; this crate converts JavaScript values into
-//! the core's types and back, and maps the core's errors to JavaScript
+//! Node bindings of sojourn (napi-rs). Every rule and default lives in
+//! the core; this crate converts JavaScript values into the core's types
+//! and back, delivers ends on Node's main thread, and maps the core's errors to JavaScript
 //! errors with a stable `code` (in [`error`]).
 //!
 //! The npm package in `node/` builds this crate with `napi build` and wraps
