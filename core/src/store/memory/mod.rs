@@ -93,6 +93,28 @@ impl MemoryStore {
         self.shards[index % self.shards.len()].0.lock()
     }
 
+    /// `f` on each id's shard in turn, in order, locking a shard once for
+    /// a run of consecutive ids in it (at most [`MAX_RUN`]).
+    fn each(&self, ids: &[SessionId], mut f: impl FnMut(&mut Shard, usize, SessionId)) {
+        let mut held: Option<(usize, MutexGuard<'_, Shard>)> = None;
+        let mut run = 0;
+        for (i, &id) in ids.iter().enumerate() {
+            let index = self.shard_index(id);
+            let shard = match held.as_mut() {
+                Some((at, shard)) if *at == index && run < MAX_RUN => shard,
+                _ => {
+                    // One shard at a time: a thread holding one while it
+                    // waits for another could deadlock with another batch.
+                    drop(held.take());
+                    run = 0;
+                    &mut held.insert((index, self.shard_at(index))).1
+                }
+            };
+            run += 1;
+            f(shard, i, id);
+        }
+    }
+
     #[cfg(test)]
     fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, Shard>> {
         self.shards.iter().map(|s| s.0.lock())
@@ -112,32 +134,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    /// One lock of a shard for a run of consecutive ids in it (at most
-    /// [`MAX_RUN`]).
+    /// One lock of a shard for a run of consecutive ids in it.
     fn update_each(
         &self,
         ids: &[SessionId],
         cx: &mut Cx<'_>,
         f: &mut dyn FnMut(usize, Found<'_>) -> Step,
     ) -> Result<()> {
-        let mut held: Option<(usize, MutexGuard<'_, Shard>)> = None;
-        let mut run = 0;
-        for (i, &id) in ids.iter().enumerate() {
-            let index = self.shard_index(id);
-            let shard = match held.as_mut() {
-                Some((at, shard)) if *at == index && run < MAX_RUN => shard,
-                _ => {
-                    // One shard at a time: a thread holding one while it
-                    // waits for another could deadlock with another batch.
-                    drop(held.take());
-                    run = 0;
-                    &mut held.insert((index, self.shard_at(index))).1
-                }
-            };
-            run += 1;
+        self.each(ids, |shard, i, id| {
             shard.update(id, cx, &self.users, &mut |found| f(i, found));
-        }
+        });
         Ok(())
+    }
+
+    #[inline]
+    fn track(&self, id: SessionId, kind: Kind, cx: &mut Cx<'_>) -> Result<Result<Tick>> {
+        let mut shard = self.shard_at(self.shard_index(id));
+        Ok(shard.track(id, kind, cx, &self.users))
     }
 
     /// The batch path: one lock of a shard for a run of ids in it.
@@ -147,15 +160,10 @@ impl Store for MemoryStore {
         kind: Kind,
         cx: &mut Cx<'_>,
     ) -> Result<Vec<Result<Tick>>> {
-        let (rules, now) = (cx.rules, cx.now);
         let mut ticks = Vec::with_capacity(ids.len());
-        self.update_each(ids, cx, &mut |i, found| {
-            rules.settle(&found, now).unwrap_or_else(|| {
-                let (tick, step) = rules.track(found, ids[i], kind, now);
-                ticks.push(tick);
-                step
-            })
-        })?;
+        self.each(ids, |shard, _, id| {
+            ticks.push(shard.track(id, kind, cx, &self.users));
+        });
         Ok(ticks)
     }
 

@@ -15,9 +15,10 @@ use std::collections::BinaryHeap;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::model::{Dormant, Entry, Record};
-use crate::session::EndReason;
+use crate::session::{EndReason, Kind, Tick};
 use crate::store::memory::table::Table;
 use crate::store::memory::users::UserIndex;
 use crate::store::{Action, Cx, Found, Step};
@@ -116,7 +117,15 @@ impl Shard {
     ) {
         loop {
             let (shown, step) = match self.live.get_mut(id) {
-                Some(slot) => (Shown::Live, f(Found::Live(&mut slot.record))),
+                Some(slot) => match f(Found::Live(&mut slot.record)) {
+                    // The common change of a live session, done while its
+                    // slot is at hand: no second lookup for the new user.
+                    Step::Done(Action::UserChanged { old }) => {
+                        let now = slot.record.user_id();
+                        return move_user(&users.live, id, old.as_deref(), now);
+                    }
+                    step => (Shown::Live, step),
+                },
                 None => match self.dormant.get_mut(&id) {
                     Some(d) => (Shown::Dormant, f(Found::Dormant(d))),
                     None => (Shown::Absent, f(Found::Absent)),
@@ -160,6 +169,23 @@ impl Shard {
             // forgetting what is not dormant.
             _ => {}
         }
+    }
+
+    /// `Store::track`, specialised: the session settled and counted
+    /// without a closure, as the rules say (`Rules::due`, `Rules::track`).
+    #[inline]
+    pub fn track(&mut self, id: SessionId, kind: Kind, cx: &mut Cx, users: &Users) -> Result<Tick> {
+        let now = cx.now;
+        let Some(slot) = self.live.get_mut(id) else {
+            return Err(Error::SessionNotFound { id });
+        };
+        if let Some(reason) = cx.rules.due(&slot.record, now) {
+            self.depart(id, reason, cx, users);
+            return Err(Error::SessionNotFound { id });
+        }
+        cx.rules
+            .track(Found::Live(&mut slot.record), id, kind, now)
+            .0
     }
 
     /// Shows the live session `id`, unjudged.
