@@ -1,0 +1,105 @@
+//! The README's table of options states the core's defaults: every number
+//! and duration in it is read here and checked against `Config::default()`,
+//! so that a default lives once (in `core/src/config.rs`) and the table
+//! cannot drift from it.
+
+use std::time::Duration;
+
+use sojourn::Config;
+
+/// The rows of the README's configuration table: (option, default).
+fn table() -> Vec<(String, String)> {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("| option | default | meaning |")
+        .expect("the README has its configuration table");
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_owned(), cells[2].to_owned())
+        })
+        .collect()
+}
+
+fn duration(text: &str) -> Duration {
+    let (n, unit) = text
+        .split_once(' ')
+        .expect("a duration is a number and a unit");
+    let n: u64 = n.parse().expect("a whole number");
+    match unit {
+        "s" => Duration::from_secs(n),
+        "min" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        other => panic!("unknown unit {other}"),
+    }
+}
+
+fn number(text: &str) -> u64 {
+    match text.strip_suffix(" KiB") {
+        Some(k) => number(k) * 1024,
+        None => text.replace(',', "").parse().expect("a number"),
+    }
+}
+
+#[test]
+fn the_readme_states_the_cores_defaults() {
+    let c = Config::default();
+    let rows = table();
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "idle_timeout",
+            "max_lifetime",
+            "revive_window",
+            "retention",
+            "max_sessions",
+            "max_dormant",
+            "secret` / `secrets",
+            "unsigned_tokens",
+            "max_counter_hint",
+            "sweep_interval",
+            "on_end",
+            "max_pending_ends",
+            "close_timeout",
+            "max_attrs_bytes",
+            "clock",
+            "store",
+        ]
+    );
+    for (name, default) in &rows {
+        let default = default.as_str();
+        match name.as_str() {
+            "idle_timeout" => assert_eq!(duration(default), c.idle_timeout),
+            "max_lifetime" => assert_eq!(duration(default), c.max_lifetime),
+            "retention" => assert_eq!(duration(default), c.retention),
+            "sweep_interval" => assert_eq!(duration(default), c.sweep_interval),
+            "close_timeout" => assert_eq!(duration(default), c.close_timeout),
+            "revive_window" => {
+                assert_eq!((default, c.revive_window), ("`idle_timeout`", None));
+            }
+            "max_sessions" => assert_eq!(number(default), c.max_sessions as u64),
+            "max_dormant" => assert_eq!(number(default), c.max_dormant as u64),
+            "max_counter_hint" => assert_eq!(number(default), c.max_counter_hint),
+            "max_pending_ends" => assert_eq!(number(default), c.max_pending_ends as u64),
+            "max_attrs_bytes" => assert_eq!(number(default), c.max_attrs_bytes as u64),
+            "unsigned_tokens" => assert_eq!((default, c.unsigned_tokens), ("false", false)),
+            "secret` / `secrets" => assert_eq!((default, &c.secrets), ("none", &None)),
+            "on_end" => assert_eq!((default, c.on_end.is_none()), ("none", true)),
+            "store" => assert_eq!((default, c.store.is_none()), ("memory store", true)),
+            "clock" => assert_eq!(default, "system clock"),
+            other => panic!("the table has an option the test does not know: {other}"),
+        }
+    }
+}
+
+#[test]
+fn the_parsers_can_fail() {
+    assert_eq!(duration("30 min"), Duration::from_secs(1800));
+    assert_ne!(duration("24 h"), Duration::from_secs(3600));
+    assert_eq!(number("4 KiB"), 4096);
+    assert_eq!(number("1,000,000"), 1_000_000);
+}
