@@ -50,6 +50,20 @@ pub struct Tick {
     pub sequence: u64,
 }
 
+impl Tick {
+    /// One item of a `track_many` batch as every binding hands it out: its
+    /// tick; `None` when its session is not live (routine in a batch from
+    /// many clients, not an exception); or the item's own error (a counter
+    /// at its maximum). The one place this policy lives.
+    pub fn batch_item(result: Result<Tick>) -> Result<Option<Tick>> {
+        match result {
+            Ok(tick) => Ok(Some(tick)),
+            Err(Error::SessionNotFound { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}
+
 /// A snapshot of a live session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Session {

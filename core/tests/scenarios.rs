@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use sojourn::store::Store;
 use sojourn::{
     Config, Error, Hints, Kind, MemoryStore, MockClock, ReferenceStore, SessionEnd, SessionId,
-    Tracker, attrs_from_json,
+    Tick, Tracker, attrs_from_json,
 };
 
 /// Makes a scenario's store from its tracker's configuration, anew at each
@@ -280,9 +280,8 @@ impl Run {
                 let ticks: Vec<Value> = t
                     .track_many(&ids, kind)?
                     .into_iter()
-                    .map(|r| match r {
+                    .map(|r| match Tick::batch_item(r) {
                         Ok(tick) => json!(tick),
-                        Err(Error::SessionNotFound { .. }) => Value::Null,
                         Err(e) => json!({ "error": e.code() }),
                     })
                     .collect();
