@@ -99,6 +99,12 @@ class Kind(str, enum.Enum):
         return self.value
 
 
+# The native module makes the errors below with ``cls.__new__(cls, message)``
+# and sets their keyword attributes itself, running none of their Python
+# code (see ``bindings/python/src/errors.rs``): an ``__init__`` here keeps
+# its message and its keywords, and nothing more.
+
+
 class SojournError(Exception):
     """Base of every error a tracker raises.
 

@@ -88,6 +88,28 @@ def test_errors_pickle_with_their_details(tracker: sojourn.Tracker) -> None:
     assert type(back) is SessionNotFound and back.session_id == UNKNOWN and str(back) == str(caught.value)
 
 
+def test_raised_errors_are_the_objects_their_class_makes(tracker: sojourn.Tracker) -> None:
+    """The native module makes them with ``__new__`` and sets their
+    attributes (no Python code of theirs runs): the same as ``cls(message,
+    **details)``, every attribute of their ``__init__`` there."""
+    s = tracker.start()
+    tracker.end(s.id)
+    raised: list[tuple[Callable[[], object], type[SojournError]]] = [
+        (lambda: tracker.track(UNKNOWN, "view"), SessionNotFound),
+        (lambda: tracker.get("not-a-uuid"), InvalidSessionId),
+        (lambda: tracker.revive(s.id), SessionNotRevivable),
+        (lambda: tracker.start(user_id=""), InvalidArgument),
+    ]
+    for call, cls in raised:
+        with pytest.raises(cls) as caught:
+            call()
+        err = caught.value
+        made = cls(str(err), **{k: v for k, v in vars(err).items()})
+        assert type(err) is cls and err.args == made.args == (str(err),)
+        assert vars(err) == vars(made) and vars(err).keys() == vars(cls()).keys()
+        assert err.code == cls.code and str(err) and err.__traceback__ is not None
+
+
 def test_a_failed_call_changes_nothing(tracker: sojourn.Tracker) -> None:
     s = tracker.start(attrs={"k": "v"})
     for bad in ({"x": [1]}, {"": 1}, {"x": math.nan}, {"x": "y" * 5000}):

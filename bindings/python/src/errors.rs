@@ -2,8 +2,8 @@
 //! place. The exception classes are written in Python (`sojourn/__init__.py`)
 //! so that they can inherit from `KeyError` and `ValueError` as well.
 
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use sojourn::Error;
 
 use crate::convert::package_attr;
@@ -72,12 +72,18 @@ fn exception(
     code: &str,
     details: &[(&str, String)],
 ) -> PyResult<PyErr> {
+    // `class(message, **details)` would run the class's `__init__`, Python
+    // code, under this Rust frame: a daemon thread doing that as the
+    // interpreter exits is ended there by a forced unwind (`pthread_exit`
+    // while taking the GIL), which pyo3's `catch_unwind` cannot let through,
+    // and the process aborts. `BaseException.__new__` and `setattr` run no
+    // Python code and make the same object: every `__init__` of
+    // `sojourn/__init__.py` only keeps the message and the keywords.
     let class = package_attr(py, class)?;
-    let kwargs = PyDict::new(py);
+    let instance = class.call_method1(intern!(py, "__new__"), (&class, message))?;
     for (key, value) in details {
-        kwargs.set_item(*key, value)?;
+        instance.setattr(*key, value)?;
     }
-    let instance = class.call((message,), Some(&kwargs))?;
     if !instance.getattr("code")?.eq(code)? {
         instance.setattr("code", code)?;
     }

@@ -6,6 +6,7 @@
 use pyo3::IntoPyObjectExt;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use sojourn::{EndReason, EndedStats, Outcome, Session, SessionEnd, SessionId, Stats, Tick};
 
@@ -13,11 +14,40 @@ use crate::convert::{attrs_to_py, package_attr};
 
 /// The member of the Python enum `sojourn.Outcome` for a core outcome.
 pub fn outcome(py: Python<'_>, outcome: Outcome) -> PyResult<Bound<'_, PyAny>> {
-    package_attr(py, "Outcome")?.call1((outcome.as_str(),))
+    static MEMBERS: Members = PyOnceLock::new();
+    member(py, &MEMBERS, "Outcome", outcome.as_str())
 }
 
 fn reason(py: Python<'_>, reason: EndReason) -> PyResult<Bound<'_, PyAny>> {
-    package_attr(py, "EndReason")?.call1((reason.as_str(),))
+    static MEMBERS: Members = PyOnceLock::new();
+    member(py, &MEMBERS, "EndReason", reason.as_str())
+}
+
+/// The members of an enum of the package, with their values.
+type Members = PyOnceLock<Vec<(String, Py<PyAny>)>>;
+
+/// The member of the enum `class` whose value is `value`, from `members`,
+/// listed once: calling the enum runs Python code, which no call should
+/// run under a Rust frame (see `errors.rs`).
+fn member<'py>(
+    py: Python<'py>,
+    members: &Members,
+    class: &str,
+    value: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let members = members.get_or_try_init(py, || {
+        package_attr(py, class)?
+            .try_iter()?
+            .map(|m| {
+                let m = m?;
+                Ok((m.getattr("value")?.extract()?, m.unbind()))
+            })
+            .collect::<PyResult<_>>()
+    })?;
+    match members.iter().find(|(v, _)| v == value) {
+        Some((_, m)) => Ok(m.bind(py).clone()),
+        None => package_attr(py, class)?.call1((value,)),
+    }
 }
 
 fn json_error(err: serde_json::Error) -> PyErr {
