@@ -195,8 +195,10 @@ class SojournWarning(UserWarning):
     """A warning of the tracker's, with the stable ``code`` that Rust and
     Node give too: ``UNSIGNED_TOKENS`` (no secret, and ``unsigned_tokens``
     not set), ``NO_DRIVER`` (the driver thread could not start: the
-    tracker's calls do its work) or ``ENDS_DROPPED`` (``close()``, or exit,
-    dropped ends that ``on_end`` had not taken within ``close_timeout``)."""
+    tracker's calls do its work), ``ENDS_DROPPED`` (``close()``, or exit,
+    dropped ends that ``on_end`` had not taken within ``close_timeout``) or
+    ``STORE_ERROR`` (a sweep failed: said once, until the store answers
+    again)."""
 
     def __init__(self, message: str = "", *, code: str = "") -> None:
         super().__init__(message)

@@ -24,6 +24,7 @@ __all__ = [
     "Stats",
     "EndedStats",
     "MockClock",
+    "FaultSwitch",
     "DEFAULTS",
     "LIMITS",
     "__version__",
@@ -155,6 +156,11 @@ class MockClock:
     def set(self, now: datetime) -> None: ...
 
 @final
+class FaultSwitch:
+    def __new__(cls) -> FaultSwitch: ...
+    def fail(self, on: bool) -> None: ...
+
+@final
 class Tracker:
     def __new__(
         cls,
@@ -175,6 +181,7 @@ class Tracker:
         close_timeout: Optional[_Seconds] = None,
         max_attrs_bytes: Optional[int] = None,
         clock: Optional[MockClock] = None,
+        fault_switch: Optional[FaultSwitch] = None,
     ) -> Tracker: ...
     def start(self, user_id: Optional[str] = None, attrs: Optional[_Attrs] = None) -> Session: ...
     def get(self, id: _SessionIdLike) -> Optional[Session]: ...

@@ -199,7 +199,7 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
     options = [
         "idle_timeout", "max_lifetime", "revive_window", "retention", "max_sessions", "max_dormant",
         "secret", "secrets", "unsigned_tokens", "max_counter_hint", "sweep_interval", "on_end",
-        "max_pending_ends", "close_timeout", "max_attrs_bytes", "clock",
+        "max_pending_ends", "close_timeout", "max_attrs_bytes", "clock", "fault_switch",
     ]  # fmt: skip
     assert list(sojourn.DEFAULTS) == options, "DEFAULTS lists every option"
     if sys.version_info >= (3, 10):  # a 3.9 abi3 class has no text signature

@@ -15,6 +15,7 @@ use sojourn::{Config, MIN_SECRET_BYTES, TrackerBuilder};
 use crate::clock::PyMockClock;
 use crate::convert;
 use crate::errors::invalid;
+use crate::store::PyFaultSwitch;
 
 /// The keywords of `Tracker(...)`, as Python gave them.
 pub struct Options<'a, 'py> {
@@ -33,6 +34,7 @@ pub struct Options<'a, 'py> {
     pub close_timeout: Option<&'a Bound<'py, PyAny>>,
     pub max_attrs_bytes: Option<&'a Bound<'py, PyAny>>,
     pub clock: Option<&'a Bound<'py, PyMockClock>>,
+    pub fault_switch: Option<&'a Bound<'py, PyFaultSwitch>>,
 }
 
 impl Options<'_, '_> {
@@ -100,6 +102,9 @@ impl Options<'_, '_> {
         if let Some(clock) = self.clock {
             b = b.clock(clock.get().0.clone());
         }
+        if let Some(switch) = self.fault_switch {
+            b = switch.get().store(b);
+        }
         Ok(b)
     }
 }
@@ -137,6 +142,7 @@ pub fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("close_timeout", c.close_timeout)?;
     d.set_item("max_attrs_bytes", c.max_attrs_bytes)?;
     d.set_item("clock", py.None())?;
+    d.set_item("fault_switch", py.None())?;
     Ok(d)
 }
 
@@ -181,7 +187,8 @@ pub fn defaults_doc() -> String {
          - max_pending_ends: {}\n\
          - close_timeout: {}\n\
          - max_attrs_bytes: {}\n\
-         - clock: the system clock",
+         - clock: the system clock\n\
+         - fault_switch: none (a store that never fails on purpose)",
         seconds(c.idle_timeout),
         seconds(c.max_lifetime),
         seconds(c.retention),

@@ -10,6 +10,7 @@ mod ends;
 mod errors;
 mod process;
 mod session;
+mod store;
 mod tracker;
 mod warnings;
 
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::PyStats>()?;
     m.add_class::<session::PyEndedStats>()?;
     m.add_class::<clock::PyMockClock>()?;
+    m.add_class::<store::PyFaultSwitch>()?;
     m.add("DEFAULTS", config::defaults(py)?)?;
     m.add("LIMITS", config::limits(py)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

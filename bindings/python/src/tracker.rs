@@ -1,6 +1,10 @@
 //! The tracker: every operation of the core, with Python arguments. Each
 //! converts its arguments, calls the core, then converts the result.
 //!
+//! Every call that reaches the store gives, once it is done, the warnings
+//! the core gave meanwhile on its thread (a sweep that failed: see
+//! `warnings.rs`).
+//!
 //! The GIL is released around the calls that can run long or wait on
 //! something other than a shard lock held briefly: those that visit every
 //! shard (`sessions`, `count`, `len`, `stats`, `end_user`, `forget_user`,
@@ -31,6 +35,7 @@ use crate::ends::Callback;
 use crate::errors::{self, OrRaise};
 use crate::process::Slot;
 use crate::session::{self, PySession, PySessionEnd, PyStats, PyTick};
+use crate::store::PyFaultSwitch;
 use crate::warnings;
 
 /// Tracks live sessions: their view and event counters, user, timestamps
@@ -67,6 +72,9 @@ use crate::warnings;
 ///   pending ends to be delivered before dropping the rest.
 /// - ``max_attrs_bytes``: bound on a session's attributes as compact JSON.
 /// - ``clock``: a ``MockClock``, to test expiry without sleeping.
+/// - ``fault_switch``: a ``sojourn.testing.FaultSwitch``, to test what an
+///   application does when the store fails: while it is on, every call
+///   that reaches the store raises ``StoreError`` and changes nothing.
 ///
 /// A tracker is a context manager: leaving the block calls ``close()``.
 /// Trackers still open when the interpreter exits are closed then. In a
@@ -85,12 +93,30 @@ impl PyTracker {
         self.slot.get()
     }
 
-    /// `f` on the core tracker with the GIL let go (see above for which
-    /// calls).
-    fn detached<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Tracker) -> R + Send) -> R {
+    /// `f` on the core tracker: its result, after the warnings it gave
+    /// (a sweep that failed), or its error raised.
+    #[inline]
+    fn call<R>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Tracker) -> sojourn::Result<R>,
+    ) -> PyResult<R> {
+        let result = f(&self.core());
+        warnings::give(py)?;
+        result.or_raise(py)
+    }
+
+    /// As [`Self::call`], with the GIL let go (see above for which calls).
+    fn detached<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Tracker) -> sojourn::Result<R> + Send,
+    ) -> PyResult<R> {
         let guard = self.core();
         let core: &Tracker = &guard;
-        py.detach(|| f(core))
+        let result = py.detach(|| f(core));
+        warnings::give(py)?;
+        result.or_raise(py)
     }
 }
 
@@ -155,6 +181,7 @@ impl PyTracker {
         close_timeout = None,
         max_attrs_bytes = None,
         clock = None,
+        fault_switch = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -175,6 +202,7 @@ impl PyTracker {
         close_timeout: Option<&Bound<'_, PyAny>>,
         max_attrs_bytes: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyMockClock>>,
+        fault_switch: Option<&Bound<'_, PyFaultSwitch>>,
     ) -> PyResult<Self> {
         let mut builder = Options {
             idle_timeout,
@@ -192,6 +220,7 @@ impl PyTracker {
             close_timeout,
             max_attrs_bytes,
             clock,
+            fault_switch,
         }
         .builder()?
         .on_warning(warnings::hook);
@@ -230,9 +259,7 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let user_id = convert::opt_text("user_id", user_id)?;
         let attrs = attrs.map(convert::attrs).transpose()?;
-        let core = self.core();
-        core.start(user_id.as_deref(), attrs)
-            .or_raise(py)
+        self.call(py, |core| core.start(user_id.as_deref(), attrs))
             .map(PySession)
     }
 
@@ -240,23 +267,20 @@ impl PyTracker {
     /// ``None`` if it is not live.
     fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
         let id = convert::session_id(id)?;
-        let core = self.core();
-        Ok(core.get(id).or_raise(py)?.map(PySession))
+        Ok(self.call(py, |core| core.get(id))?.map(PySession))
     }
 
     /// The live session ``id`` without touching it; ``None`` if it is not
     /// live.
     fn peek(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
         let id = convert::session_id(id)?;
-        let core = self.core();
-        Ok(core.peek(id).or_raise(py)?.map(PySession))
+        Ok(self.call(py, |core| core.peek(id))?.map(PySession))
     }
 
     /// Whether ``id`` is live. Does not touch it.
     fn exists(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
         let id = convert::session_id(id)?;
-        let core = self.core();
-        core.exists(id).or_raise(py)
+        self.call(py, |core| core.exists(id))
     }
 
     /// Counts one ``"view"`` or ``"event"`` and returns the counters right
@@ -269,8 +293,7 @@ impl PyTracker {
     ) -> PyResult<PyTick> {
         let id = convert::session_id(id)?;
         let kind = convert::kind(kind)?;
-        let core = self.core();
-        core.track(id, kind).or_raise(py).map(PyTick)
+        self.call(py, |core| core.track(id, kind)).map(PyTick)
     }
 
     /// Counts one ``"view"`` or ``"event"`` on each id in turn, as that many
@@ -293,9 +316,7 @@ impl PyTracker {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let ids = convert::session_ids(ids)?;
         let kind = convert::kind(kind)?;
-        let results = self
-            .detached(py, |core| core.track_many(&ids, kind))
-            .or_raise(py)?;
+        let results = self.detached(py, |core| core.track_many(&ids, kind))?;
         results
             .into_iter()
             .map(|result| match result {
@@ -315,8 +336,8 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
         let user_id = convert::text("user_id", user_id)?;
-        let core = self.core();
-        core.identify(id, &user_id).or_raise(py).map(PySession)
+        self.call(py, |core| core.identify(id, &user_id))
+            .map(PySession)
     }
 
     /// Merges attributes into the session's (a key given replaces its
@@ -329,8 +350,8 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
         let attrs = convert::attrs(attrs)?;
-        let core = self.core();
-        core.set_attrs(id, attrs).or_raise(py).map(PySession)
+        self.call(py, |core| core.set_attrs(id, attrs))
+            .map(PySession)
     }
 
     /// Brings the session ``id`` back with its counters (the maximum of
@@ -349,8 +370,7 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
-        let core = self.core();
-        core.revive(id, hints).or_raise(py).map(PySession)
+        self.call(py, |core| core.revive(id, hints)).map(PySession)
     }
 
     /// What a web request calls with the token its client holds (``None``
@@ -374,8 +394,7 @@ impl PyTracker {
     ) -> PyResult<(PySession, Bound<'py, PyAny>)> {
         let token = token.map(convert::token).transpose()?;
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
-        let core = self.core();
-        let (found, outcome) = core.resume(token.as_deref(), hints).or_raise(py)?;
+        let (found, outcome) = self.call(py, |core| core.resume(token.as_deref(), hints))?;
         Ok((PySession(found), session::outcome(py, outcome)?))
     }
 
@@ -383,8 +402,7 @@ impl PyTracker {
     /// if it is not live.
     fn end(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySessionEnd>> {
         let id = convert::session_id(id)?;
-        let core = self.core();
-        Ok(core.end(id).or_raise(py)?.map(PySessionEnd))
+        Ok(self.call(py, |core| core.end(id))?.map(PySessionEnd))
     }
 
     /// The live sessions, all or one user's (from the user index).
@@ -395,9 +413,7 @@ impl PyTracker {
         user_id: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PySession>> {
         let user_id = convert::opt_text("user_id", user_id)?;
-        let sessions = self
-            .detached(py, |core| core.sessions(user_id.as_deref()))
-            .or_raise(py)?;
+        let sessions = self.detached(py, |core| core.sessions(user_id.as_deref()))?;
         Ok(sessions.into_iter().map(PySession).collect())
     }
 
@@ -406,7 +422,6 @@ impl PyTracker {
     fn count(&self, py: Python<'_>, user_id: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let user_id = convert::opt_text("user_id", user_id)?;
         self.detached(py, |core| core.count(user_id.as_deref()))
-            .or_raise(py)
     }
 
     /// Logs a user out everywhere: ends their live sessions (each end
@@ -417,7 +432,6 @@ impl PyTracker {
     fn end_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
         let user_id = convert::text("user_id", user_id)?;
         self.detached(py, |core| core.end_user(&user_id))
-            .or_raise(py)
     }
 
     /// Erases a user: as ``end_user``, and deletes what the tracker
@@ -428,13 +442,12 @@ impl PyTracker {
     fn forget_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<usize> {
         let user_id = convert::text("user_id", user_id)?;
         self.detached(py, |core| core.forget_user(&user_id))
-            .or_raise(py)
     }
 
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
     fn end_all(&self, py: Python<'_>) -> PyResult<usize> {
-        self.detached(py, |core| core.end_all()).or_raise(py)
+        self.detached(py, |core| core.end_all())
     }
 
     /// Moves the live sessions of user ``old`` to user ``new`` (an
@@ -448,7 +461,6 @@ impl PyTracker {
         let old = convert::text("old", old)?;
         let new = convert::text("new", new)?;
         self.detached(py, |core| core.reassign_user(&old, &new))
-            .or_raise(py)
     }
 
     /// How many sessions are live (``len(tracker)``).
@@ -458,21 +470,19 @@ impl PyTracker {
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        self.detached(py, |core| core.len()).or_raise(py)
+        self.detached(py, |core| core.len())
     }
 
     /// Counters since the tracker was made, and the live and dormant counts.
     fn stats(&self, py: Python<'_>) -> PyResult<PyStats> {
-        self.detached(py, |core| core.stats())
-            .or_raise(py)
-            .map(PyStats)
+        self.detached(py, |core| core.stats()).map(PyStats)
     }
 
     /// Processes every due expiry now and delivers pending ends (on this
     /// thread); returns how many sessions departed. The driver does this
     /// every ``sweep_interval``.
     fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
-        self.detached(py, |core| core.sweep()).or_raise(py)
+        self.detached(py, |core| core.sweep())
     }
 
     /// The token a client keeps for the session ``id``.
@@ -489,10 +499,9 @@ impl PyTracker {
     /// were delivered). The tracker still answers calls; ends are then
     /// delivered by ``sweep()``. Calling it again delivers what is pending.
     fn close(&self, py: Python<'_>) -> PyResult<usize> {
-        let dropped = self.detached(py, |core| core.close());
-        // Ends dropped past `close_timeout` say so.
-        warnings::give(py)?;
-        Ok(dropped)
+        // Ends dropped past `close_timeout` say so, as a last sweep that
+        // failed does.
+        self.detached(py, |core| Ok(core.close()))
     }
 
     /// Whether ``close()`` was called.
@@ -521,9 +530,12 @@ impl PyTracker {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        // A repr never raises: a store that cannot answer shows as `?`.
-        let live = self
-            .__len__(py)
+        // A repr never raises: a store that cannot answer shows as `?`, and
+        // a warning (a sweep that failed) waits for the next call.
+        let guard = self.core();
+        let core: &Tracker = &guard;
+        let live = py
+            .detach(|| core.len())
             .map_or_else(|_| "?".to_owned(), |n| n.to_string());
         format!(
             "<sojourn.Tracker live={live}{}>",
