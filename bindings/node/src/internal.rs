@@ -61,9 +61,9 @@ impl Tracker {
         let mut numbers = Vec::with_capacity(3 * ids.len());
         let mut errors = Vec::new();
         for item in self.core_track_many(&ids, kind)? {
-            numbers.extend(match item {
-                Ok(t) => [t.view_sequence, t.event_sequence, t.sequence].map(convert::number),
-                Err(sojourn::Error::SessionNotFound { .. }) => [-1.0, 0.0, 0.0],
+            numbers.extend(match sojourn::Tick::batch_item(item) {
+                Ok(Some(t)) => [t.view_sequence, t.event_sequence, t.sequence].map(convert::number),
+                Ok(None) => [-1.0, 0.0, 0.0],
                 Err(error) => {
                     errors.push(error);
                     [-2.0, (errors.len() - 1) as f64, 0.0]

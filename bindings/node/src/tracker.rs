@@ -653,13 +653,12 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
     set!(max_pending_ends, "maxPendingEnds", convert::size);
     set!(close_timeout, "closeTimeout", convert::millis);
     set!(sweep_interval, "sweepInterval", convert::millis);
-    match (o.secret, o.secrets) {
-        (Some(_), Some(_)) => {
-            return Err(error::invalid("secret", "give secret or secrets, not both"));
-        }
-        (Some(secret), None) => b = b.secret(String::from(secret)),
-        (None, Some(secrets)) => b = b.secrets(secrets.into_iter().map(String::from)),
-        (None, None) => {}
+    // Both given is refused by the core's `build`, as in every language.
+    if let Some(secret) = o.secret {
+        b = b.secret(String::from(secret));
+    }
+    if let Some(secrets) = o.secrets {
+        b = b.secrets(secrets.into_iter().map(String::from));
     }
     if let Some(unsigned) = o.unsigned_tokens {
         b = b.unsigned_tokens(unsigned);
@@ -692,9 +691,9 @@ pub enum Item {
 
 impl From<sojourn::Result<sojourn::Tick>> for Item {
     fn from(result: sojourn::Result<sojourn::Tick>) -> Item {
-        match result {
-            Ok(tick) => Item::Tick(tick),
-            Err(sojourn::Error::SessionNotFound { .. }) => Item::NotLive,
+        match sojourn::Tick::batch_item(result) {
+            Ok(Some(tick)) => Item::Tick(tick),
+            Ok(None) => Item::NotLive,
             Err(error) => Item::Error(error),
         }
     }

@@ -14,7 +14,6 @@ use sojourn::{Config, MIN_SECRET_BYTES, TrackerBuilder};
 
 use crate::clock::PyMockClock;
 use crate::convert;
-use crate::errors::invalid;
 use crate::store::PyFaultSwitch;
 
 /// The keywords of `Tracker(...)`, as Python gave them.
@@ -87,17 +86,12 @@ impl Options<'_, '_> {
         if let Some(n) = size("max_attrs_bytes", self.max_attrs_bytes)? {
             b = b.max_attrs_bytes(n);
         }
-        match (self.secret, self.secrets) {
-            (Some(secret), None) => b = b.secret(convert::secret("secret", secret)?),
-            (None, Some(secrets)) => b = b.secrets(secret_list(secrets)?),
-            (Some(secret), Some(_)) => {
-                return Err(invalid(
-                    secret.py(),
-                    "secret",
-                    "give secret or secrets, not both",
-                ));
-            }
-            (None, None) => {}
+        // Both given is refused by the core's `build`, as in every language.
+        if let Some(secret) = self.secret {
+            b = b.secret(convert::secret("secret", secret)?);
+        }
+        if let Some(secrets) = self.secrets {
+            b = b.secrets(secret_list(secrets)?);
         }
         if let Some(clock) = self.clock {
             b = b.clock(clock.get().0.clone());

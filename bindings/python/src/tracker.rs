@@ -26,7 +26,7 @@ use pyo3::PyTraverseError;
 use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use sojourn::{Error, Hints, Tracker};
+use sojourn::{Hints, Tick, Tracker};
 
 use crate::clock::PyMockClock;
 use crate::config::Options;
@@ -319,9 +319,9 @@ impl PyTracker {
         let results = self.detached(py, |core| core.track_many(&ids, kind))?;
         results
             .into_iter()
-            .map(|result| match result {
-                Ok(tick) => Ok(Py::new(py, PyTick(tick))?.into_any()),
-                Err(Error::SessionNotFound { .. }) => Ok(py.None()),
+            .map(|result| match Tick::batch_item(result) {
+                Ok(Some(tick)) => Ok(Py::new(py, PyTick(tick))?.into_any()),
+                Ok(None) => Ok(py.None()),
                 Err(err) => Ok(errors::raise(py, err).into_value(py).into_any()),
             })
             .collect()
