@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::session::SessionEnd;
-use crate::store::{MemoryStore, Store};
+use crate::store::{Backend, MemoryStore, Store};
 use crate::warning::Warning;
 
 /// Default idle timeout: 30 minutes, as GA4, Snowplow, PostHog and Plausible.
@@ -264,14 +264,11 @@ impl Config {
     }
 
     /// The store this configuration asks for.
-    pub(crate) fn make_store(&self) -> Result<Arc<dyn Store>> {
-        match &self.store {
-            Some(factory) => factory(self),
-            None => Ok(Arc::new(MemoryStore::new(
-                self.max_sessions,
-                self.max_dormant,
-            ))),
-        }
+    pub(crate) fn make_store(&self) -> Result<Backend> {
+        Ok(match &self.store {
+            Some(factory) => Backend::Other(factory(self)?),
+            None => Backend::Memory(MemoryStore::new(self.max_sessions, self.max_dormant)),
+        })
     }
 
     /// The warnings this configuration deserves, whatever happens later.

@@ -16,7 +16,7 @@ use crate::id::SessionId;
 use crate::model::{Departure, Dormant, Record};
 use crate::rules::{Rules, set_user};
 use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, snapshot, timestamp};
-use crate::store::{Action, Cx, Found, Step, Store, Which};
+use crate::store::{Action, Backend, Cx, Found, Step, Store, Which};
 use crate::tally::{Count, Tally};
 use crate::token::Tokens;
 use crate::warning::Warning;
@@ -50,7 +50,7 @@ pub struct Tracker {
 }
 
 pub(crate) struct Inner {
-    pub store: Arc<dyn Store>,
+    pub store: Backend,
     pub rules: Rules,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
@@ -339,7 +339,7 @@ impl Tracker {
     /// but anonymous. `count(user_id)` is 0 afterwards. Returns how many
     /// live sessions ended.
     pub fn end_user(&self, user_id: &str) -> Result<usize> {
-        self.inner.end_user(user_id, bar)
+        Ok(self.inner.end_user(user_id, bar)?.0)
     }
 
     /// Erases a user: as [`Tracker::end_user`], and what the tracker
@@ -351,8 +351,7 @@ impl Tracker {
     /// application to close them downstream (and erase them there).
     /// Returns how many sessions were erased, live and remembered.
     pub fn forget_user(&self, user_id: &str) -> Result<usize> {
-        let erased = self.inner.dormant_pass(user_id, erase)?;
-        Ok(erased + self.inner.end_user(user_id, erase)?)
+        Ok(self.inner.end_user(user_id, erase)?.1)
     }
 
     /// Ends every session live when it is called, part by part of the
@@ -569,21 +568,29 @@ impl Inner {
     /// `end_user` and `forget_user`: `treat` the user's dormant records,
     /// then end the live sessions, each treated in the same step as its
     /// end (a revival racing this call is thus either barred or ended).
-    fn end_user(&self, user: &str, treat: fn(&mut Dormant) -> Action) -> Result<usize> {
-        self.dormant_pass(user, treat)?;
-        let mut ended = 0;
+    /// Returns how many sessions ended (reason `ended`), and how many
+    /// records were treated (every one of the user's: those found due, and
+    /// those the first pass missed, too).
+    fn end_user(&self, user: &str, treat: fn(&mut Dormant) -> Action) -> Result<(usize, usize)> {
+        let earlier = self.dormant_pass(user, treat)?;
+        let (mut ended, mut treated) = (0, earlier);
         for id in self.store.user_ids(user, Which::Live)? {
             let mut cx = Cx::new(self.now(), &self.rules);
             let now = cx.now;
+            let mut this = false;
             let done = self.store.update(id, &mut cx, &mut |found| {
                 if let Some(step) = self.rules.settle(&found, now) {
                     return step;
                 }
+                this = false;
                 match found {
                     Found::Live(r) if r.user_id() == Some(user) => {
                         Step::Again(Action::Depart(EndReason::Ended))
                     }
-                    Found::Dormant(d) if d.record.user_id() == Some(user) => Step::Done(treat(d)),
+                    Found::Dormant(d) if d.record.user_id() == Some(user) => {
+                        this = true;
+                        Step::Done(treat(d))
+                    }
                     _ => Step::Done(Action::Keep),
                 }
             });
@@ -596,8 +603,9 @@ impl Inner {
                 .count();
             self.finish(cx);
             done?;
+            treated += usize::from(this);
         }
-        Ok(ended)
+        Ok((ended, treated))
     }
 
     /// Applies `treat` to every dormant record of `user`; returns to how

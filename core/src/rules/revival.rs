@@ -265,8 +265,9 @@ impl Rules {
             Err(err) => return Err(err),
         };
         let mut record = match dormant {
-            // The store drops the dormant record as it inserts this one.
-            Some(d) => std::mem::replace(&mut d.record, Record::new(now)),
+            // A copy: the store drops the dormant record as it inserts this
+            // one, and finds its user index entry by the record's user.
+            Some(d) => d.record.clone(),
             None => Record::new(self.unknown_started_at(id, now)),
         };
         record.raise_counters(hints.views, hints.events);

@@ -3,6 +3,7 @@
 //! `now`); a store keeps, and carries out what it is told, atomically per
 //! session. `docs/stores.md` is the guide for store authors.
 
+mod backend;
 mod faulty;
 pub(crate) mod memory;
 pub(crate) mod reference;
@@ -13,6 +14,7 @@ use crate::model::{Departure, Dormant, Entry, Record};
 use crate::rules::Rules;
 use crate::session::{EndReason, Kind, Tick};
 
+pub(crate) use backend::Backend;
 pub use faulty::{FAULTY_ADDRESS, FaultSwitch, FaultyStore};
 pub use memory::MemoryStore;
 pub use reference::ReferenceStore;
@@ -81,7 +83,9 @@ pub enum Action {
     Depart(EndReason),
     /// The dormant record is forgotten.
     Forget,
-    /// The session (dormant or absent) becomes live with this record. A
+    /// The session (dormant or absent) becomes live with this record
+    /// (a dormant record shown is left as it was, for the store to find
+    /// its index entries by it, then dropped). A
     /// store at `max_sessions` first evicts the live session closest to
     /// expiry, for the reason [`Rules::eviction_reason`] gives.
     Insert(Record),

@@ -48,13 +48,19 @@ impl State {
         if max_dormant == 0 {
             return;
         }
+        // The oldest goes, newcomer included.
+        let newcomer = (cx.rules.forget_at(&dormant), id);
         while self.dormant.len() >= max_dormant {
             let oldest = self
                 .dormant
                 .iter()
-                .min_by_key(|(id, d)| (cx.rules.forget_at(d), **id));
-            let Some((&oldest, _)) = oldest else { break };
-            self.dormant.remove(&oldest);
+                .map(|(id, d)| (cx.rules.forget_at(d), *id))
+                .min();
+            let Some(oldest) = oldest else { break };
+            if newcomer < oldest {
+                return;
+            }
+            self.dormant.remove(&oldest.1);
         }
         self.dormant.insert(id, dormant);
     }

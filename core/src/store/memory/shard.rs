@@ -323,13 +323,15 @@ impl Shard {
         self.live.get(id).map(|s| &s.record)
     }
 
+    /// Whether a forget queue entry is its record's current one.
+    fn is_current(&self, due: Due, cx: &Cx) -> bool {
+        self.dormant
+            .get(&due.id())
+            .is_some_and(|d| cx.rules.forget_at(d) == due.at)
+    }
+
     fn forget_if_current(&mut self, due: Due, cx: &Cx, users: &Users) -> bool {
-        let id = due.id();
-        let current = self
-            .dormant
-            .get(&id)
-            .is_some_and(|d| cx.rules.forget_at(d) == due.at);
-        current && self.remove_dormant(id, users).is_some()
+        self.is_current(due, cx) && self.remove_dormant(due.id(), users).is_some()
     }
 
     /// Moves the live session `id` to the dormant records, its departure
@@ -348,27 +350,32 @@ impl Shard {
         true
     }
 
-    /// Keeps a dormant record, forgetting the oldest if at `max_dormant`.
+    /// Keeps a dormant record, forgetting the oldest if at `max_dormant`:
+    /// the one closest to being forgotten, which may be the newcomer
+    /// itself (a late-noticed expiry ended long ago).
     fn remember(&mut self, id: SessionId, dormant: Dormant, cx: &Cx, users: &Users) {
         if self.max_dormant == 0 {
             return;
         }
-        while self.dormant.len() >= self.max_dormant && self.forget_oldest(cx, users) {}
-        self.forget
-            .push(Reverse(Due::new(cx.rules.forget_at(&dormant), id)));
+        let newcomer = Due::new(cx.rules.forget_at(&dormant), id);
+        while self.dormant.len() >= self.max_dormant {
+            let Some(Reverse(oldest)) = self.forget.pop() else {
+                break;
+            };
+            if !self.is_current(oldest, cx) {
+                continue;
+            }
+            if newcomer < oldest {
+                self.forget.push(Reverse(oldest));
+                return;
+            }
+            self.remove_dormant(oldest.id(), users);
+        }
+        self.forget.push(Reverse(newcomer));
         if let Some(user) = dormant.record.user_id() {
             users.dormant.add(user, id);
         }
         self.dormant.insert(id, dormant);
-    }
-
-    fn forget_oldest(&mut self, cx: &Cx, users: &Users) -> bool {
-        while let Some(Reverse(due)) = self.forget.pop() {
-            if self.forget_if_current(due, cx, users) {
-                return true;
-            }
-        }
-        false
     }
 
     /// Drops stale queue entries once they outnumber the valid ones, so
