@@ -369,23 +369,13 @@ impl Tracker {
         if old_user_id == new_user_id {
             return Ok(0);
         }
-        let inner = &self.inner;
-        let mut moved = 0;
-        for id in inner.store.user_ids(old_user_id, Which::Live)? {
-            let mut owned = false;
-            inner.update(id, |found, _| {
-                owned = false;
-                match found {
-                    Found::Live(record) if record.user_id() == Some(old_user_id) => {
-                        owned = true;
-                        Step::Done(set_user(record, Some(new_user_id)))
-                    }
-                    _ => Step::Done(Action::Keep),
+        self.inner
+            .each_of_user(old_user_id, Which::Live, |found| match found {
+                Found::Live(record) if record.user_id() == Some(old_user_id) => {
+                    Some(set_user(record, Some(new_user_id)))
                 }
-            })?;
-            moved += usize::from(owned);
-        }
-        Ok(moved)
+                _ => None,
+            })
     }
 
     /// Counters since the tracker was made, and the live and dormant counts.
@@ -611,22 +601,32 @@ impl Inner {
     /// Applies `treat` to every dormant record of `user`; returns to how
     /// many it applied.
     fn dormant_pass(&self, user: &str, treat: fn(&mut Dormant) -> Action) -> Result<usize> {
-        let mut treated = 0;
-        for id in self.store.user_ids(user, Which::Dormant)? {
-            let mut owned = false;
+        self.each_of_user(user, Which::Dormant, |found| match found {
+            Found::Dormant(d) if d.record.user_id() == Some(user) => Some(treat(d)),
+            _ => None,
+        })
+    }
+
+    /// For each id in the store's index of `user`'s sessions (`which`),
+    /// `change` the session, which says by `None` that it is not the
+    /// user's (an index may be stale); returns how many were changed.
+    fn each_of_user(
+        &self,
+        user: &str,
+        which: Which,
+        mut change: impl FnMut(Found<'_>) -> Option<Action>,
+    ) -> Result<usize> {
+        let mut changed = 0;
+        for id in self.store.user_ids(user, which)? {
+            let mut this = false;
             self.update(id, |found, _| {
-                owned = false;
-                match found {
-                    Found::Dormant(d) if d.record.user_id() == Some(user) => {
-                        owned = true;
-                        Step::Done(treat(d))
-                    }
-                    _ => Step::Done(Action::Keep),
-                }
+                let action = change(found);
+                this = action.is_some();
+                Step::Done(action.unwrap_or(Action::Keep))
             })?;
-            treated += usize::from(owned);
+            changed += usize::from(this);
         }
-        Ok(treated)
+        Ok(changed)
     }
 
     /// Sends away every session due now and forgets the dormant records

@@ -258,33 +258,28 @@ impl Shard {
     /// Returns whether work is left.
     pub fn sweep(&mut self, cx: &mut Cx, users: &Users, budget: usize) -> bool {
         let mut taken = 0;
-        while let Some(&Reverse(due)) = self.expiry.peek() {
-            if due.at > cx.now {
-                break;
-            }
-            if taken == budget {
-                return true;
-            }
-            taken += 1;
-            self.expiry.pop();
-            let due_for = self.settle(due, cx).and_then(|r| cx.rules.due(r, cx.now));
-            if let Some(reason) = due_for {
-                self.depart(due.id(), reason, cx, users);
+        loop {
+            match next_due(&mut self.expiry, cx.now, &mut taken, budget) {
+                Next::Budget => return true,
+                Next::Empty => break,
+                Next::Due(due) => {
+                    let due_for = self.settle(due, cx).and_then(|r| cx.rules.due(r, cx.now));
+                    if let Some(reason) = due_for {
+                        self.depart(due.id(), reason, cx, users);
+                    }
+                }
             }
         }
         taken = 0;
-        while let Some(&Reverse(due)) = self.forget.peek() {
-            if due.at > cx.now {
-                break;
+        loop {
+            match next_due(&mut self.forget, cx.now, &mut taken, budget) {
+                Next::Budget => return true,
+                Next::Empty => return false,
+                Next::Due(due) => {
+                    self.forget_if_current(due, cx, users);
+                }
             }
-            if taken == budget {
-                return true;
-            }
-            taken += 1;
-            self.forget.pop();
-            self.forget_if_current(due, cx, users);
         }
-        false
     }
 
     /// Evicts the live session with the earliest deadline (which, since
@@ -395,6 +390,36 @@ impl Shard {
                 .map(|(id, d)| Reverse(Due::new(cx.rules.forget_at(d), *id)))
                 .collect();
         }
+    }
+}
+
+/// What a sweep takes next off a queue.
+enum Next {
+    Due(Due),
+    /// Nothing is due.
+    Empty,
+    /// The budget is spent, and entries are due.
+    Budget,
+}
+
+/// The next entry of `queue` due by `now`, popped, if `taken` is under
+/// `budget` (and then counted).
+fn next_due(
+    queue: &mut BinaryHeap<Reverse<Due>>,
+    now: i64,
+    taken: &mut usize,
+    budget: usize,
+) -> Next {
+    match queue.peek() {
+        Some(&Reverse(due)) if due.at <= now => {
+            if *taken == budget {
+                return Next::Budget;
+            }
+            *taken += 1;
+            queue.pop();
+            Next::Due(due)
+        }
+        _ => Next::Empty,
     }
 }
 
