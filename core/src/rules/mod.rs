@@ -22,6 +22,14 @@ pub struct Rules {
     pub(crate) max_counter_hint: u32,
 }
 
+impl Rules {
+    /// The rules a configuration makes, for a store's own tests (a
+    /// tracker makes its own); refuses a configuration out of range.
+    pub fn from_config(config: &crate::Config) -> crate::Result<Rules> {
+        config.rules()
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn test_rules() -> Rules {
     const MIN: i64 = 60_000;
