@@ -103,3 +103,45 @@ fn the_parsers_can_fail() {
     assert_eq!(number("4 KiB"), 4096);
     assert_eq!(number("1,000,000"), 1_000_000);
 }
+
+/// The Node README's table: durations in milliseconds, camelCase names.
+#[test]
+fn the_node_readme_states_the_cores_defaults() {
+    let c = Config::default();
+    let readme = include_str!("../../node/README.md");
+    let start = readme
+        .find("| option | default | meaning |")
+        .expect("the Node README has its options table");
+    let ms = |d: Duration| d.as_millis() as u64;
+    let mut seen = Vec::new();
+    for line in readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+    {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (name, default) = (cells[1].trim_matches('`'), cells[2]);
+        // "1,800,000 (30 min)": the number is what counts.
+        let first = default.split(" (").next().unwrap_or(default);
+        let value = || number(first);
+        match name {
+            "idleTimeout" => assert_eq!(value(), ms(c.idle_timeout)),
+            "maxLifetime" => assert_eq!(value(), ms(c.max_lifetime)),
+            "retention" => assert_eq!(value(), ms(c.retention)),
+            "sweepInterval" => assert_eq!(value(), ms(c.sweep_interval)),
+            "closeTimeout" => assert_eq!(value(), ms(c.close_timeout)),
+            "maxSessions" => assert_eq!(value(), c.max_sessions as u64),
+            "maxDormant" => assert_eq!(value(), c.max_dormant as u64),
+            "maxCounterHint" => assert_eq!(value(), c.max_counter_hint),
+            "maxPendingEnds" => assert_eq!(value(), c.max_pending_ends as u64),
+            "maxAttrsBytes" => assert_eq!(value(), c.max_attrs_bytes as u64),
+            "reviveWindow" => assert_eq!(default, "`idleTimeout`"),
+            "unsignedTokens" => assert_eq!(default, "`false`"),
+            "secret` / `secrets" | "onEnd" | "faultSwitch" => assert_eq!(default, "none"),
+            "clock" => assert_eq!(default, "the system clock"),
+            other => panic!("the Node table has an option the test does not know: {other}"),
+        }
+        seen.push(name.to_owned());
+    }
+    assert_eq!(seen.len(), 16, "every option: {seen:?}");
+}
