@@ -36,7 +36,7 @@ pub use id::SessionId;
 pub use model::{Departure, Dormant, Entry, Extra, Record};
 pub use rules::Rules;
 pub use session::{EndReason, EndedStats, Hints, Kind, Outcome, Session, SessionEnd, Stats, Tick};
-pub use store::{MemoryStore, ReferenceStore, Store};
+pub use store::{MemoryStore, RedisStore, ReferenceStore, Store};
 pub use token::MIN_SECRET_BYTES;
 pub use tracker::Tracker;
 pub use warning::Warning;

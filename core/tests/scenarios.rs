@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use sojourn::store::Store;
 use sojourn::{
-    Config, Error, Hints, Kind, MemoryStore, MockClock, ReferenceStore, SessionEnd, SessionId,
-    Tick, Tracker, attrs_from_json,
+    Config, Error, Hints, Kind, MemoryStore, MockClock, RedisStore, ReferenceStore, SessionEnd,
+    SessionId, Tick, Tracker, attrs_from_json,
 };
 
 /// Makes a scenario's store from its tracker's configuration, anew at each
@@ -31,6 +31,28 @@ fn reference(config: &Config) -> Result<Arc<dyn Store>, Error> {
         config.max_sessions,
         config.max_dormant,
     )))
+}
+
+/// A real Redis (`scripts/with-redis` starts one for `make test`), each
+/// tracker under a prefix of its own: a restart starts from nothing.
+fn redis_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    let url = std::env::var("SOJOURN_REDIS_URL")
+        .expect("SOJOURN_REDIS_URL: run the tests through scripts/with-redis (make test does)");
+    let prefix = format!("scenario-{:x}", unique());
+    Ok(Arc::new(RedisStore::connect(
+        &url,
+        &prefix,
+        config.max_sessions,
+        config.max_dormant,
+        Duration::from_millis(500),
+    )?))
+}
+
+/// A number no other store of this run has: the process, then a count.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    (u64::from(std::process::id()) << 32) | NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 const EPOCH_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
@@ -436,6 +458,7 @@ macro_rules! scenarios_hold_on {
 scenarios_hold_on! {
     every_scenario_holds_on_the_memory_store => memory,
     every_scenario_holds_on_the_reference_store => reference,
+    every_scenario_holds_on_redis => redis_store,
 }
 
 #[test]

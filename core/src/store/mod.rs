@@ -6,6 +6,7 @@
 mod backend;
 mod faulty;
 pub(crate) mod memory;
+mod redis;
 pub(crate) mod reference;
 
 use crate::error::{Error, Result};
@@ -17,6 +18,7 @@ use crate::session::{EndReason, Kind, Tick};
 pub(crate) use backend::Backend;
 pub use faulty::{FAULTY_ADDRESS, FaultSwitch, FaultyStore};
 pub use memory::MemoryStore;
+pub use self::redis::RedisStore;
 pub use reference::ReferenceStore;
 
 /// What one call hands a store: the tracker's time and rules (a store

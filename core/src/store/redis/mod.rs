@@ -1,0 +1,419 @@
+//! The Redis store: sessions shared by every process that points at one
+//! Redis. Each session is one key holding its serialized state; an
+//! `update` reads it, runs the tracker's `f` on a local copy, and commits
+//! with one script that swaps the value only if it is still the one read
+//! (compare-and-set), retrying on conflict. So any number of processes
+//! never lose or repeat a tick, and a departure, claimed by the process
+//! whose swap succeeded, goes to exactly one caller. The tracker's `now`
+//! decides everything; Redis's own clock and TTLs never do.
+//!
+//! Indexes (deadlines in sorted sets, users in sets) are written in the
+//! same script in this first, standalone version.
+
+mod pool;
+
+use std::time::Duration;
+
+use redis::Script;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::model::{Dormant, Entry, Record};
+use crate::rules::Rules;
+use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which};
+use pool::Pool;
+
+/// How many times an `update` retries a swap that lost a race before it
+/// reports the contention as a store error.
+const MAX_RETRIES: usize = 1000;
+
+/// A session as it is kept in Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Held {
+    Live(Record),
+    Dormant(Dormant),
+}
+
+/// The Redis store; see the module documentation.
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+    max_live: usize,
+    max_dormant: usize,
+    commit: Script,
+}
+
+/// The commit script. KEYS: the session, the live deadlines, the dormant
+/// deadlines, the old user's set, the new user's set. ARGV: the value
+/// read ('' for none), the value to write ('' to delete), the id, the
+/// live score ('' when not live), the dormant score ('' when not
+/// dormant), whether the user index changes ('1'). Returns 1 when it
+/// swapped, 0 when the value was not the one read.
+const COMMIT: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+if current ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[3]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
+if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
+if ARGV[6] == '1' then
+  if KEYS[4] ~= '' then redis.call('SREM', KEYS[4], ARGV[3]) end
+  if KEYS[5] ~= '' then redis.call('SADD', KEYS[5], ARGV[3]) end
+end
+return 1
+"#;
+
+impl RedisStore {
+    /// A store at `url` (`redis://127.0.0.1:6379`), its keys under
+    /// `prefix`, bounded as a memory store with the same arguments would
+    /// be; every call fails with `STORE_ERROR` after `timeout` without an
+    /// answer. Connects once, so that a wrong address fails here.
+    pub fn connect(
+        url: &str,
+        prefix: &str,
+        max_sessions: usize,
+        max_dormant: usize,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let pool = Pool::new(url, timeout)?;
+        pool.with(|c| redis::cmd("PING").query::<String>(c))?;
+        Ok(RedisStore {
+            pool,
+            prefix: prefix.to_owned(),
+            max_live: max_sessions,
+            max_dormant,
+            commit: Script::new(COMMIT),
+        })
+    }
+
+    fn session_key(&self, id: SessionId) -> String {
+        format!("{}:s:{{{id}}}", self.prefix)
+    }
+
+    fn live_key(&self) -> String {
+        format!("{}:live", self.prefix)
+    }
+
+    fn dormant_key(&self) -> String {
+        format!("{}:dormant", self.prefix)
+    }
+
+    fn user_key(&self, which: Which, user: &str) -> String {
+        let tag = match which {
+            Which::Live => "u",
+            Which::Dormant => "d",
+        };
+        format!("{}:{tag}:{{{user}}}", self.prefix)
+    }
+
+    fn read(&self, id: SessionId) -> Result<(Vec<u8>, Option<Held>)> {
+        let raw: Option<Vec<u8>> = self
+            .pool
+            .with(|c| redis::cmd("GET").arg(self.session_key(id)).query(c))?;
+        let raw = raw.unwrap_or_default();
+        Ok((raw.clone(), self.decode(&raw)?))
+    }
+
+    fn decode(&self, raw: &[u8]) -> Result<Option<Held>> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(raw)
+            .map(Some)
+            .map_err(|e| Error::store(self.pool.address(), e))
+    }
+
+    /// Where a session's user index entry is: (which index, user).
+    fn user_of(held: &Option<Held>) -> Option<(Which, String)> {
+        match held {
+            Some(Held::Live(r)) => r.user_id().map(|u| (Which::Live, u.to_owned())),
+            Some(Held::Dormant(d)) => d.record.user_id().map(|u| (Which::Dormant, u.to_owned())),
+            None => None,
+        }
+    }
+
+    /// Swaps `before` (as read: `raw`) for `after`, indexes included;
+    /// false if another process changed the session meanwhile.
+    fn swap(
+        &self,
+        id: SessionId,
+        raw: &[u8],
+        before: &Option<Held>,
+        after: &Option<Held>,
+        rules: &Rules,
+    ) -> Result<bool> {
+        let value = match after {
+            Some(held) => {
+                serde_json::to_vec(held).map_err(|e| Error::store(self.pool.address(), e))?
+            }
+            None => Vec::new(),
+        };
+        let (live_score, dormant_score) = match after {
+            Some(Held::Live(r)) => (rules.expires_at(r).to_string(), String::new()),
+            Some(Held::Dormant(d)) => (String::new(), rules.forget_at(d).to_string()),
+            None => (String::new(), String::new()),
+        };
+        let (old_user, new_user) = (Self::user_of(before), Self::user_of(after));
+        let moved = old_user != new_user;
+        let key = |u: &Option<(Which, String)>| {
+            u.as_ref()
+                .map_or_else(String::new, |(w, u)| self.user_key(*w, u))
+        };
+        let swapped: i64 = self.pool.with(|c| {
+            self.commit
+                .key(self.session_key(id))
+                .key(self.live_key())
+                .key(self.dormant_key())
+                .key(key(&old_user))
+                .key(key(&new_user))
+                .arg(raw)
+                .arg(&value)
+                .arg(id.to_string())
+                .arg(&live_score)
+                .arg(&dormant_score)
+                .arg(if moved { "1" } else { "0" })
+                .invoke(c)
+        })?;
+        Ok(swapped == 1)
+    }
+
+    /// Makes room for a new live session: the one closest to expiry
+    /// departs (for the reason the rules give), its departure into `cx`.
+    fn evict_if_full(&self, cx: &mut Cx<'_>) -> Result<()> {
+        loop {
+            let live: usize = self
+                .pool
+                .with(|c| redis::cmd("ZCARD").arg(self.live_key()).query(c))?;
+            if live < self.max_live {
+                return Ok(());
+            }
+            let first: Vec<String> = self.pool.with(|c| {
+                redis::cmd("ZRANGE")
+                    .arg(self.live_key())
+                    .arg(0)
+                    .arg(0)
+                    .query(c)
+            })?;
+            let Some(victim) = first.first().and_then(|s| SessionId::parse(s).ok()) else {
+                return Ok(());
+            };
+            let (rules, now) = (cx.rules, cx.now);
+            self.update(victim, cx, &mut |found| match found {
+                Found::Live(r) => Step::Done(Action::Depart(rules.eviction_reason(r, now))),
+                _ => Step::Done(Action::Keep),
+            })?;
+        }
+    }
+
+    /// Keeps the dormant records within `max_dormant`: the oldest goes.
+    fn trim_dormant(&self, cx: &mut Cx<'_>) -> Result<()> {
+        loop {
+            let dormant: usize = self
+                .pool
+                .with(|c| redis::cmd("ZCARD").arg(self.dormant_key()).query(c))?;
+            if dormant <= self.max_dormant {
+                return Ok(());
+            }
+            let first: Vec<String> = self.pool.with(|c| {
+                redis::cmd("ZRANGE")
+                    .arg(self.dormant_key())
+                    .arg(0)
+                    .arg(0)
+                    .query(c)
+            })?;
+            let Some(oldest) = first.first().and_then(|s| SessionId::parse(s).ok()) else {
+                return Ok(());
+            };
+            self.update(oldest, cx, &mut |found| match found {
+                Found::Dormant(_) => Step::Done(Action::Forget),
+                _ => Step::Done(Action::Keep),
+            })?;
+        }
+    }
+
+    fn ids(&self, key: String, upto: Option<(i64, usize)>) -> Result<Vec<SessionId>> {
+        let members: Vec<String> = self.pool.with(|c| match upto {
+            Some((now, budget)) => redis::cmd("ZRANGEBYSCORE")
+                .arg(&key)
+                .arg("-inf")
+                .arg(now)
+                .arg("LIMIT")
+                .arg(0)
+                .arg(budget)
+                .query(c),
+            None => redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query(c),
+        })?;
+        Ok(members
+            .iter()
+            .filter_map(|m| SessionId::parse(m).ok())
+            .collect())
+    }
+}
+
+impl Store for RedisStore {
+    fn update(
+        &self,
+        id: SessionId,
+        cx: &mut Cx<'_>,
+        f: &mut dyn FnMut(Found<'_>) -> Step,
+    ) -> Result<()> {
+        for _ in 0..MAX_RETRIES {
+            let (raw, before) = self.read(id)?;
+            let mut state = before.clone();
+            let mark = cx.departed.len();
+            let mut inserted = false;
+            let mut departed = false;
+            loop {
+                let step = match &mut state {
+                    Some(Held::Live(r)) => f(Found::Live(r)),
+                    Some(Held::Dormant(d)) => f(Found::Dormant(d)),
+                    None => f(Found::Absent),
+                };
+                let (action, again) = match step {
+                    Step::Done(a) => (a, false),
+                    Step::Again(a) => (a, true),
+                };
+                match (action, state.take()) {
+                    (Action::Depart(reason), Some(Held::Live(record))) => {
+                        departed = true;
+                        state = cx
+                            .depart(id, record, reason)
+                            .filter(|_| self.max_dormant > 0)
+                            .map(Held::Dormant);
+                    }
+                    (Action::Forget, Some(Held::Dormant(_))) => state = None,
+                    (Action::Insert(record), _) => {
+                        inserted = true;
+                        state = Some(Held::Live(record));
+                    }
+                    (_, held) => state = held,
+                }
+                if !again {
+                    break;
+                }
+            }
+            if state == before {
+                return Ok(());
+            }
+            if inserted && !matches!(before, Some(Held::Live(_))) {
+                // Room first, in steps of its own: an eviction is another
+                // session's departure, whatever becomes of this swap.
+                let mut room = Cx::new(cx.now, cx.rules);
+                self.evict_if_full(&mut room)?;
+                let evicted = std::mem::take(&mut room.departed);
+                if self.swap(id, &raw, &before, &state, cx.rules)? {
+                    cx.departed.splice(mark..mark, evicted);
+                } else {
+                    cx.departed.truncate(mark);
+                    cx.departed.extend(evicted);
+                    continue;
+                }
+            } else if !self.swap(id, &raw, &before, &state, cx.rules)? {
+                cx.departed.truncate(mark);
+                continue;
+            }
+            if departed {
+                self.trim_dormant(cx)?;
+            }
+            return Ok(());
+        }
+        Err(Error::store(
+            self.pool.address(),
+            std::io::Error::other("too much contention on one session"),
+        ))
+    }
+
+    fn peek(&self, id: SessionId, f: &mut dyn FnMut(&Record)) -> Result<()> {
+        if let (_, Some(Held::Live(record))) = self.read(id)? {
+            f(&record);
+        }
+        Ok(())
+    }
+
+    fn parts(&self) -> usize {
+        1
+    }
+
+    fn scan(&self, _part: usize, f: &mut dyn FnMut(SessionId, &Record)) -> Result<()> {
+        for id in self.ids(self.live_key(), None)? {
+            if let (_, Some(Held::Live(record))) = self.read(id)? {
+                f(id, &record);
+            }
+        }
+        Ok(())
+    }
+
+    fn sweep(&self, _part: usize, cx: &mut Cx<'_>, budget: usize) -> Result<bool> {
+        let (rules, now) = (cx.rules, cx.now);
+        let mut more = false;
+        for key in [self.live_key(), self.dormant_key()] {
+            let due = self.ids(key, Some((now, budget)))?;
+            more |= due.len() == budget;
+            for id in due {
+                self.update(id, cx, &mut |found| {
+                    rules
+                        .settle(&found, now)
+                        .map(|step| match step {
+                            Step::Again(action) | Step::Done(action) => Step::Done(action),
+                        })
+                        .unwrap_or(Step::Done(Action::Keep))
+                })?;
+            }
+        }
+        Ok(more)
+    }
+
+    fn user_ids(&self, user: &str, which: Which) -> Result<Vec<SessionId>> {
+        let members: Vec<String> = self.pool.with(|c| {
+            redis::cmd("SMEMBERS")
+                .arg(self.user_key(which, user))
+                .query(c)
+        })?;
+        Ok(members
+            .iter()
+            .filter_map(|m| SessionId::parse(m).ok())
+            .collect())
+    }
+
+    fn sizes(&self) -> Result<Sizes> {
+        let (live, dormant): (u64, u64) = self.pool.with(|c| {
+            redis::pipe()
+                .cmd("ZCARD")
+                .arg(self.live_key())
+                .cmd("ZCARD")
+                .arg(self.dormant_key())
+                .query(c)
+        })?;
+        Ok(Sizes { live, dormant })
+    }
+
+    fn export(&self, _part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
+        for key in [self.live_key(), self.dormant_key()] {
+            for id in self.ids(key, None)? {
+                match self.read(id)?.1 {
+                    Some(Held::Live(r)) => f(Entry::Live(id, r)),
+                    Some(Held::Dormant(d)) => f(Entry::Dormant(id, d)),
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn import(&self, entry: Entry, cx: &mut Cx<'_>) -> Result<()> {
+        let (id, held) = match entry {
+            Entry::Live(id, r) => (id, Held::Live(r)),
+            Entry::Dormant(id, d) => (id, Held::Dormant(d)),
+        };
+        loop {
+            let (raw, before) = self.read(id)?;
+            if matches!(held, Held::Live(_)) && !matches!(before, Some(Held::Live(_))) {
+                self.evict_if_full(cx)?;
+            }
+            if self.swap(id, &raw, &before, &Some(held.clone()), cx.rules)? {
+                return self.trim_dormant(cx);
+            }
+        }
+    }
+}
