@@ -27,7 +27,7 @@ use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, 
 use sojourn::store::{Cx, Found, Sizes, Step, Store, Which};
 use sojourn::{
     AttrValue, Attrs, Clock, Config, EndReason, Entry, Error, Hints, Kind, MemoryStore, MockClock,
-    Outcome, Record, ReferenceStore, Session, SessionEnd, SessionId, Tick, Tracker,
+    Outcome, Record, RedisStore, ReferenceStore, Session, SessionEnd, SessionId, Tick, Tracker,
 };
 
 const EPOCH_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
@@ -428,6 +428,28 @@ fn reference(c: &Config) -> Arc<dyn Store> {
     Arc::new(ReferenceStore::new(c.max_sessions, c.max_dormant))
 }
 
+/// A real Redis, each tracker under a prefix of its own.
+fn redis_store(c: &Config) -> Arc<dyn Store> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let url = std::env::var("SOJOURN_REDIS_URL")
+        .expect("SOJOURN_REDIS_URL: run the tests through scripts/with-redis (make test does)");
+    let prefix = format!(
+        "model-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = RedisStore::connect(
+        &url,
+        &prefix,
+        c.max_sessions,
+        c.max_dormant,
+        Duration::from_millis(500),
+    )
+    .expect("Redis answers");
+    Arc::new(store)
+}
+
 impl Side {
     fn new(setup: &Setup, factory: Factory) -> Side {
         let clock = MockClock::new(EPOCH_MS).expect("a clock in range");
@@ -604,9 +626,10 @@ fn differ<T: Debug + PartialEq>(what: &str, a: &T, b: &T) -> Result<(), String> 
 }
 
 impl Model {
-    fn new(setup: &Setup) -> Model {
+    /// The store `candidate` makes, side by side with the reference store.
+    fn new(setup: &Setup, candidate: Factory) -> Model {
         Model {
-            sides: [Side::new(setup, memory), Side::new(setup, reference)],
+            sides: [Side::new(setup, candidate), Side::new(setup, reference)],
             made: Vec::new(),
             last_made_at: None,
         }
@@ -849,8 +872,8 @@ fn same<T>(_: &Side, v: T) -> T {
     v
 }
 
-fn run_case(setup: &Setup, ops: &[Op]) -> Result<(), String> {
-    let mut model = Model::new(setup);
+fn run_case(setup: &Setup, ops: &[Op], candidate: Factory) -> Result<(), String> {
+    let mut model = Model::new(setup, candidate);
     for (i, op) in ops.iter().enumerate() {
         model
             .step(op)
@@ -868,20 +891,23 @@ fn cases() -> u32 {
     }
 }
 
-#[test]
-fn memory_store_behaves_as_the_reference_store() {
+/// Random sequences on the store `candidate` makes and on the reference
+/// store, side by side; the shrunk sequence printed on a difference.
+fn behaves_as_the_reference_store(candidate: Factory, cases: u32) {
     let config = ProptestConfig {
         failure_persistence: None,
-        ..ProptestConfig::with_cases(cases())
+        ..ProptestConfig::with_cases(cases)
     };
     let mut runner = TestRunner::new(config);
     let strategy = (setup(), prop::collection::vec(op(), 1..=40));
-    let test = |(setup, ops): (Setup, Vec<Op>)| run_case(&setup, &ops).map_err(TestCaseError::fail);
+    let test = |(setup, ops): (Setup, Vec<Op>)| {
+        run_case(&setup, &ops, candidate).map_err(TestCaseError::fail)
+    };
     match runner.run(&strategy, test) {
         Ok(()) => {}
         Err(TestError::Fail(_, (setup, ops))) => {
             // The reason the shrunk case itself fails, run once more.
-            let why = run_case(&setup, &ops)
+            let why = run_case(&setup, &ops, candidate)
                 .err()
                 .unwrap_or_else(|| "(none: the shrunk case passed when run again)".into());
             panic!(
@@ -891,4 +917,16 @@ fn memory_store_behaves_as_the_reference_store() {
         }
         Err(err) => panic!("{err}"),
     }
+}
+
+#[test]
+fn memory_store_behaves_as_the_reference_store() {
+    behaves_as_the_reference_store(memory, cases());
+}
+
+/// Against a real Redis (`scripts/with-redis`), a quarter of the cases:
+/// each step is a few round trips.
+#[test]
+fn redis_store_behaves_as_the_reference_store() {
+    behaves_as_the_reference_store(redis_store, cases() / 4);
 }

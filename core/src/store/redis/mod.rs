@@ -35,6 +35,31 @@ enum Held {
     Dormant(Dormant),
 }
 
+/// What an update leaves to do about `max_dormant`.
+enum Trim {
+    Nothing,
+    /// A departure was kept: the oldest records go while over the bound.
+    Kept,
+    /// A departure was made and consumed at once (forget time, id).
+    Transient((i64, SessionId)),
+}
+
+impl Trim {
+    fn after(
+        departed: bool,
+        evicted: bool,
+        state: &Option<Held>,
+        newcomer: Option<(i64, SessionId)>,
+    ) -> Trim {
+        match (state, newcomer) {
+            (Some(Held::Dormant(_)), _) if departed => Trim::Kept,
+            (_, Some(at)) => Trim::Transient(at),
+            _ if departed || evicted => Trim::Kept,
+            _ => Trim::Nothing,
+        }
+    }
+}
+
 /// The Redis store; see the module documentation.
 pub struct RedisStore {
     pool: Pool,
@@ -199,7 +224,7 @@ impl RedisStore {
                 return Ok(());
             };
             let (rules, now) = (cx.rules, cx.now);
-            self.update(victim, cx, &mut |found| match found {
+            self.update_one(victim, cx, &mut |found| match found {
                 Found::Live(r) => Step::Done(Action::Depart(rules.eviction_reason(r, now))),
                 _ => Step::Done(Action::Keep),
             })?;
@@ -208,28 +233,128 @@ impl RedisStore {
 
     /// Keeps the dormant records within `max_dormant`: the oldest goes.
     fn trim_dormant(&self, cx: &mut Cx<'_>) -> Result<()> {
+        self.make_room(cx, None)
+    }
+
+    /// Keeps the dormant records within `max_dormant`, the oldest going
+    /// first. With `transient` (the forget time and id of a record that an
+    /// update made and consumed at once: a session expired on access and
+    /// revived in one step), room is made for it as if it had stayed, as
+    /// the memory store does: records older than it go while it would not
+    /// fit.
+    fn make_room(&self, cx: &mut Cx<'_>, transient: Option<(i64, SessionId)>) -> Result<()> {
         loop {
             let dormant: usize = self
                 .pool
                 .with(|c| redis::cmd("ZCARD").arg(self.dormant_key()).query(c))?;
-            if dormant <= self.max_dormant {
+            let full = match transient {
+                None => dormant > self.max_dormant,
+                Some(_) => dormant >= self.max_dormant,
+            };
+            if !full {
                 return Ok(());
             }
-            let first: Vec<String> = self.pool.with(|c| {
+            let first: Vec<(String, i64)> = self.pool.with(|c| {
                 redis::cmd("ZRANGE")
                     .arg(self.dormant_key())
                     .arg(0)
                     .arg(0)
+                    .arg("WITHSCORES")
                     .query(c)
             })?;
-            let Some(oldest) = first.first().and_then(|s| SessionId::parse(s).ok()) else {
+            let Some((oldest, at)) = first
+                .first()
+                .and_then(|(s, at)| Some((SessionId::parse(s).ok()?, *at)))
+            else {
                 return Ok(());
             };
+            if transient.is_some_and(|t| t < (at, oldest)) {
+                return Ok(());
+            }
             self.update(oldest, cx, &mut |found| match found {
                 Found::Dormant(_) => Step::Done(Action::Forget),
                 _ => Step::Done(Action::Keep),
             })?;
         }
+    }
+
+    /// `Store::update` without trimming the dormant records: returns
+    /// whether some departed, for the caller to trim once every swap of
+    /// its step is done (a revival's dormant record must be gone first).
+    fn update_one(
+        &self,
+        id: SessionId,
+        cx: &mut Cx<'_>,
+        f: &mut dyn FnMut(Found<'_>) -> Step,
+    ) -> Result<Trim> {
+        let mut evicted_any = false;
+        for _ in 0..MAX_RETRIES {
+            let (raw, before) = self.read(id)?;
+            let mut state = before.clone();
+            let mark = cx.departed.len();
+            let mut inserted = false;
+            let mut departed = false;
+            let mut newcomer = None;
+            loop {
+                let step = match &mut state {
+                    Some(Held::Live(r)) => f(Found::Live(r)),
+                    Some(Held::Dormant(d)) => f(Found::Dormant(d)),
+                    None => f(Found::Absent),
+                };
+                let (action, again) = match step {
+                    Step::Done(a) => (a, false),
+                    Step::Again(a) => (a, true),
+                };
+                match (action, state.take()) {
+                    (Action::Depart(reason), Some(Held::Live(record))) => {
+                        departed = true;
+                        state = cx
+                            .depart(id, record, reason)
+                            .filter(|_| self.max_dormant > 0)
+                            .map(Held::Dormant);
+                        if let Some(Held::Dormant(d)) = &state {
+                            newcomer = Some((cx.rules.forget_at(d), id));
+                        }
+                    }
+                    (Action::Forget, Some(Held::Dormant(_))) => state = None,
+                    (Action::Insert(record), _) => {
+                        inserted = true;
+                        state = Some(Held::Live(record));
+                    }
+                    (_, held) => state = held,
+                }
+                if !again {
+                    break;
+                }
+            }
+
+            if state == before {
+                return Ok(Trim::after(departed, evicted_any, &state, newcomer));
+            }
+            if inserted && !matches!(before, Some(Held::Live(_))) {
+                // Room first, in steps of its own: an eviction is another
+                // session's departure, whatever becomes of this swap.
+                let mut room = Cx::new(cx.now, cx.rules);
+                self.evict_if_full(&mut room)?;
+                let evicted = std::mem::take(&mut room.departed);
+                evicted_any |= !evicted.is_empty();
+                if self.swap(id, &raw, &before, &state, cx.rules)? {
+                    cx.departed.splice(mark..mark, evicted);
+                } else {
+                    cx.departed.truncate(mark);
+                    cx.departed.extend(evicted);
+                    continue;
+                }
+            } else if !self.swap(id, &raw, &before, &state, cx.rules)? {
+                cx.departed.truncate(mark);
+                continue;
+            }
+            return Ok(Trim::after(departed, evicted_any, &state, newcomer));
+        }
+        Err(Error::store(
+            self.pool.address(),
+            std::io::Error::other("too much contention on one session"),
+        ))
     }
 
     fn ids(&self, key: String, upto: Option<(i64, usize)>) -> Result<Vec<SessionId>> {
@@ -258,70 +383,11 @@ impl Store for RedisStore {
         cx: &mut Cx<'_>,
         f: &mut dyn FnMut(Found<'_>) -> Step,
     ) -> Result<()> {
-        for _ in 0..MAX_RETRIES {
-            let (raw, before) = self.read(id)?;
-            let mut state = before.clone();
-            let mark = cx.departed.len();
-            let mut inserted = false;
-            let mut departed = false;
-            loop {
-                let step = match &mut state {
-                    Some(Held::Live(r)) => f(Found::Live(r)),
-                    Some(Held::Dormant(d)) => f(Found::Dormant(d)),
-                    None => f(Found::Absent),
-                };
-                let (action, again) = match step {
-                    Step::Done(a) => (a, false),
-                    Step::Again(a) => (a, true),
-                };
-                match (action, state.take()) {
-                    (Action::Depart(reason), Some(Held::Live(record))) => {
-                        departed = true;
-                        state = cx
-                            .depart(id, record, reason)
-                            .filter(|_| self.max_dormant > 0)
-                            .map(Held::Dormant);
-                    }
-                    (Action::Forget, Some(Held::Dormant(_))) => state = None,
-                    (Action::Insert(record), _) => {
-                        inserted = true;
-                        state = Some(Held::Live(record));
-                    }
-                    (_, held) => state = held,
-                }
-                if !again {
-                    break;
-                }
-            }
-            if state == before {
-                return Ok(());
-            }
-            if inserted && !matches!(before, Some(Held::Live(_))) {
-                // Room first, in steps of its own: an eviction is another
-                // session's departure, whatever becomes of this swap.
-                let mut room = Cx::new(cx.now, cx.rules);
-                self.evict_if_full(&mut room)?;
-                let evicted = std::mem::take(&mut room.departed);
-                if self.swap(id, &raw, &before, &state, cx.rules)? {
-                    cx.departed.splice(mark..mark, evicted);
-                } else {
-                    cx.departed.truncate(mark);
-                    cx.departed.extend(evicted);
-                    continue;
-                }
-            } else if !self.swap(id, &raw, &before, &state, cx.rules)? {
-                cx.departed.truncate(mark);
-                continue;
-            }
-            if departed {
-                self.trim_dormant(cx)?;
-            }
-            return Ok(());
+        match self.update_one(id, cx, f)? {
+            Trim::Nothing => Ok(()),
+            Trim::Kept => self.trim_dormant(cx),
+            Trim::Transient(at) => self.make_room(cx, Some(at)),
         }
-        Err(Error::store(
-            self.pool.address(),
-            std::io::Error::other("too much contention on one session"),
-        ))
     }
 
     fn peek(&self, id: SessionId, f: &mut dyn FnMut(&Record)) -> Result<()> {
