@@ -232,6 +232,28 @@ impl RedisStore {
     }
 
     /// Keeps the dormant records within `max_dormant`: the oldest goes.
+    /// The oldest dormant record (forget time, id), if there are
+    /// `max_dormant` of them already.
+    fn oldest_if_full(&self) -> Result<Option<(i64, SessionId)>> {
+        let (count, first): (usize, Vec<(String, i64)>) = self.pool.with(|c| {
+            redis::pipe()
+                .cmd("ZCARD")
+                .arg(self.dormant_key())
+                .cmd("ZRANGE")
+                .arg(self.dormant_key())
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES")
+                .query(c)
+        })?;
+        if count < self.max_dormant {
+            return Ok(None);
+        }
+        Ok(first
+            .first()
+            .and_then(|(s, at)| Some((*at, SessionId::parse(s).ok()?))))
+    }
+
     fn trim_dormant(&self, cx: &mut Cx<'_>) -> Result<()> {
         self.make_room(cx, None)
     }
@@ -313,7 +335,15 @@ impl RedisStore {
                             .filter(|_| self.max_dormant > 0)
                             .map(Held::Dormant);
                         if let Some(Held::Dormant(d)) = &state {
-                            newcomer = Some((cx.rules.forget_at(d), id));
+                            let at = (cx.rules.forget_at(d), id);
+                            // When full, the oldest goes, the newcomer
+                            // included: decided now, so that the rest of
+                            // the step sees the record gone.
+                            if self.oldest_if_full()?.is_some_and(|oldest| at < oldest) {
+                                state = None;
+                            } else {
+                                newcomer = Some(at);
+                            }
                         }
                     }
                     (Action::Forget, Some(Held::Dormant(_))) => state = None,
