@@ -205,7 +205,9 @@ impl RedisStore {
 
     /// Makes room for a new live session: the one closest to expiry
     /// departs (for the reason the rules give), its departure into `cx`.
-    fn evict_if_full(&self, cx: &mut Cx<'_>) -> Result<()> {
+    /// `reviving`: the session that is to take the room, whose dormant
+    /// record goes as it does and so does not count.
+    fn evict_if_full(&self, cx: &mut Cx<'_>, reviving: Option<SessionId>) -> Result<()> {
         loop {
             let live: usize = self
                 .pool
@@ -224,7 +226,7 @@ impl RedisStore {
                 return Ok(());
             };
             let (rules, now) = (cx.rules, cx.now);
-            self.update_one(victim, cx, &mut |found| match found {
+            self.update_one(victim, cx, reviving, &mut |found| match found {
                 Found::Live(r) => Step::Done(Action::Depart(rules.eviction_reason(r, now))),
                 _ => Step::Done(Action::Keep),
             })?;
@@ -234,7 +236,7 @@ impl RedisStore {
     /// Keeps the dormant records within `max_dormant`: the oldest goes.
     /// The oldest dormant record (forget time, id), if there are
     /// `max_dormant` of them already.
-    fn oldest_if_full(&self) -> Result<Option<(i64, SessionId)>> {
+    fn oldest_if_full(&self, excluding: Option<SessionId>) -> Result<Option<(i64, SessionId)>> {
         let (count, first): (usize, Vec<(String, i64)>) = self.pool.with(|c| {
             redis::pipe()
                 .cmd("ZCARD")
@@ -242,16 +244,30 @@ impl RedisStore {
                 .cmd("ZRANGE")
                 .arg(self.dormant_key())
                 .arg(0)
-                .arg(0)
+                .arg(1)
                 .arg("WITHSCORES")
                 .query(c)
         })?;
-        if count < self.max_dormant {
+        let first: Vec<(i64, SessionId)> = first
+            .iter()
+            .filter_map(|(s, at)| Some((*at, SessionId::parse(s).ok()?)))
+            .collect();
+        let excluded = match excluding {
+            Some(id) => {
+                let score: Option<i64> = self.pool.with(|c| {
+                    redis::cmd("ZSCORE")
+                        .arg(self.dormant_key())
+                        .arg(id.to_string())
+                        .query(c)
+                })?;
+                usize::from(score.is_some())
+            }
+            None => 0,
+        };
+        if count - excluded < self.max_dormant {
             return Ok(None);
         }
-        Ok(first
-            .first()
-            .and_then(|(s, at)| Some((*at, SessionId::parse(s).ok()?))))
+        Ok(first.into_iter().find(|(_, id)| Some(*id) != excluding))
     }
 
     fn trim_dormant(&self, cx: &mut Cx<'_>) -> Result<()> {
@@ -307,6 +323,7 @@ impl RedisStore {
         &self,
         id: SessionId,
         cx: &mut Cx<'_>,
+        reviving: Option<SessionId>,
         f: &mut dyn FnMut(Found<'_>) -> Step,
     ) -> Result<Trim> {
         let mut evicted_any = false;
@@ -339,7 +356,10 @@ impl RedisStore {
                             // When full, the oldest goes, the newcomer
                             // included: decided now, so that the rest of
                             // the step sees the record gone.
-                            if self.oldest_if_full()?.is_some_and(|oldest| at < oldest) {
+                            if self
+                                .oldest_if_full(reviving)?
+                                .is_some_and(|oldest| at < oldest)
+                            {
                                 state = None;
                             } else {
                                 newcomer = Some(at);
@@ -365,7 +385,8 @@ impl RedisStore {
                 // Room first, in steps of its own: an eviction is another
                 // session's departure, whatever becomes of this swap.
                 let mut room = Cx::new(cx.now, cx.rules);
-                self.evict_if_full(&mut room)?;
+                let own = matches!(before, Some(Held::Dormant(_))).then_some(id);
+                self.evict_if_full(&mut room, own)?;
                 let evicted = std::mem::take(&mut room.departed);
                 evicted_any |= !evicted.is_empty();
                 if self.swap(id, &raw, &before, &state, cx.rules)? {
@@ -413,7 +434,7 @@ impl Store for RedisStore {
         cx: &mut Cx<'_>,
         f: &mut dyn FnMut(Found<'_>) -> Step,
     ) -> Result<()> {
-        match self.update_one(id, cx, f)? {
+        match self.update_one(id, cx, None, f)? {
             Trim::Nothing => Ok(()),
             Trim::Kept => self.trim_dormant(cx),
             Trim::Transient(at) => self.make_room(cx, Some(at)),
@@ -505,7 +526,7 @@ impl Store for RedisStore {
         loop {
             let (raw, before) = self.read(id)?;
             if matches!(held, Held::Live(_)) && !matches!(before, Some(Held::Live(_))) {
-                self.evict_if_full(cx)?;
+                self.evict_if_full(cx, None)?;
             }
             if self.swap(id, &raw, &before, &Some(held.clone()), cx.rules)? {
                 return self.trim_dormant(cx);
