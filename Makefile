@@ -20,5 +20,6 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# A real redis-server on a free loopback port for the Redis store's tests.
 rust-test:
-	$(CARGO) test --workspace
+	scripts/with-redis $(CARGO) test --workspace

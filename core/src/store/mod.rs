@@ -15,10 +15,10 @@ use crate::model::{Departure, Dormant, Entry, Record};
 use crate::rules::Rules;
 use crate::session::{EndReason, Kind, Tick};
 
+pub use self::redis::RedisStore;
 pub(crate) use backend::Backend;
 pub use faulty::{FAULTY_ADDRESS, FaultSwitch, FaultyStore};
 pub use memory::MemoryStore;
-pub use self::redis::RedisStore;
 pub use reference::ReferenceStore;
 
 /// What one call hands a store: the tracker's time and rules (a store

@@ -1,0 +1,143 @@
+//! The Redis store's promises across processes, against a real
+//! redis-server (`scripts/with-redis`): two trackers on one Redis stand
+//! for two worker processes.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sojourn::store::Store;
+use sojourn::{Config, Kind, MockClock, RedisStore, SessionEnd, Tracker};
+
+const EPOCH_MS: i64 = 1_767_225_600_000;
+
+fn url() -> String {
+    std::env::var("SOJOURN_REDIS_URL")
+        .expect("SOJOURN_REDIS_URL: run the tests through scripts/with-redis (make test does)")
+}
+
+/// A tracker on the Redis at `url` under `prefix`, its ends into `ends`.
+fn worker(prefix: &str, clock: &MockClock, ends: &Arc<Mutex<Vec<SessionEnd>>>) -> Tracker {
+    let (url, prefix, sink) = (url(), prefix.to_owned(), Arc::clone(ends));
+    Tracker::builder()
+        .unsigned_tokens(true)
+        .clock(clock.clone())
+        .sweep_interval(Duration::ZERO)
+        .on_end(move |end| sink.lock().unwrap().push(end))
+        .store(move |c: &Config| {
+            let store = RedisStore::connect(
+                &url,
+                &prefix,
+                c.max_sessions,
+                c.max_dormant,
+                Duration::from_millis(500),
+            )?;
+            Ok(Arc::new(store) as Arc<dyn Store>)
+        })
+        .build()
+        .unwrap()
+}
+
+fn prefix(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+#[test]
+fn two_workers_never_lose_or_share_a_tick() {
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let p = prefix("ticks");
+    let workers = [worker(&p, &clock, &ends), worker(&p, &clock, &ends)];
+    let ids: Vec<_> = (0..4)
+        .map(|_| workers[0].start(None, None).unwrap().id)
+        .collect();
+    let per_thread = 200;
+    let ticks = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for w in &workers {
+            for _ in 0..2 {
+                let ticks = &ticks;
+                let ids = &ids;
+                s.spawn(move || {
+                    for i in 0..per_thread {
+                        let id = ids[i % ids.len()];
+                        let tick = w.track(id, Kind::View).unwrap();
+                        ticks.lock().unwrap().push((id, tick.view_sequence));
+                    }
+                });
+            }
+        }
+    });
+    let ticks = ticks.into_inner().unwrap();
+    for id in &ids {
+        let mut seen: Vec<u64> = ticks
+            .iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, t)| *t)
+            .collect();
+        seen.sort_unstable();
+        let n = seen.len() as u64;
+        assert_eq!(
+            seen,
+            (1..=n).collect::<Vec<_>>(),
+            "every tick once, none lost"
+        );
+        let session = workers[1].peek(*id).unwrap().expect("live");
+        assert_eq!(session.view_sequence, n, "both workers see every tick");
+    }
+}
+
+#[test]
+fn each_end_is_reported_by_exactly_one_worker() {
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let (ends_a, ends_b) = (
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    let p = prefix("ends");
+    let a = worker(&p, &clock, &ends_a);
+    let b = worker(&p, &clock, &ends_b);
+    let n = 300;
+    for i in 0..n {
+        let w = if i % 2 == 0 { &a } else { &b };
+        w.start(Some(&format!("user-{}", i % 5)), None).unwrap();
+    }
+    assert_eq!(a.count(None).unwrap(), n);
+    clock.advance(Duration::from_secs(31 * 60)).unwrap();
+    let swept = std::thread::scope(|s| {
+        let ha = s.spawn(|| a.sweep().unwrap());
+        let hb = s.spawn(|| b.sweep().unwrap());
+        ha.join().unwrap() + hb.join().unwrap()
+    });
+    a.close();
+    b.close();
+    assert_eq!(swept, n, "every departure claimed once");
+    let mut ids: Vec<_> = ends_a
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(ends_b.lock().unwrap().iter())
+        .map(|e| e.session.id)
+        .collect();
+    assert_eq!(ids.len(), n);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "no end reported twice");
+}
+
+#[test]
+fn an_unreachable_redis_fails_fast_naming_its_address() {
+    // A port nothing listens on: refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("redis://127.0.0.1:{port}");
+    let began = Instant::now();
+    let err = RedisStore::connect(&address, "x", 10, 10, Duration::from_millis(200))
+        .err()
+        .expect("nothing listens there");
+    assert!(began.elapsed() < Duration::from_secs(2));
+    assert_eq!(err.code(), "STORE_ERROR");
+    assert!(err.to_string().contains(&address), "{err}");
+}
