@@ -50,3 +50,7 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../docs/stores.md")]
 #[cfg(doctest)]
 pub struct StoresDoctests;
+
+#[doc = include_str!("../../docs/redis.md")]
+#[cfg(doctest)]
+pub struct RedisDoctests;
