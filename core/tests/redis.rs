@@ -141,3 +141,89 @@ fn an_unreachable_redis_fails_fast_naming_its_address() {
     assert_eq!(err.code(), "STORE_ERROR");
     assert!(err.to_string().contains(&address), "{err}");
 }
+
+/// A redis-server of this test's own, on `port`, keeping its data in
+/// `dir` with every write fsynced (so a `kill -9` loses nothing it
+/// acknowledged).
+fn own_server(port: u16, dir: &std::path::Path) -> std::process::Child {
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "yes", "--appendfsync", "always"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server runs (scripts/with-redis installs it)");
+    let began = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn a_killed_redis_fails_calls_fast_and_loses_nothing_it_acknowledged() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("sojourn-redis-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = own_server(port, &dir);
+    let url = format!("redis://127.0.0.1:{port}");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let store_url = url.clone();
+    let tracker = Tracker::builder()
+        .unsigned_tokens(true)
+        .clock(clock.clone())
+        .sweep_interval(Duration::ZERO)
+        .on_warning(|_| {})
+        .store(move |c: &Config| {
+            let store = RedisStore::connect(
+                &store_url,
+                "restart",
+                c.max_sessions,
+                c.max_dormant,
+                Duration::from_millis(300),
+            )?;
+            Ok(Arc::new(store) as Arc<dyn Store>)
+        })
+        .build()
+        .unwrap();
+    let id = tracker.start(None, None).unwrap().id;
+    for _ in 0..3 {
+        tracker.track(id, Kind::View).unwrap();
+    }
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let began = Instant::now();
+    let err = tracker.track(id, Kind::View).unwrap_err();
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(err.code(), "STORE_ERROR");
+    assert!(err.to_string().contains(&url), "{err}");
+
+    let mut server = own_server(port, &dir);
+    // Reconnected by itself; the three acknowledged tracks are there, the
+    // failed one is not.
+    assert_eq!(tracker.track(id, Kind::View).unwrap().view_sequence, 4);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

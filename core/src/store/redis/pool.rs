@@ -58,7 +58,14 @@ impl Pool {
                 }
                 Ok(value)
             }
-            Err(e) => Err(Error::store(&self.address, e)),
+            Err(e) => {
+                // The others idle since are likely broken the same way
+                // (Redis restarted): only this call fails for it.
+                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                    self.idle.lock().clear();
+                }
+                Err(Error::store(&self.address, e))
+            }
         }
     }
 }
