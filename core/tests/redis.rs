@@ -145,7 +145,7 @@ fn an_unreachable_redis_fails_fast_naming_its_address() {
 /// A redis-server of this test's own, on `port`, keeping its data in
 /// `dir` with every write fsynced (so a `kill -9` loses nothing it
 /// acknowledged).
-fn own_server(port: u16, dir: &std::path::Path) -> std::process::Child {
+fn own_server(port: u16, dir: &std::path::Path) -> Server {
     let child = std::process::Command::new("redis-server")
         .args([
             "--port",
@@ -161,6 +161,7 @@ fn own_server(port: u16, dir: &std::path::Path) -> std::process::Child {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("redis-server runs (scripts/with-redis installs it)");
+    let server = Server(child);
     let began = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -169,7 +170,23 @@ fn own_server(port: u16, dir: &std::path::Path) -> std::process::Child {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    server
+}
+
+/// A redis-server killed (`kill -9`) when dropped, even by a failing test.
+struct Server(std::process::Child);
+
+impl Server {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 #[test]
@@ -207,8 +224,7 @@ fn a_killed_redis_fails_calls_fast_and_loses_nothing_it_acknowledged() {
         tracker.track(id, Kind::View).unwrap();
     }
 
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let began = Instant::now();
     let err = tracker.track(id, Kind::View).unwrap_err();
     assert!(
@@ -223,7 +239,6 @@ fn a_killed_redis_fails_calls_fast_and_loses_nothing_it_acknowledged() {
     // Reconnected by itself; the three acknowledged tracks are there, the
     // failed one is not.
     assert_eq!(tracker.track(id, Kind::View).unwrap().view_sequence, 4);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -69,23 +69,15 @@ pub struct RedisStore {
     commit: Script,
 }
 
-/// The commit script. KEYS: the session, the live deadlines, the dormant
-/// deadlines, the old user's set, the new user's set. ARGV: the value
-/// read ('' for none), the value to write ('' to delete), the id, the
-/// live score ('' when not live), the dormant score ('' when not
-/// dormant), whether the user index changes ('1'). Returns 1 when it
-/// swapped, 0 when the value was not the one read.
+/// The commit script: the session's key alone, so that it works on a
+/// Cluster as it does on one Redis. KEYS: the session. ARGV: the value
+/// read ('' for none), the value to write ('' to delete). Returns 1 when
+/// it swapped, 0 when the value was not the one read.
 const COMMIT: &str = r#"
 local current = redis.call('GET', KEYS[1])
 if current == false then current = '' end
 if current ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[3]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
-if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
-if ARGV[6] == '1' then
-  if KEYS[4] ~= '' then redis.call('SREM', KEYS[4], ARGV[3]) end
-  if KEYS[5] ~= '' then redis.call('SADD', KEYS[5], ARGV[3]) end
-end
 return 1
 "#;
 
@@ -158,8 +150,13 @@ impl RedisStore {
         }
     }
 
-    /// Swaps `before` (as read: `raw`) for `after`, indexes included;
-    /// false if another process changed the session meanwhile.
+    /// Swaps `before` (as read: `raw`) for `after`; false if another
+    /// process changed the session meanwhile. The indexes are written
+    /// around the swap, each command on one key: what the new state needs
+    /// is added before it, what the old state had is removed after it
+    /// succeeded. So an index may hold an entry too many (a swap that
+    /// lost, a process that died), never one too few; the store checks
+    /// each entry it uses against the session itself.
     fn swap(
         &self,
         id: SessionId,
@@ -174,33 +171,86 @@ impl RedisStore {
             }
             None => Vec::new(),
         };
-        let (live_score, dormant_score) = match after {
-            Some(Held::Live(r)) => (rules.expires_at(r).to_string(), String::new()),
-            Some(Held::Dormant(d)) => (String::new(), rules.forget_at(d).to_string()),
-            None => (String::new(), String::new()),
-        };
+        let member = id.to_string();
         let (old_user, new_user) = (Self::user_of(before), Self::user_of(after));
-        let moved = old_user != new_user;
-        let key = |u: &Option<(Which, String)>| {
-            u.as_ref()
-                .map_or_else(String::new, |(w, u)| self.user_key(*w, u))
-        };
+        let mut add = redis::pipe();
+        match after {
+            Some(Held::Live(r)) => {
+                add.zadd(self.live_key(), &member, rules.expires_at(r))
+                    .ignore();
+            }
+            Some(Held::Dormant(d)) => {
+                add.zadd(self.dormant_key(), &member, rules.forget_at(d))
+                    .ignore();
+            }
+            None => {}
+        }
+        if let Some((which, user)) = new_user.as_ref().filter(|_| old_user != new_user) {
+            add.sadd(self.user_key(*which, user), &member).ignore();
+        }
+        self.run(&add)?;
         let swapped: i64 = self.pool.with(|c| {
             self.commit
                 .key(self.session_key(id))
-                .key(self.live_key())
-                .key(self.dormant_key())
-                .key(key(&old_user))
-                .key(key(&new_user))
                 .arg(raw)
                 .arg(&value)
-                .arg(id.to_string())
-                .arg(&live_score)
-                .arg(&dormant_score)
-                .arg(if moved { "1" } else { "0" })
                 .invoke(c)
         })?;
-        Ok(swapped == 1)
+        if swapped != 1 {
+            // What this attempt added may not be the session's: set right
+            // for what it is now, before the caller tries again.
+            self.reconcile(id, rules)?;
+            return Ok(false);
+        }
+        let mut remove = redis::pipe();
+        let kind = |h: &Option<Held>| match h {
+            Some(Held::Live(_)) => 1,
+            Some(Held::Dormant(_)) => 2,
+            None => 0,
+        };
+        if kind(before) == 1 && kind(after) != 1 {
+            remove.zrem(self.live_key(), &member).ignore();
+        }
+        if kind(before) == 2 && kind(after) != 2 {
+            remove.zrem(self.dormant_key(), &member).ignore();
+        }
+        if let Some((which, user)) = old_user.as_ref().filter(|_| old_user != new_user) {
+            remove.srem(self.user_key(*which, user), &member).ignore();
+        }
+        self.run(&remove)?;
+        Ok(true)
+    }
+
+    /// Runs a pipeline of index writes, if it has any.
+    fn run(&self, pipe: &redis::Pipeline) -> Result<()> {
+        if pipe.cmd_iter().next().is_none() {
+            return Ok(());
+        }
+        self.pool.with(|c| pipe.query::<()>(c))
+    }
+
+    /// Makes an index entry of `id` say what the session is now: its
+    /// score in the set of its state, and no entry in the other.
+    fn reconcile(&self, id: SessionId, rules: &Rules) -> Result<()> {
+        let member = id.to_string();
+        let mut fix = redis::pipe();
+        match self.read(id)?.1 {
+            Some(Held::Live(r)) => {
+                fix.zadd(self.live_key(), &member, rules.expires_at(&r))
+                    .ignore();
+                fix.zrem(self.dormant_key(), &member).ignore();
+            }
+            Some(Held::Dormant(d)) => {
+                fix.zrem(self.live_key(), &member).ignore();
+                fix.zadd(self.dormant_key(), &member, rules.forget_at(&d))
+                    .ignore();
+            }
+            None => {
+                fix.zrem(self.live_key(), &member).ignore();
+                fix.zrem(self.dormant_key(), &member).ignore();
+            }
+        }
+        self.pool.with(|c| fix.query::<()>(c))
     }
 
     /// Makes room for a new live session: the one closest to expiry
@@ -215,17 +265,30 @@ impl RedisStore {
             if live < self.max_live {
                 return Ok(());
             }
-            let first: Vec<String> = self.pool.with(|c| {
+            let first: Vec<(String, i64)> = self.pool.with(|c| {
                 redis::cmd("ZRANGE")
                     .arg(self.live_key())
                     .arg(0)
                     .arg(0)
+                    .arg("WITHSCORES")
                     .query(c)
             })?;
-            let Some(victim) = first.first().and_then(|s| SessionId::parse(s).ok()) else {
+            let Some((victim, score)) = first
+                .first()
+                .and_then(|(s, at)| Some((SessionId::parse(s).ok()?, *at)))
+            else {
                 return Ok(());
             };
+            // An entry that is not the session's (a lost swap, a process
+            // that died) is set right, and the next one looked at.
             let (rules, now) = (cx.rules, cx.now);
+            match self.read(victim)?.1 {
+                Some(Held::Live(r)) if rules.expires_at(&r) == score => {}
+                _ => {
+                    self.reconcile(victim, rules)?;
+                    continue;
+                }
+            }
             self.update_one(victim, cx, reviving, &mut |found| match found {
                 Found::Live(r) => Step::Done(Action::Depart(rules.eviction_reason(r, now))),
                 _ => Step::Done(Action::Keep),
@@ -408,6 +471,23 @@ impl RedisStore {
         ))
     }
 
+    /// A sweep's step on one entry due by its score: the session settled
+    /// (departed or forgotten if it is due), then its entries set right
+    /// (a session touched since has a later deadline; an entry too many
+    /// goes).
+    fn settle_due(&self, id: SessionId, cx: &mut Cx<'_>) -> Result<()> {
+        let (rules, now) = (cx.rules, cx.now);
+        self.update(id, cx, &mut |found| {
+            rules
+                .settle(&found, now)
+                .map(|step| match step {
+                    Step::Again(action) | Step::Done(action) => Step::Done(action),
+                })
+                .unwrap_or(Step::Done(Action::Keep))
+        })?;
+        self.reconcile(id, rules)
+    }
+
     fn ids(&self, key: String, upto: Option<(i64, usize)>) -> Result<Vec<SessionId>> {
         let members: Vec<String> = self.pool.with(|c| match upto {
             Some((now, budget)) => redis::cmd("ZRANGEBYSCORE")
@@ -462,20 +542,13 @@ impl Store for RedisStore {
     }
 
     fn sweep(&self, _part: usize, cx: &mut Cx<'_>, budget: usize) -> Result<bool> {
-        let (rules, now) = (cx.rules, cx.now);
+        let now = cx.now;
         let mut more = false;
         for key in [self.live_key(), self.dormant_key()] {
             let due = self.ids(key, Some((now, budget)))?;
             more |= due.len() == budget;
             for id in due {
-                self.update(id, cx, &mut |found| {
-                    rules
-                        .settle(&found, now)
-                        .map(|step| match step {
-                            Step::Again(action) | Step::Done(action) => Step::Done(action),
-                        })
-                        .unwrap_or(Step::Done(Action::Keep))
-                })?;
+                self.settle_due(id, cx)?;
             }
         }
         Ok(more)
