@@ -428,6 +428,29 @@ fn reference(c: &Config) -> Arc<dyn Store> {
     Arc::new(ReferenceStore::new(c.max_sessions, c.max_dormant))
 }
 
+/// A real three-master Redis Cluster, each tracker under a prefix of its own.
+fn redis_cluster(c: &Config) -> Arc<dyn Store> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nodes = std::env::var("SOJOURN_REDIS_CLUSTER")
+        .expect("SOJOURN_REDIS_CLUSTER: run the tests through scripts/with-redis (make test does)");
+    let nodes: Vec<&str> = nodes.split(',').collect();
+    let prefix = format!(
+        "model-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = RedisStore::connect_cluster(
+        &nodes,
+        &prefix,
+        c.max_sessions,
+        c.max_dormant,
+        Duration::from_millis(500),
+    )
+    .expect("the Redis Cluster answers");
+    Arc::new(store)
+}
+
 /// A real Redis, each tracker under a prefix of its own.
 fn redis_store(c: &Config) -> Arc<dyn Store> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -929,4 +952,10 @@ fn memory_store_behaves_as_the_reference_store() {
 #[test]
 fn redis_store_behaves_as_the_reference_store() {
     behaves_as_the_reference_store(redis_store, cases() / 4);
+}
+
+/// On a real Redis Cluster, an eighth of the cases.
+#[test]
+fn redis_cluster_store_behaves_as_the_reference_store() {
+    behaves_as_the_reference_store(redis_cluster, cases() / 8);
 }

@@ -17,20 +17,36 @@ fn url() -> String {
 
 /// A tracker on the Redis at `url` under `prefix`, its ends into `ends`.
 fn worker(prefix: &str, clock: &MockClock, ends: &Arc<Mutex<Vec<SessionEnd>>>) -> Tracker {
-    let (url, prefix, sink) = (url(), prefix.to_owned(), Arc::clone(ends));
+    worker_on(false, prefix, clock, ends)
+}
+
+/// `worker`, on the Redis Cluster when `cluster`.
+fn worker_on(
+    cluster: bool,
+    prefix: &str,
+    clock: &MockClock,
+    ends: &Arc<Mutex<Vec<SessionEnd>>>,
+) -> Tracker {
+    let (prefix, sink) = (prefix.to_owned(), Arc::clone(ends));
+    let url = if cluster {
+        std::env::var("SOJOURN_REDIS_CLUSTER").expect("SOJOURN_REDIS_CLUSTER: scripts/with-redis")
+    } else {
+        url()
+    };
     Tracker::builder()
         .unsigned_tokens(true)
         .clock(clock.clone())
         .sweep_interval(Duration::ZERO)
         .on_end(move |end| sink.lock().unwrap().push(end))
         .store(move |c: &Config| {
-            let store = RedisStore::connect(
-                &url,
-                &prefix,
-                c.max_sessions,
-                c.max_dormant,
-                Duration::from_millis(500),
-            )?;
+            let timeout = Duration::from_millis(500);
+            let (n, d) = (c.max_sessions, c.max_dormant);
+            let store = if cluster {
+                let nodes: Vec<&str> = url.split(',').collect();
+                RedisStore::connect_cluster(&nodes, &prefix, n, d, timeout)?
+            } else {
+                RedisStore::connect(&url, &prefix, n, d, timeout)?
+            };
             Ok(Arc::new(store) as Arc<dyn Store>)
         })
         .build()
@@ -88,14 +104,23 @@ fn two_workers_never_lose_or_share_a_tick() {
 
 #[test]
 fn each_end_is_reported_by_exactly_one_worker() {
+    ends_once(false);
+}
+
+#[test]
+fn each_end_is_reported_by_exactly_one_worker_on_a_cluster() {
+    ends_once(true);
+}
+
+fn ends_once(cluster: bool) {
     let clock = MockClock::new(EPOCH_MS).unwrap();
     let (ends_a, ends_b) = (
         Arc::new(Mutex::new(Vec::new())),
         Arc::new(Mutex::new(Vec::new())),
     );
-    let p = prefix("ends");
-    let a = worker(&p, &clock, &ends_a);
-    let b = worker(&p, &clock, &ends_b);
+    let p = prefix(if cluster { "cluster-ends" } else { "ends" });
+    let a = worker_on(cluster, &p, &clock, &ends_a);
+    let b = worker_on(cluster, &p, &clock, &ends_b);
     let n = 300;
     for i in 0..n {
         let w = if i % 2 == 0 { &a } else { &b };

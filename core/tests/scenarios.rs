@@ -48,6 +48,21 @@ fn redis_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
     )?))
 }
 
+/// A real three-master Redis Cluster (`scripts/with-redis`).
+fn redis_cluster(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    let nodes = std::env::var("SOJOURN_REDIS_CLUSTER")
+        .expect("SOJOURN_REDIS_CLUSTER: run the tests through scripts/with-redis (make test does)");
+    let nodes: Vec<&str> = nodes.split(',').collect();
+    let prefix = format!("scenario-{:x}", unique());
+    Ok(Arc::new(RedisStore::connect_cluster(
+        &nodes,
+        &prefix,
+        config.max_sessions,
+        config.max_dormant,
+        Duration::from_millis(500),
+    )?))
+}
+
 /// A number no other store of this run has: the process, then a count.
 fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -459,6 +474,7 @@ scenarios_hold_on! {
     every_scenario_holds_on_the_memory_store => memory,
     every_scenario_holds_on_the_reference_store => reference,
     every_scenario_holds_on_redis => redis_store,
+    every_scenario_holds_on_a_redis_cluster => redis_cluster,
 }
 
 #[test]

@@ -93,7 +93,33 @@ impl RedisStore {
         max_dormant: usize,
         timeout: Duration,
     ) -> Result<Self> {
-        let pool = Pool::new(url, timeout)?;
+        Self::on(
+            Pool::single(url, timeout)?,
+            prefix,
+            max_sessions,
+            max_dormant,
+        )
+    }
+
+    /// A store on a Redis Cluster reached through any of `nodes`, as
+    /// [`RedisStore::connect`] otherwise: every command and script touches
+    /// one key, so each runs on the node that holds its slot.
+    pub fn connect_cluster(
+        nodes: &[&str],
+        prefix: &str,
+        max_sessions: usize,
+        max_dormant: usize,
+        timeout: Duration,
+    ) -> Result<Self> {
+        Self::on(
+            Pool::cluster(nodes, timeout)?,
+            prefix,
+            max_sessions,
+            max_dormant,
+        )
+    }
+
+    fn on(pool: Pool, prefix: &str, max_sessions: usize, max_dormant: usize) -> Result<Self> {
         pool.with(|c| redis::cmd("PING").query::<String>(c))?;
         Ok(RedisStore {
             pool,
@@ -173,20 +199,26 @@ impl RedisStore {
         };
         let member = id.to_string();
         let (old_user, new_user) = (Self::user_of(before), Self::user_of(after));
-        let mut add = redis::pipe();
+        let mut add: Vec<redis::Cmd> = Vec::new();
         match after {
             Some(Held::Live(r)) => {
-                add.zadd(self.live_key(), &member, rules.expires_at(r))
-                    .ignore();
+                add.push(redis::Cmd::zadd(
+                    self.live_key(),
+                    &member,
+                    rules.expires_at(r),
+                ));
             }
             Some(Held::Dormant(d)) => {
-                add.zadd(self.dormant_key(), &member, rules.forget_at(d))
-                    .ignore();
+                add.push(redis::Cmd::zadd(
+                    self.dormant_key(),
+                    &member,
+                    rules.forget_at(d),
+                ));
             }
             None => {}
         }
         if let Some((which, user)) = new_user.as_ref().filter(|_| old_user != new_user) {
-            add.sadd(self.user_key(*which, user), &member).ignore();
+            add.push(redis::Cmd::sadd(self.user_key(*which, user), &member));
         }
         self.run(&add)?;
         let swapped: i64 = self.pool.with(|c| {
@@ -202,55 +234,66 @@ impl RedisStore {
             self.reconcile(id, rules)?;
             return Ok(false);
         }
-        let mut remove = redis::pipe();
+        let mut remove: Vec<redis::Cmd> = Vec::new();
         let kind = |h: &Option<Held>| match h {
             Some(Held::Live(_)) => 1,
             Some(Held::Dormant(_)) => 2,
             None => 0,
         };
         if kind(before) == 1 && kind(after) != 1 {
-            remove.zrem(self.live_key(), &member).ignore();
+            remove.push(redis::Cmd::zrem(self.live_key(), &member));
         }
         if kind(before) == 2 && kind(after) != 2 {
-            remove.zrem(self.dormant_key(), &member).ignore();
+            remove.push(redis::Cmd::zrem(self.dormant_key(), &member));
         }
         if let Some((which, user)) = old_user.as_ref().filter(|_| old_user != new_user) {
-            remove.srem(self.user_key(*which, user), &member).ignore();
+            remove.push(redis::Cmd::srem(self.user_key(*which, user), &member));
         }
         self.run(&remove)?;
         Ok(true)
     }
 
-    /// Runs a pipeline of index writes, if it has any.
-    fn run(&self, pipe: &redis::Pipeline) -> Result<()> {
-        if pipe.cmd_iter().next().is_none() {
+    /// Runs index writes, each on one key (one slot on a Cluster).
+    fn run(&self, writes: &[redis::Cmd]) -> Result<()> {
+        if writes.is_empty() {
             return Ok(());
         }
-        self.pool.with(|c| pipe.query::<()>(c))
+        self.pool.with(|c| {
+            for write in writes {
+                write.query::<()>(c)?;
+            }
+            Ok(())
+        })
     }
 
     /// Makes an index entry of `id` say what the session is now: its
     /// score in the set of its state, and no entry in the other.
     fn reconcile(&self, id: SessionId, rules: &Rules) -> Result<()> {
         let member = id.to_string();
-        let mut fix = redis::pipe();
+        let mut fix: Vec<redis::Cmd> = Vec::new();
         match self.read(id)?.1 {
             Some(Held::Live(r)) => {
-                fix.zadd(self.live_key(), &member, rules.expires_at(&r))
-                    .ignore();
-                fix.zrem(self.dormant_key(), &member).ignore();
+                fix.push(redis::Cmd::zadd(
+                    self.live_key(),
+                    &member,
+                    rules.expires_at(&r),
+                ));
+                fix.push(redis::Cmd::zrem(self.dormant_key(), &member));
             }
             Some(Held::Dormant(d)) => {
-                fix.zrem(self.live_key(), &member).ignore();
-                fix.zadd(self.dormant_key(), &member, rules.forget_at(&d))
-                    .ignore();
+                fix.push(redis::Cmd::zrem(self.live_key(), &member));
+                fix.push(redis::Cmd::zadd(
+                    self.dormant_key(),
+                    &member,
+                    rules.forget_at(&d),
+                ));
             }
             None => {
-                fix.zrem(self.live_key(), &member).ignore();
-                fix.zrem(self.dormant_key(), &member).ignore();
+                fix.push(redis::Cmd::zrem(self.live_key(), &member));
+                fix.push(redis::Cmd::zrem(self.dormant_key(), &member));
             }
         }
-        self.pool.with(|c| fix.query::<()>(c))
+        self.run(&fix)
     }
 
     /// Makes room for a new live session: the one closest to expiry
@@ -301,15 +344,14 @@ impl RedisStore {
     /// `max_dormant` of them already.
     fn oldest_if_full(&self, excluding: Option<SessionId>) -> Result<Option<(i64, SessionId)>> {
         let (count, first): (usize, Vec<(String, i64)>) = self.pool.with(|c| {
-            redis::pipe()
-                .cmd("ZCARD")
-                .arg(self.dormant_key())
-                .cmd("ZRANGE")
+            let count = redis::cmd("ZCARD").arg(self.dormant_key()).query(c)?;
+            let first = redis::cmd("ZRANGE")
                 .arg(self.dormant_key())
                 .arg(0)
                 .arg(1)
                 .arg("WITHSCORES")
-                .query(c)
+                .query(c)?;
+            Ok((count, first))
         })?;
         let first: Vec<(i64, SessionId)> = first
             .iter()
@@ -568,12 +610,9 @@ impl Store for RedisStore {
 
     fn sizes(&self) -> Result<Sizes> {
         let (live, dormant): (u64, u64) = self.pool.with(|c| {
-            redis::pipe()
-                .cmd("ZCARD")
-                .arg(self.live_key())
-                .cmd("ZCARD")
-                .arg(self.dormant_key())
-                .query(c)
+            let live = redis::cmd("ZCARD").arg(self.live_key()).query(c)?;
+            let dormant = redis::cmd("ZCARD").arg(self.dormant_key()).query(c)?;
+            Ok((live, dormant))
         })?;
         Ok(Sizes { live, dormant })
     }

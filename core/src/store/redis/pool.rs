@@ -1,11 +1,12 @@
-//! Connections to one Redis, kept for reuse: a call takes one (or opens
-//! one, within the timeout), and gives it back unless it failed, so that a
-//! broken connection is never reused and the store reconnects by itself
-//! once Redis is back.
+//! Connections to one Redis or one Redis Cluster, kept for reuse: a call
+//! takes one (or opens one, within the timeout), and gives it back unless
+//! it failed; a failure also drops the idle ones, so that a restarted
+//! Redis costs one failed call and the store reconnects by itself.
 
 use std::time::Duration;
 
-use redis::{Client, Connection, RedisResult};
+use redis::cluster::ClusterClient;
+use redis::{Client, ConnectionLike, RedisResult};
 
 use crate::error::{Error, Result};
 use crate::sync::Mutex;
@@ -13,44 +14,72 @@ use crate::sync::Mutex;
 /// At most this many idle connections are kept.
 const KEEP: usize = 16;
 
+type Conn = Box<dyn ConnectionLike + Send>;
+
+enum Target {
+    Single(Client),
+    Cluster(ClusterClient),
+}
+
 pub(super) struct Pool {
-    client: Client,
+    target: Target,
     address: String,
     timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl Pool {
-    pub fn new(url: &str, timeout: Duration) -> Result<Self> {
+    /// One Redis at `url`.
+    pub fn single(url: &str, timeout: Duration) -> Result<Self> {
         let client = Client::open(url).map_err(|e| Error::store(url, e))?;
-        Ok(Pool {
-            client,
-            address: url.to_owned(),
-            timeout,
-            idle: Mutex::new(Vec::new()),
-        })
+        Ok(Pool::new(Target::Single(client), url.to_owned(), timeout))
     }
 
-    /// Where the store is, for errors: the URL as given.
+    /// A Cluster, reached through any of `nodes`.
+    pub fn cluster(nodes: &[&str], timeout: Duration) -> Result<Self> {
+        let address = nodes.join(",");
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .build()
+            .map_err(|e| Error::store(&address, e))?;
+        Ok(Pool::new(Target::Cluster(client), address, timeout))
+    }
+
+    fn new(target: Target, address: String, timeout: Duration) -> Self {
+        Pool {
+            target,
+            address,
+            timeout,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Where the store is, for errors: the URL (or the nodes) as given.
     pub fn address(&self) -> &str {
         &self.address
     }
 
-    fn open(&self) -> RedisResult<Connection> {
-        let connection = self.client.get_connection_with_timeout(self.timeout)?;
-        connection.set_read_timeout(Some(self.timeout))?;
-        connection.set_write_timeout(Some(self.timeout))?;
-        Ok(connection)
+    fn open(&self) -> RedisResult<Conn> {
+        Ok(match &self.target {
+            Target::Single(client) => {
+                let connection = client.get_connection_with_timeout(self.timeout)?;
+                connection.set_read_timeout(Some(self.timeout))?;
+                connection.set_write_timeout(Some(self.timeout))?;
+                Box::new(connection)
+            }
+            Target::Cluster(client) => Box::new(client.get_connection()?),
+        })
     }
 
     /// `f` on a connection; its failure as `STORE_ERROR` naming the address.
-    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T> {
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn ConnectionLike) -> RedisResult<T>) -> Result<T> {
         let taken = self.idle.lock().pop();
         let mut connection = match taken {
             Some(c) => c,
             None => self.open().map_err(|e| Error::store(&self.address, e))?,
         };
-        match f(&mut connection) {
+        match f(connection.as_mut()) {
             Ok(value) => {
                 let mut idle = self.idle.lock();
                 if idle.len() < KEEP {
