@@ -253,6 +253,25 @@ impl RedisStore {
         Ok(true)
     }
 
+    /// How many members the sorted set `key` has, and its first (lowest
+    /// score) with its score.
+    fn count_and_first(&self, key: String) -> Result<(usize, Option<(SessionId, i64)>)> {
+        let (count, first): (usize, Vec<(String, i64)>) = self.pool.with(|c| {
+            let count = redis::cmd("ZCARD").arg(&key).query(c)?;
+            let first = redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES")
+                .query(c)?;
+            Ok((count, first))
+        })?;
+        let first = first
+            .first()
+            .and_then(|(s, at)| Some((SessionId::parse(s).ok()?, *at)));
+        Ok((count, first))
+    }
+
     /// Runs index writes, each on one key (one slot on a Cluster).
     fn run(&self, writes: &[redis::Cmd]) -> Result<()> {
         if writes.is_empty() {
@@ -302,24 +321,11 @@ impl RedisStore {
     /// record goes as it does and so does not count.
     fn evict_if_full(&self, cx: &mut Cx<'_>, reviving: Option<SessionId>) -> Result<()> {
         loop {
-            let live: usize = self
-                .pool
-                .with(|c| redis::cmd("ZCARD").arg(self.live_key()).query(c))?;
+            let (live, first) = self.count_and_first(self.live_key())?;
             if live < self.max_live {
                 return Ok(());
             }
-            let first: Vec<(String, i64)> = self.pool.with(|c| {
-                redis::cmd("ZRANGE")
-                    .arg(self.live_key())
-                    .arg(0)
-                    .arg(0)
-                    .arg("WITHSCORES")
-                    .query(c)
-            })?;
-            let Some((victim, score)) = first
-                .first()
-                .and_then(|(s, at)| Some((SessionId::parse(s).ok()?, *at)))
-            else {
+            let Some((victim, score)) = first else {
                 return Ok(());
             };
             // An entry that is not the session's (a lost swap, a process
@@ -387,9 +393,7 @@ impl RedisStore {
     /// fit.
     fn make_room(&self, cx: &mut Cx<'_>, transient: Option<(i64, SessionId)>) -> Result<()> {
         loop {
-            let dormant: usize = self
-                .pool
-                .with(|c| redis::cmd("ZCARD").arg(self.dormant_key()).query(c))?;
+            let (dormant, first) = self.count_and_first(self.dormant_key())?;
             let full = match transient {
                 None => dormant > self.max_dormant,
                 Some(_) => dormant >= self.max_dormant,
@@ -397,18 +401,7 @@ impl RedisStore {
             if !full {
                 return Ok(());
             }
-            let first: Vec<(String, i64)> = self.pool.with(|c| {
-                redis::cmd("ZRANGE")
-                    .arg(self.dormant_key())
-                    .arg(0)
-                    .arg(0)
-                    .arg("WITHSCORES")
-                    .query(c)
-            })?;
-            let Some((oldest, at)) = first
-                .first()
-                .and_then(|(s, at)| Some((SessionId::parse(s).ok()?, *at)))
-            else {
+            let Some((oldest, at)) = first else {
                 return Ok(());
             };
             if transient.is_some_and(|t| t < (at, oldest)) {
