@@ -22,13 +22,16 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod support;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, TestRunner};
 use sojourn::store::{Cx, Found, Sizes, Step, Store, Which};
 use sojourn::{
     AttrValue, Attrs, Clock, Config, EndReason, Entry, Error, Hints, Kind, MemoryStore, MockClock,
-    Outcome, Record, RedisStore, ReferenceStore, Session, SessionEnd, SessionId, Tick, Tracker,
+    Outcome, Record, ReferenceStore, Session, SessionEnd, SessionId, Tick, Tracker,
 };
+use support::Redis;
 
 const EPOCH_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
 
@@ -428,49 +431,15 @@ fn reference(c: &Config) -> Arc<dyn Store> {
     Arc::new(ReferenceStore::new(c.max_sessions, c.max_dormant))
 }
 
-/// A real three-master Redis Cluster, each tracker under a prefix of its own.
+/// A real three-master Redis Cluster (`scripts/with-redis`).
 fn redis_cluster(c: &Config) -> Arc<dyn Store> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nodes = std::env::var("SOJOURN_REDIS_CLUSTER")
-        .expect("SOJOURN_REDIS_CLUSTER: run the tests through scripts/with-redis (make test does)");
-    let nodes: Vec<&str> = nodes.split(',').collect();
-    let prefix = format!(
-        "model-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let store = RedisStore::connect_cluster(
-        &nodes,
-        &prefix,
-        c.max_sessions,
-        c.max_dormant,
-        Duration::from_millis(500),
-    )
-    .expect("the Redis Cluster answers");
-    Arc::new(store)
+    support::redis(Redis::Cluster, &support::unique_prefix("model"), c)
+        .expect("the Redis Cluster answers")
 }
 
-/// A real Redis, each tracker under a prefix of its own.
+/// A real Redis (`scripts/with-redis`).
 fn redis_store(c: &Config) -> Arc<dyn Store> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let url = std::env::var("SOJOURN_REDIS_URL")
-        .expect("SOJOURN_REDIS_URL: run the tests through scripts/with-redis (make test does)");
-    let prefix = format!(
-        "model-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let store = RedisStore::connect(
-        &url,
-        &prefix,
-        c.max_sessions,
-        c.max_dormant,
-        Duration::from_millis(500),
-    )
-    .expect("Redis answers");
-    Arc::new(store)
+    support::redis(Redis::Single, &support::unique_prefix("model"), c).expect("Redis answers")
 }
 
 impl Side {

@@ -5,63 +5,42 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use sojourn::store::Store;
 use sojourn::{Config, Kind, MockClock, RedisStore, SessionEnd, Tracker};
+use support::Redis;
 
 const EPOCH_MS: i64 = 1_767_225_600_000;
 
-fn url() -> String {
-    std::env::var("SOJOURN_REDIS_URL")
-        .expect("SOJOURN_REDIS_URL: run the tests through scripts/with-redis (make test does)")
-}
-
-/// A tracker on the Redis at `url` under `prefix`, its ends into `ends`.
+/// A tracker on the Redis under `prefix`, its ends into `ends`.
 fn worker(prefix: &str, clock: &MockClock, ends: &Arc<Mutex<Vec<SessionEnd>>>) -> Tracker {
-    worker_on(false, prefix, clock, ends)
+    worker_on(Redis::Single, prefix, clock, ends)
 }
 
-/// `worker`, on the Redis Cluster when `cluster`.
+/// `worker`, on the Redis that `redis` says.
 fn worker_on(
-    cluster: bool,
+    redis: Redis,
     prefix: &str,
     clock: &MockClock,
     ends: &Arc<Mutex<Vec<SessionEnd>>>,
 ) -> Tracker {
     let (prefix, sink) = (prefix.to_owned(), Arc::clone(ends));
-    let url = if cluster {
-        std::env::var("SOJOURN_REDIS_CLUSTER").expect("SOJOURN_REDIS_CLUSTER: scripts/with-redis")
-    } else {
-        url()
-    };
     Tracker::builder()
         .unsigned_tokens(true)
         .clock(clock.clone())
         .sweep_interval(Duration::ZERO)
         .on_end(move |end| sink.lock().unwrap().push(end))
-        .store(move |c: &Config| {
-            let timeout = Duration::from_millis(500);
-            let (n, d) = (c.max_sessions, c.max_dormant);
-            let store = if cluster {
-                let nodes: Vec<&str> = url.split(',').collect();
-                RedisStore::connect_cluster(&nodes, &prefix, n, d, timeout)?
-            } else {
-                RedisStore::connect(&url, &prefix, n, d, timeout)?
-            };
-            Ok(Arc::new(store) as Arc<dyn Store>)
-        })
+        .store(move |c: &Config| support::redis(redis, &prefix, c))
         .build()
         .unwrap()
-}
-
-fn prefix(name: &str) -> String {
-    format!("{name}-{}", std::process::id())
 }
 
 #[test]
 fn two_workers_never_lose_or_share_a_tick() {
     let clock = MockClock::new(EPOCH_MS).unwrap();
     let ends = Arc::new(Mutex::new(Vec::new()));
-    let p = prefix("ticks");
+    let p = support::unique_prefix("ticks");
     let workers = [worker(&p, &clock, &ends), worker(&p, &clock, &ends)];
     let ids: Vec<_> = (0..4)
         .map(|_| workers[0].start(None, None).unwrap().id)
@@ -104,23 +83,23 @@ fn two_workers_never_lose_or_share_a_tick() {
 
 #[test]
 fn each_end_is_reported_by_exactly_one_worker() {
-    ends_once(false);
+    ends_once(Redis::Single);
 }
 
 #[test]
 fn each_end_is_reported_by_exactly_one_worker_on_a_cluster() {
-    ends_once(true);
+    ends_once(Redis::Cluster);
 }
 
-fn ends_once(cluster: bool) {
+fn ends_once(redis: Redis) {
     let clock = MockClock::new(EPOCH_MS).unwrap();
     let (ends_a, ends_b) = (
         Arc::new(Mutex::new(Vec::new())),
         Arc::new(Mutex::new(Vec::new())),
     );
-    let p = prefix(if cluster { "cluster-ends" } else { "ends" });
-    let a = worker_on(cluster, &p, &clock, &ends_a);
-    let b = worker_on(cluster, &p, &clock, &ends_b);
+    let p = support::unique_prefix(&format!("ends-{redis:?}"));
+    let a = worker_on(redis, &p, &clock, &ends_a);
+    let b = worker_on(redis, &p, &clock, &ends_b);
     let n = 300;
     for i in 0..n {
         let w = if i % 2 == 0 { &a } else { &b };

@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+mod support;
+
 use sojourn::store::Store;
 use sojourn::{
-    Config, Error, Hints, Kind, MemoryStore, MockClock, RedisStore, ReferenceStore, SessionEnd,
-    SessionId, Tick, Tracker, attrs_from_json,
+    Config, Error, Hints, Kind, MemoryStore, MockClock, ReferenceStore, SessionEnd, SessionId,
+    Tick, Tracker, attrs_from_json,
 };
+use support::Redis;
 
 /// Makes a scenario's store from its tracker's configuration, anew at each
 /// (re)start: a restart forgets every session, as a process's would.
@@ -33,41 +36,14 @@ fn reference(config: &Config) -> Result<Arc<dyn Store>, Error> {
     )))
 }
 
-/// A real Redis (`scripts/with-redis` starts one for `make test`), each
-/// tracker under a prefix of its own: a restart starts from nothing.
+/// A real Redis (`scripts/with-redis` starts one for `make test`).
 fn redis_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
-    let url = std::env::var("SOJOURN_REDIS_URL")
-        .expect("SOJOURN_REDIS_URL: run the tests through scripts/with-redis (make test does)");
-    let prefix = format!("scenario-{:x}", unique());
-    Ok(Arc::new(RedisStore::connect(
-        &url,
-        &prefix,
-        config.max_sessions,
-        config.max_dormant,
-        Duration::from_millis(500),
-    )?))
+    support::redis(Redis::Single, &support::unique_prefix("scenario"), config)
 }
 
 /// A real three-master Redis Cluster (`scripts/with-redis`).
 fn redis_cluster(config: &Config) -> Result<Arc<dyn Store>, Error> {
-    let nodes = std::env::var("SOJOURN_REDIS_CLUSTER")
-        .expect("SOJOURN_REDIS_CLUSTER: run the tests through scripts/with-redis (make test does)");
-    let nodes: Vec<&str> = nodes.split(',').collect();
-    let prefix = format!("scenario-{:x}", unique());
-    Ok(Arc::new(RedisStore::connect_cluster(
-        &nodes,
-        &prefix,
-        config.max_sessions,
-        config.max_dormant,
-        Duration::from_millis(500),
-    )?))
-}
-
-/// A number no other store of this run has: the process, then a count.
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    (u64::from(std::process::id()) << 32) | NEXT.fetch_add(1, Ordering::Relaxed)
+    support::redis(Redis::Cluster, &support::unique_prefix("scenario"), config)
 }
 
 const EPOCH_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
