@@ -257,12 +257,9 @@ impl Tracker {
         let inner = &self.inner;
         let mut cx = Cx::new(inner.now(), &inner.rules);
         let now = cx.now;
-        let done = inner.store.update(id, &mut cx, &mut |found| {
-            inner.rules.settle(&found, now).unwrap_or(match found {
-                Found::Live(_) => Step::Done(Action::Depart(EndReason::Ended)),
-                _ => Step::Done(Action::Keep),
-            })
-        });
+        let done = inner
+            .store
+            .update(id, &mut cx, &mut |found| inner.rules.end(found, now));
         let end = cx
             .departed
             .iter()
@@ -673,12 +670,9 @@ impl Inner {
             for round in ids.chunks(ROUND) {
                 let mut cx = Cx::new(self.now(), &self.rules);
                 let now = cx.now;
-                let done = self.store.update_each(round, &mut cx, &mut |_, found| {
-                    self.rules.settle(&found, now).unwrap_or(match found {
-                        Found::Live(_) => Step::Done(Action::Depart(EndReason::Ended)),
-                        _ => Step::Done(Action::Keep),
-                    })
-                });
+                let done = self
+                    .store
+                    .update_each(round, &mut cx, &mut |_, found| self.rules.end(found, now));
                 ended += cx
                     .departed
                     .iter()

@@ -5,6 +5,7 @@ use super::Rules;
 use crate::id::SessionId;
 use crate::model::{Departure, Dormant, Record};
 use crate::session::EndReason;
+use crate::store::{Action, Found, Step};
 
 impl Rules {
     /// The departure of the live session `id` at `now` for `reason`. An
@@ -28,6 +29,18 @@ impl Rules {
             reason,
             ended_at,
             revivable,
+        }
+    }
+
+    /// The application's `end` of the session shown: a due one departs
+    /// for its own reason (settled first), a live one for `ended`.
+    pub fn end(&self, found: Found<'_>, now: i64) -> Step {
+        if let Some(step) = self.settle(&found, now) {
+            return step;
+        }
+        match found {
+            Found::Live(_) => Step::Done(Action::Depart(EndReason::Ended)),
+            _ => Step::Done(Action::Keep),
         }
     }
 

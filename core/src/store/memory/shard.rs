@@ -452,12 +452,7 @@ mod tests {
     fn end(shard: &mut Shard, id: SessionId, cx: &mut Cx, users: &Users) {
         let rules: Rules = *cx.rules;
         let now = cx.now;
-        shard.update(id, cx, users, &mut |found| {
-            rules.settle(&found, now).unwrap_or(match found {
-                Found::Live(_) => Step::Done(Action::Depart(EndReason::Ended)),
-                _ => Step::Done(Action::Keep),
-            })
-        });
+        shard.update(id, cx, users, &mut |found| rules.end(found, now));
     }
 
     fn insert(shard: &mut Shard, id: SessionId, at: i64, cx: &mut Cx, users: &Users) {
