@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, RedisTarget};
 use crate::error::{Error, Result};
 use crate::session::SessionEnd;
 use crate::store::Store;
@@ -169,6 +169,36 @@ impl TrackerBuilder {
         factory: impl Fn(&Config) -> Result<Arc<dyn Store>> + Send + Sync + 'static,
     ) -> Self {
         self.config.store = Some(Arc::new(factory));
+        self
+    }
+
+    /// Keeps sessions in the Redis at `url` (`redis://host:6379/0`), shared
+    /// by every tracker pointed at it with the same `key_prefix`; see
+    /// `docs/redis.md`. Connects at `build`, so a wrong address fails there.
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.config.redis = Some(RedisTarget::Single(url.into()));
+        self
+    }
+
+    /// Keeps sessions in a Redis Cluster reached through any of `nodes`
+    /// (their URLs), as [`TrackerBuilder::redis`] otherwise.
+    pub fn redis_cluster<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        let nodes = nodes.into_iter().map(Into::into).collect();
+        self.config.redis = Some(RedisTarget::Cluster(nodes));
+        self
+    }
+
+    /// The prefix of the Redis store's keys (default `"sojourn"`): one per
+    /// application sharing a Redis.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.key_prefix = prefix.into();
+        self
+    }
+
+    /// How long a call waits for Redis before it fails with `STORE_ERROR`
+    /// (default 250 ms).
+    pub fn store_timeout(mut self, d: Duration) -> Self {
+        self.config.store_timeout = d;
         self
     }
 

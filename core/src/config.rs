@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::session::SessionEnd;
-use crate::store::{Backend, MemoryStore, Store};
+use crate::store::{Backend, MemoryStore, RedisStore, Store};
 use crate::warning::Warning;
 
 /// Default idle timeout: 30 minutes, as GA4, Snowplow, PostHog and Plausible.
@@ -50,6 +50,15 @@ pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 /// The latest time a clock may read: any deadline up to [`MAX_DURATION`]
 /// later is still at most [`MAX_TIME_MS`].
 pub const MAX_CLOCK_MS: i64 = MAX_TIME_MS - MAX_DURATION.as_millis() as i64;
+
+/// Default prefix of the keys a Redis store writes.
+pub const DEFAULT_KEY_PREFIX: &str = "sojourn";
+/// Default time a call waits for Redis (to connect, and for each answer)
+/// before it fails with `STORE_ERROR`: well under a web request's budget,
+/// well over a loopback or same-zone round trip.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_millis(250);
+/// The longest key prefix accepted, in bytes.
+pub const MAX_KEY_PREFIX_BYTES: usize = 64;
 
 /// A callback given every session end.
 pub type OnEnd = Arc<dyn Fn(SessionEnd) + Send + Sync + 'static>;
@@ -117,8 +126,27 @@ pub struct Config {
     pub max_attrs_bytes: usize,
     /// The source of time.
     pub clock: Arc<dyn Clock>,
-    /// Where sessions live; `None` is the embedded [`MemoryStore`].
+    /// Where sessions live, given as a factory; `None` is the embedded
+    /// [`MemoryStore`] (or the Redis of `redis`).
     pub store: Option<StoreFactory>,
+    /// Sessions in Redis (one server, or a Cluster) instead of in memory.
+    pub redis: Option<RedisTarget>,
+    /// The prefix of every key the Redis store writes: trackers that share
+    /// a prefix share their sessions.
+    pub key_prefix: String,
+    /// How long a call waits for Redis before it fails with `STORE_ERROR`.
+    pub store_timeout: Duration,
+}
+
+/// Where a Redis store is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisTarget {
+    /// One Redis at this URL (`redis://127.0.0.1:6379/0`, `rediss://`,
+    /// `redis+unix:///path`).
+    Single(String),
+    /// A Redis Cluster, reached through any of these nodes' URLs.
+    Cluster(Vec<String>),
 }
 
 impl Default for Config {
@@ -143,6 +171,9 @@ impl Default for Config {
             max_attrs_bytes: DEFAULT_MAX_ATTRS_BYTES,
             clock: Arc::new(SystemClock),
             store: None,
+            redis: None,
+            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            store_timeout: DEFAULT_STORE_TIMEOUT,
         }
     }
 }
@@ -169,6 +200,9 @@ impl std::fmt::Debug for Config {
             .field("on_warning", &self.on_warning.is_some())
             .field("max_attrs_bytes", &self.max_attrs_bytes)
             .field("store", &self.store.is_some())
+            .field("redis", &self.redis)
+            .field("key_prefix", &self.key_prefix)
+            .field("store_timeout", &self.store_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -247,6 +281,7 @@ impl Config {
             }
             _ => {}
         }
+        self.check_store()?;
         if self.on_end.is_some() && self.on_ends_ready.is_some() {
             return Err(Error::invalid(
                 "on_ends_ready",
@@ -263,11 +298,56 @@ impl Config {
         })
     }
 
+    /// The store options: one store, a prefix that keeps a session's keys
+    /// in its own Cluster slot, a timeout that waits at all.
+    fn check_store(&self) -> Result<()> {
+        positive_millis("store_timeout", self.store_timeout)?;
+        if self.store.is_some() && self.redis.is_some() {
+            return Err(Error::invalid("redis", "give a store or redis, not both"));
+        }
+        let prefix = &self.key_prefix;
+        if prefix.is_empty() || prefix.len() > MAX_KEY_PREFIX_BYTES {
+            return Err(Error::invalid(
+                "key_prefix",
+                format!("must be 1 to {MAX_KEY_PREFIX_BYTES} bytes"),
+            ));
+        }
+        // A brace would become the Cluster hash tag of every key: all of
+        // them in one slot, and a user index sharing a session's.
+        if prefix.contains(['{', '}']) || prefix.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "key_prefix",
+                "must not hold braces or control characters",
+            ));
+        }
+        match &self.redis {
+            Some(RedisTarget::Cluster(nodes)) if nodes.is_empty() => Err(Error::invalid(
+                "redis_cluster",
+                "give at least one node's URL",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The store this configuration asks for.
     pub(crate) fn make_store(&self) -> Result<Backend> {
-        Ok(match &self.store {
-            Some(factory) => Backend::Other(factory(self)?),
-            None => Backend::Memory(MemoryStore::new(self.max_sessions, self.max_dormant)),
+        let (n, d, prefix, timeout) = (
+            self.max_sessions,
+            self.max_dormant,
+            self.key_prefix.as_str(),
+            self.store_timeout,
+        );
+        Ok(match (&self.store, &self.redis) {
+            (Some(factory), _) => Backend::Other(factory(self)?),
+            (None, Some(RedisTarget::Single(url))) => {
+                Backend::Other(Arc::new(RedisStore::connect(url, prefix, n, d, timeout)?))
+            }
+            (None, Some(RedisTarget::Cluster(nodes))) => {
+                let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+                let store = RedisStore::connect_cluster(&nodes, prefix, n, d, timeout)?;
+                Backend::Other(Arc::new(store))
+            }
+            (None, None) => Backend::Memory(MemoryStore::new(n, d)),
         })
     }
 

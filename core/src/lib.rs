@@ -30,7 +30,7 @@ mod warning;
 pub use attrs::{AttrValue, Attrs, attrs_from_json};
 pub use builder::TrackerBuilder;
 pub use clock::{Clock, MockClock, SystemClock};
-pub use config::Config;
+pub use config::{Config, RedisTarget};
 pub use error::{Error, Result, StoreSource};
 pub use id::SessionId;
 pub use model::{Departure, Dormant, Entry, Extra, Record};

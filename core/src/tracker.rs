@@ -375,6 +375,13 @@ impl Tracker {
             })
     }
 
+    /// Whether a call may wait on a store outside this process (Redis, or
+    /// a store given to [`TrackerBuilder::store`]) rather than the embedded
+    /// memory store: a binding lets its runtime go on around such calls.
+    pub fn store_is_remote(&self) -> bool {
+        !matches!(self.inner.store, Backend::Memory(_))
+    }
+
     /// Counters since the tracker was made, and the live and dormant counts.
     pub fn stats(&self) -> Result<Stats> {
         let inner = &self.inner;

@@ -25,15 +25,13 @@ fn worker_on(
     clock: &MockClock,
     ends: &Arc<Mutex<Vec<SessionEnd>>>,
 ) -> Tracker {
-    let (prefix, sink) = (prefix.to_owned(), Arc::clone(ends));
-    Tracker::builder()
+    let sink = Arc::clone(ends);
+    let builder = Tracker::builder()
         .unsigned_tokens(true)
         .clock(clock.clone())
         .sweep_interval(Duration::ZERO)
-        .on_end(move |end| sink.lock().unwrap().push(end))
-        .store(move |c: &Config| support::redis(redis, &prefix, c))
-        .build()
-        .unwrap()
+        .on_end(move |end| sink.lock().unwrap().push(end));
+    support::on(builder, redis, prefix).build().unwrap()
 }
 
 #[test]
@@ -144,6 +142,69 @@ fn an_unreachable_redis_fails_fast_naming_its_address() {
     assert!(began.elapsed() < Duration::from_secs(2));
     assert_eq!(err.code(), "STORE_ERROR");
     assert!(err.to_string().contains(&address), "{err}");
+}
+
+#[test]
+fn an_unreachable_redis_fails_the_build_within_the_store_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("redis://127.0.0.1:{port}");
+    let err = Tracker::builder()
+        .unsigned_tokens(true)
+        .redis(&address)
+        .store_timeout(Duration::from_millis(100))
+        .build()
+        .err()
+        .expect("nothing listens there");
+    assert_eq!(err.code(), "STORE_ERROR");
+    assert!(err.to_string().contains(&address), "{err}");
+}
+
+#[test]
+fn redis_options_out_of_range_are_refused_before_connecting() {
+    // Nothing listens on port 1: had the options passed, the error would
+    // be STORE_ERROR, not INVALID_ARGUMENT.
+    let at = || {
+        Tracker::builder()
+            .unsigned_tokens(true)
+            .redis("redis://127.0.0.1:1")
+    };
+    let refused = |b: sojourn::TrackerBuilder, what: &str| {
+        let err = b.build().err().expect(what);
+        assert_eq!(err.code(), "INVALID_ARGUMENT", "{what}: {err}");
+        assert!(err.to_string().contains(what), "{err}");
+    };
+    refused(at().key_prefix(""), "key_prefix");
+    refused(at().key_prefix("app{1}"), "key_prefix");
+    refused(at().key_prefix("a\nb"), "key_prefix");
+    refused(at().key_prefix("x".repeat(65)), "key_prefix");
+    refused(at().store_timeout(Duration::ZERO), "store_timeout");
+    refused(
+        Tracker::builder()
+            .unsigned_tokens(true)
+            .redis_cluster(Vec::<String>::new()),
+        "redis_cluster",
+    );
+    let memory = |c: &Config| Ok(Arc::new(sojourn::MemoryStore::new(c.max_sessions, 1)) as _);
+    refused(at().store(memory), "redis");
+}
+
+#[test]
+fn trackers_under_other_prefixes_share_nothing() {
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let p = support::unique_prefix("apart");
+    let (a, b) = (
+        worker(&format!("{p}-a"), &clock, &ends),
+        worker(&format!("{p}-b"), &clock, &ends),
+    );
+    let id = a.start(None, None).unwrap().id;
+    assert!(a.exists(id).unwrap());
+    assert!(!b.exists(id).unwrap());
+    assert!(a.store_is_remote());
 }
 
 /// A redis-server of this test's own, on `port`, keeping its data in

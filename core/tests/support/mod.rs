@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sojourn::store::Store;
-use sojourn::{Config, Error, RedisStore};
+use sojourn::{Config, Error, RedisStore, TrackerBuilder};
 
 /// Which Redis a test's store is on.
 #[derive(Debug, Clone, Copy)]
@@ -17,15 +17,34 @@ pub enum Redis {
     Cluster,
 }
 
-/// A store on `redis` under `prefix`, bounded by `config`.
-pub fn redis(redis: Redis, prefix: &str, config: &Config) -> Result<Arc<dyn Store>, Error> {
+/// The address of the Redis that `redis` says, as `scripts/with-redis`
+/// gives it: a URL, or the Cluster nodes' URLs joined by commas.
+pub fn address(redis: Redis) -> String {
     let var = match redis {
         Redis::Single => "SOJOURN_REDIS_URL",
         Redis::Cluster => "SOJOURN_REDIS_CLUSTER",
     };
-    let address = std::env::var(var).unwrap_or_else(|_| {
+    std::env::var(var).unwrap_or_else(|_| {
         panic!("{var}: run the tests through scripts/with-redis (make test does)")
-    });
+    })
+}
+
+/// `builder` with its sessions on `redis` under `prefix`, through the
+/// builder's own Redis options.
+#[allow(dead_code)] // not every test file builds trackers this way
+pub fn on(builder: TrackerBuilder, redis: Redis, prefix: &str) -> TrackerBuilder {
+    let address = address(redis);
+    let builder = builder.key_prefix(prefix);
+    match redis {
+        Redis::Single => builder.redis(address),
+        Redis::Cluster => builder.redis_cluster(address.split(',')),
+    }
+}
+
+/// A store on `redis` under `prefix`, bounded by `config`.
+#[allow(dead_code)]
+pub fn redis(redis: Redis, prefix: &str, config: &Config) -> Result<Arc<dyn Store>, Error> {
+    let address = address(redis);
     let (n, d, timeout) = (
         config.max_sessions,
         config.max_dormant,
