@@ -157,8 +157,8 @@ fn an_unreachable_redis_fails_the_build_within_the_store_timeout() {
         .redis(&address)
         .store_timeout(Duration::from_millis(100))
         .build()
-        .err()
-        .expect("nothing listens there");
+        .map(drop)
+        .expect_err("nothing listens there");
     assert_eq!(err.code(), "STORE_ERROR");
     assert!(err.to_string().contains(&address), "{err}");
 }
@@ -173,7 +173,7 @@ fn redis_options_out_of_range_are_refused_before_connecting() {
             .redis("redis://127.0.0.1:1")
     };
     let refused = |b: sojourn::TrackerBuilder, what: &str| {
-        let err = b.build().err().expect(what);
+        let err = b.build().map(drop).expect_err(what);
         assert_eq!(err.code(), "INVALID_ARGUMENT", "{what}: {err}");
         assert!(err.to_string().contains(what), "{err}");
     };
