@@ -2,12 +2,12 @@
 # own setup on a fresh machine. Each language adds its part from mk/*.mk
 # by appending to DEMOS and TESTS.
 CARGO ?= cargo
-DEMOS := rust-demo
+DEMOS := rust-demo workers-demo
 TESTS := lint rust-test
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: demo test rust-demo lint rust-test
+.PHONY: demo test rust-demo workers-demo lint rust-test
 
 demo: $(DEMOS)
 
@@ -16,10 +16,15 @@ test: $(TESTS)
 rust-demo:
 	$(CARGO) run --quiet -p sojourn --example lifecycle
 
+# Two worker processes sharing one session in Redis (a redis-server of its own).
+workers-demo:
+	scripts/with-redis $(CARGO) run --quiet -p sojourn --example workers
+
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# A real redis-server on a free loopback port for the Redis store's tests.
+# A real redis-server on a free loopback port for the Redis store's tests;
+# the workers demo asserts its one end, so it runs here too.
 rust-test:
-	scripts/with-redis $(CARGO) test --workspace
+	scripts/with-redis sh -c '$(CARGO) test --workspace && $(CARGO) run --quiet -p sojourn --example workers'
