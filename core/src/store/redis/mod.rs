@@ -200,22 +200,29 @@ impl RedisStore {
         let member = id.to_string();
         let (old_user, new_user) = (Self::user_of(before), Self::user_of(after));
         let mut add: Vec<redis::Cmd> = Vec::new();
-        match after {
-            Some(Held::Live(r)) => {
+        match (before, after) {
+            // A live session's deadline only moves later while it stays
+            // live: its entry may lag behind (an earlier score), as the
+            // memory store's lazy rescheduling does; a sweep or an eviction
+            // that meets a lagging entry sets it right. So a track is two
+            // round trips (read, swap), not three.
+            (Some(Held::Live(b)), Some(Held::Live(a)))
+                if rules.expires_at(a) >= rules.expires_at(b) => {}
+            (_, Some(Held::Live(r))) => {
                 add.push(redis::Cmd::zadd(
                     self.live_key(),
                     &member,
                     rules.expires_at(r),
                 ));
             }
-            Some(Held::Dormant(d)) => {
+            (_, Some(Held::Dormant(d))) => {
                 add.push(redis::Cmd::zadd(
                     self.dormant_key(),
                     &member,
                     rules.forget_at(d),
                 ));
             }
-            None => {}
+            (_, None) => {}
         }
         if let Some((which, user)) = new_user.as_ref().filter(|_| old_user != new_user) {
             add.push(redis::Cmd::sadd(self.user_key(*which, user), &member));
@@ -523,18 +530,53 @@ impl RedisStore {
         self.reconcile(id, rules)
     }
 
-    fn ids(&self, key: String, upto: Option<(i64, usize)>) -> Result<Vec<SessionId>> {
-        let members: Vec<String> = self.pool.with(|c| match upto {
-            Some((now, budget)) => redis::cmd("ZRANGEBYSCORE")
-                .arg(&key)
-                .arg("-inf")
-                .arg(now)
-                .arg("LIMIT")
-                .arg(0)
-                .arg(budget)
-                .query(c),
-            None => redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query(c),
-        })?;
+    /// Up to `budget` members of the sorted set `key` due by `now`, in the
+    /// order of their sessions' own deadlines (then ids), as every store
+    /// departs them. A live entry may lag behind its session (see `swap`),
+    /// so the first `budget` are checked against their sessions and the
+    /// lagging ones set right and looked up again, until the first are
+    /// exact: each pass only raises scores, so it ends.
+    fn due(&self, key: String, now: i64, budget: usize, rules: &Rules) -> Result<Vec<SessionId>> {
+        loop {
+            let due: Vec<(String, i64)> = self.pool.with(|c| {
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(&key)
+                    .arg("-inf")
+                    .arg(now)
+                    .arg("WITHSCORES")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(budget)
+                    .query(c)
+            })?;
+            let mut lagging = false;
+            let mut ids = Vec::with_capacity(due.len());
+            for (member, score) in &due {
+                let Ok(id) = SessionId::parse(member) else {
+                    continue;
+                };
+                let exact = match self.read(id)?.1 {
+                    Some(Held::Live(r)) => rules.expires_at(&r) == *score,
+                    Some(Held::Dormant(d)) => rules.forget_at(&d) == *score,
+                    None => false,
+                };
+                if !exact {
+                    self.reconcile(id, rules)?;
+                    lagging = true;
+                }
+                ids.push(id);
+            }
+            if !lagging {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// Every member of the sorted set `key`.
+    fn ids(&self, key: String) -> Result<Vec<SessionId>> {
+        let members: Vec<String> = self
+            .pool
+            .with(|c| redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query(c))?;
         Ok(members
             .iter()
             .filter_map(|m| SessionId::parse(m).ok())
@@ -568,7 +610,7 @@ impl Store for RedisStore {
     }
 
     fn scan(&self, _part: usize, f: &mut dyn FnMut(SessionId, &Record)) -> Result<()> {
-        for id in self.ids(self.live_key(), None)? {
+        for id in self.ids(self.live_key())? {
             if let (_, Some(Held::Live(record))) = self.read(id)? {
                 f(id, &record);
             }
@@ -580,7 +622,7 @@ impl Store for RedisStore {
         let now = cx.now;
         let mut more = false;
         for key in [self.live_key(), self.dormant_key()] {
-            let due = self.ids(key, Some((now, budget)))?;
+            let due = self.due(key, now, budget, cx.rules)?;
             more |= due.len() == budget;
             for id in due {
                 self.settle_due(id, cx)?;
@@ -612,7 +654,7 @@ impl Store for RedisStore {
 
     fn export(&self, _part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
         for key in [self.live_key(), self.dormant_key()] {
-            for id in self.ids(key, None)? {
+            for id in self.ids(key)? {
                 match self.read(id)?.1 {
                     Some(Held::Live(r)) => f(Entry::Live(id, r)),
                     Some(Held::Dormant(d)) => f(Entry::Dormant(id, d)),
