@@ -46,7 +46,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).expect("usage: redis_footprint URL N");
     let n: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let port = url.rsplit(':').next().expect("a URL with a port").to_owned();
+    let port = url
+        .rsplit(':')
+        .next()
+        .expect("a URL with a port")
+        .to_owned();
     for (name, with_user) in [("anonymous", false), ("with_user", true)] {
         let t = tracker(url, name);
         let before = used_memory(&port);

@@ -2,11 +2,15 @@
 
 mod hashmap;
 mod moka;
+mod plain_redis;
 mod sojourn;
+mod sojourn_redis;
 
 pub use self::hashmap::HashMapPeer;
 pub use self::moka::MokaPeer;
+pub use self::plain_redis::PlainRedisPeer;
 pub use self::sojourn::SojournCore;
+pub use self::sojourn_redis::sojourn_redis;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
