@@ -79,6 +79,41 @@ fn two_workers_never_lose_or_share_a_tick() {
     }
 }
 
+/// Each worker keeps the values it last saw as the expected value of its
+/// next swap; what another worker did since must still be what it sees,
+/// including for calls that decide to write nothing.
+#[test]
+fn a_worker_never_answers_from_what_it_saw_before_another_wrote() {
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let p = support::unique_prefix("stale");
+    let (a, b) = (worker(&p, &clock, &ends), worker(&p, &clock, &ends));
+    let id = a.start(None, None).unwrap().id;
+    a.track(id, Kind::View).unwrap();
+    // B tracks: A's next tick goes on from B's.
+    b.track(id, Kind::View).unwrap();
+    assert_eq!(a.track(id, Kind::View).unwrap().view_sequence, 3);
+    // B identifies: A's read sees the user.
+    b.identify(id, "ann").unwrap();
+    let seen = a.get(id).unwrap().expect("live");
+    assert_eq!(seen.user_id.as_deref(), Some("ann"));
+    // It idles out and B's sweep ends it: for A it is over, and A
+    // reports no second end.
+    clock.advance(Duration::from_secs(31 * 60)).unwrap();
+    b.sweep().unwrap();
+    assert!(a.get(id).unwrap().is_none(), "ended by B");
+    assert!(a.track(id, Kind::View).is_err());
+    a.sweep().unwrap();
+    assert_eq!(ends.lock().unwrap().len(), 1, "reported once, by B");
+    // B revives it: A sees it live again, its counters carried on.
+    b.revive(id, sojourn::Hints::default()).unwrap();
+    assert_eq!(a.track(id, Kind::View).unwrap().view_sequence, 4);
+    // A ends it; B's end finds it ended.
+    assert!(a.end(id).unwrap().is_some());
+    assert!(b.end(id).unwrap().is_none());
+    assert!(b.get(id).unwrap().is_none());
+}
+
 #[test]
 fn each_end_is_reported_by_exactly_one_worker() {
     ends_once(Redis::Single);

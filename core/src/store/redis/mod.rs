@@ -11,6 +11,7 @@
 //! same script in this first, standalone version.
 
 mod pool;
+mod recent;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use crate::model::{Dormant, Entry, Record};
 use crate::rules::Rules;
 use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which};
 use pool::Pool;
+use recent::Recent;
 
 /// How many times an `update` retries a swap that lost a race before it
 /// reports the contention as a store error.
@@ -67,18 +69,27 @@ pub struct RedisStore {
     max_live: usize,
     max_dormant: usize,
     commit: Script,
+    recent: Recent,
+}
+
+/// How a swap went.
+enum Swap {
+    Won,
+    /// Another process changed the session first: its value now.
+    Lost(Vec<u8>),
 }
 
 /// The commit script: the session's key alone, so that it works on a
 /// Cluster as it does on one Redis. KEYS: the session. ARGV: the value
-/// read ('' for none), the value to write ('' to delete). Returns 1 when
-/// it swapped, 0 when the value was not the one read.
+/// read ('' for none), the value to write ('' to delete). Returns {'1'}
+/// when it swapped, {'0', value} with the session's value ('' for none)
+/// when that was not the one read, so that a retry needs no read.
 const COMMIT: &str = r#"
 local current = redis.call('GET', KEYS[1])
 if current == false then current = '' end
-if current ~= ARGV[1] then return 0 end
+if current ~= ARGV[1] then return {'0', current} end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-return 1
+return {'1'}
 "#;
 
 impl RedisStore {
@@ -127,6 +138,7 @@ impl RedisStore {
             max_live: max_sessions,
             max_dormant,
             commit: Script::new(COMMIT),
+            recent: Recent::default(),
         })
     }
 
@@ -155,6 +167,7 @@ impl RedisStore {
             .pool
             .with(|c| redis::cmd("GET").arg(self.session_key(id)).query(c))?;
         let raw = raw.unwrap_or_default();
+        self.recent.put(id, &raw);
         Ok((raw.clone(), self.decode(&raw)?))
     }
 
@@ -190,7 +203,7 @@ impl RedisStore {
         before: &Option<Held>,
         after: &Option<Held>,
         rules: &Rules,
-    ) -> Result<bool> {
+    ) -> Result<Swap> {
         let value = match after {
             Some(held) => {
                 serde_json::to_vec(held).map_err(|e| Error::store(self.pool.address(), e))?
@@ -228,19 +241,24 @@ impl RedisStore {
             add.push(redis::Cmd::sadd(self.user_key(*which, user), &member));
         }
         self.run(&add)?;
-        let swapped: i64 = self.pool.with(|c| {
+        let mut reply: Vec<Vec<u8>> = self.pool.with(|c| {
             self.commit
                 .key(self.session_key(id))
                 .arg(raw)
                 .arg(&value)
                 .invoke(c)
         })?;
-        if swapped != 1 {
-            // What this attempt added may not be the session's: set right
-            // for what it is now, before the caller tries again.
-            self.reconcile(id, rules)?;
-            return Ok(false);
+        if reply.first().map(Vec::as_slice) != Some(b"1") {
+            let current = reply.pop().filter(|_| reply.len() == 1).unwrap_or_default();
+            self.recent.put(id, &current);
+            if !add.is_empty() {
+                // What this attempt added may not be the session's: set
+                // right for what it is now, before the caller tries again.
+                self.reconcile(id, rules)?;
+            }
+            return Ok(Swap::Lost(current));
         }
+        self.recent.put(id, &value);
         let mut remove: Vec<redis::Cmd> = Vec::new();
         let kind = |h: &Option<Held>| match h {
             Some(Held::Live(_)) => 1,
@@ -257,7 +275,7 @@ impl RedisStore {
             remove.push(redis::Cmd::srem(self.user_key(*which, user), &member));
         }
         self.run(&remove)?;
-        Ok(true)
+        Ok(Swap::Won)
     }
 
     /// How many members the sorted set `key` has, and its first (lowest
@@ -432,8 +450,20 @@ impl RedisStore {
         f: &mut dyn FnMut(Found<'_>) -> Step,
     ) -> Result<Trim> {
         let mut evicted_any = false;
+        // The value to expect: known from a lost swap, or the one last
+        // seen here (`recent`, checked before it is relied on), or read.
+        let mut known: Option<Vec<u8>> = None;
         for _ in 0..MAX_RETRIES {
-            let (raw, before) = self.read(id)?;
+            let (raw, before, unchecked) = match known.take() {
+                Some(raw) => (raw.clone(), self.decode(&raw)?, false),
+                None => match self.recent.get(id) {
+                    Some(raw) => (raw.to_vec(), self.decode(&raw)?, true),
+                    None => {
+                        let (raw, before) = self.read(id)?;
+                        (raw, before, false)
+                    }
+                },
+            };
             let mut state = before.clone();
             let mark = cx.departed.len();
             let mut inserted = false;
@@ -484,9 +514,29 @@ impl RedisStore {
             }
 
             if state == before {
+                if unchecked {
+                    // Nothing to swap, so nothing checked the value this
+                    // decision was made on: a read does.
+                    let (current, _) = self.read(id)?;
+                    if current != raw {
+                        cx.departed.truncate(mark);
+                        known = Some(current);
+                        continue;
+                    }
+                }
                 return Ok(Trim::after(departed, evicted_any, &state, newcomer));
             }
             if inserted && !matches!(before, Some(Held::Live(_))) {
+                if unchecked {
+                    // An eviction is not undone by a lost swap: make sure
+                    // the session is not live before making room for it.
+                    let (current, _) = self.read(id)?;
+                    if current != raw {
+                        cx.departed.truncate(mark);
+                        known = Some(current);
+                        continue;
+                    }
+                }
                 // Room first, in steps of its own: an eviction is another
                 // session's departure, whatever becomes of this swap.
                 let mut room = Cx::new(cx.now, cx.rules);
@@ -494,15 +544,18 @@ impl RedisStore {
                 self.evict_if_full(&mut room, own)?;
                 let evicted = std::mem::take(&mut room.departed);
                 evicted_any |= !evicted.is_empty();
-                if self.swap(id, &raw, &before, &state, cx.rules)? {
-                    cx.departed.splice(mark..mark, evicted);
-                } else {
-                    cx.departed.truncate(mark);
-                    cx.departed.extend(evicted);
-                    continue;
+                match self.swap(id, &raw, &before, &state, cx.rules)? {
+                    Swap::Won => cx.departed.splice(mark..mark, evicted).for_each(drop),
+                    Swap::Lost(current) => {
+                        cx.departed.truncate(mark);
+                        cx.departed.extend(evicted);
+                        known = Some(current);
+                        continue;
+                    }
                 }
-            } else if !self.swap(id, &raw, &before, &state, cx.rules)? {
+            } else if let Swap::Lost(current) = self.swap(id, &raw, &before, &state, cx.rules)? {
                 cx.departed.truncate(mark);
+                known = Some(current);
                 continue;
             }
             return Ok(Trim::after(departed, evicted_any, &state, newcomer));
@@ -675,7 +728,7 @@ impl Store for RedisStore {
             if matches!(held, Held::Live(_)) && !matches!(before, Some(Held::Live(_))) {
                 self.evict_if_full(cx, None)?;
             }
-            if self.swap(id, &raw, &before, &Some(held.clone()), cx.rules)? {
+            if let Swap::Won = self.swap(id, &raw, &before, &Some(held.clone()), cx.rules)? {
                 return self.trim_dormant(cx);
             }
         }
