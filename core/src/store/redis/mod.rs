@@ -69,6 +69,7 @@ pub struct RedisStore {
     max_live: usize,
     max_dormant: usize,
     commit: Script,
+    head: Script,
     recent: Recent,
 }
 
@@ -91,6 +92,25 @@ if current ~= ARGV[1] then return {'0', current} end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
 return {'1'}
 "#;
+
+/// The head of a sorted set in one round trip, on its key alone. KEYS: the
+/// set. ARGV: how many first members, a member to look for ('' none).
+/// Returns {size, first members with their scores, 1 if the member is in}.
+const HEAD: &str = r#"
+local first = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local present = 0
+if ARGV[2] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[2]) then present = 1 end
+return {redis.call('ZCARD', KEYS[1]), first, present}
+"#;
+
+/// What `RedisStore::head` tells of a sorted set.
+struct Head {
+    size: usize,
+    /// The first members, lowest score first: (score, id).
+    first: Vec<(i64, SessionId)>,
+    /// Whether the member asked about is in the set.
+    present: bool,
+}
 
 impl RedisStore {
     /// A store at `url` (`redis://127.0.0.1:6379`), its keys under
@@ -138,6 +158,7 @@ impl RedisStore {
             max_live: max_sessions,
             max_dormant,
             commit: Script::new(COMMIT),
+            head: Script::new(HEAD),
             recent: Recent::default(),
         })
     }
@@ -278,23 +299,22 @@ impl RedisStore {
         Ok(Swap::Won)
     }
 
-    /// How many members the sorted set `key` has, and its first (lowest
-    /// score) with its score.
-    fn count_and_first(&self, key: String) -> Result<(usize, Option<(SessionId, i64)>)> {
-        let (count, first): (usize, Vec<(String, i64)>) = self.pool.with(|c| {
-            let count = redis::cmd("ZCARD").arg(&key).query(c)?;
-            let first = redis::cmd("ZRANGE")
-                .arg(&key)
-                .arg(0)
-                .arg(0)
-                .arg("WITHSCORES")
-                .query(c)?;
-            Ok((count, first))
-        })?;
+    /// The size of the sorted set `key`, its `n` first members, and
+    /// whether `member` is in it: one script, one round trip.
+    fn head(&self, key: String, n: usize, member: Option<SessionId>) -> Result<Head> {
+        let member = member.map(|m| m.to_string()).unwrap_or_default();
+        let (size, first, present): (usize, Vec<(String, i64)>, i64) = self
+            .pool
+            .with(|c| self.head.key(&key).arg(n).arg(&member).invoke(c))?;
         let first = first
-            .first()
-            .and_then(|(s, at)| Some((SessionId::parse(s).ok()?, *at)));
-        Ok((count, first))
+            .iter()
+            .filter_map(|(s, at)| Some((*at, SessionId::parse(s).ok()?)))
+            .collect();
+        Ok(Head {
+            size,
+            first,
+            present: present == 1,
+        })
     }
 
     /// Runs index writes, each on one key (one slot on a Cluster).
@@ -346,11 +366,11 @@ impl RedisStore {
     /// record goes as it does and so does not count.
     fn evict_if_full(&self, cx: &mut Cx<'_>, reviving: Option<SessionId>) -> Result<()> {
         loop {
-            let (live, first) = self.count_and_first(self.live_key())?;
-            if live < self.max_live {
+            let head = self.head(self.live_key(), 1, None)?;
+            if head.size < self.max_live {
                 return Ok(());
             }
-            let Some((victim, score)) = first else {
+            let Some(&(score, victim)) = head.first.first() else {
                 return Ok(());
             };
             // An entry that is not the session's (a lost swap, a process
@@ -374,36 +394,14 @@ impl RedisStore {
     /// The oldest dormant record (forget time, id), if there are
     /// `max_dormant` of them already.
     fn oldest_if_full(&self, excluding: Option<SessionId>) -> Result<Option<(i64, SessionId)>> {
-        let (count, first): (usize, Vec<(String, i64)>) = self.pool.with(|c| {
-            let count = redis::cmd("ZCARD").arg(self.dormant_key()).query(c)?;
-            let first = redis::cmd("ZRANGE")
-                .arg(self.dormant_key())
-                .arg(0)
-                .arg(1)
-                .arg("WITHSCORES")
-                .query(c)?;
-            Ok((count, first))
-        })?;
-        let first: Vec<(i64, SessionId)> = first
-            .iter()
-            .filter_map(|(s, at)| Some((*at, SessionId::parse(s).ok()?)))
-            .collect();
-        let excluded = match excluding {
-            Some(id) => {
-                let score: Option<i64> = self.pool.with(|c| {
-                    redis::cmd("ZSCORE")
-                        .arg(self.dormant_key())
-                        .arg(id.to_string())
-                        .query(c)
-                })?;
-                usize::from(score.is_some())
-            }
-            None => 0,
-        };
-        if count - excluded < self.max_dormant {
+        let head = self.head(self.dormant_key(), 2, excluding)?;
+        if head.size - usize::from(head.present) < self.max_dormant {
             return Ok(None);
         }
-        Ok(first.into_iter().find(|(_, id)| Some(*id) != excluding))
+        Ok(head
+            .first
+            .into_iter()
+            .find(|(_, id)| Some(*id) != excluding))
     }
 
     fn trim_dormant(&self, cx: &mut Cx<'_>) -> Result<()> {
@@ -418,15 +416,15 @@ impl RedisStore {
     /// fit.
     fn make_room(&self, cx: &mut Cx<'_>, transient: Option<(i64, SessionId)>) -> Result<()> {
         loop {
-            let (dormant, first) = self.count_and_first(self.dormant_key())?;
+            let head = self.head(self.dormant_key(), 1, None)?;
             let full = match transient {
-                None => dormant > self.max_dormant,
-                Some(_) => dormant >= self.max_dormant,
+                None => head.size > self.max_dormant,
+                Some(_) => head.size >= self.max_dormant,
             };
             if !full {
                 return Ok(());
             }
-            let Some((oldest, at)) = first else {
+            let Some(&(at, oldest)) = head.first.first() else {
                 return Ok(());
             };
             if transient.is_some_and(|t| t < (at, oldest)) {
