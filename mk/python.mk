@@ -1,9 +1,10 @@
 # The Python package (python/, over bindings/python): `make python-test`
 # creates .venv at the root if missing, installs the tools of
 # python/requirements-dev.txt, builds the abi3 wheel with maturin (one
-# release build), installs it, then runs pytest (scenarios and Python
-# tests), stubtest (python/sojourn/_native.pyi against the module) and
-# mypy --strict (the package, and typed code using it). `make python-demo`
+# release build), installs it, then runs pytest (scenarios on every store
+# and Python tests, with the Redis servers of scripts/with-redis),
+# stubtest (python/sojourn/_native.pyi against the module) and mypy
+# --strict (the package, and typed code using it). `make python-demo`
 # runs examples/python/lifecycle.py. Stamps in .venv make a warm run quick.
 
 # Rules here must not become make's default goal: restored at the end.
@@ -38,8 +39,11 @@ $(PY_WHEEL_STAMP): $(PY_TOOLS_STAMP) $(PY_SOURCES)
 
 python-wheel: $(PY_WHEEL_STAMP)
 
+# pytest runs under scripts/with-redis (a real redis-server and a real
+# three-master Redis Cluster); SOJOURN_REDIS_REQUIRED makes a test that
+# finds no Redis fail instead of skipping.
 python-test: $(PY_WHEEL_STAMP)
-	$(VENV_BIN)/python -m pytest python/tests
+	SOJOURN_REDIS_REQUIRED=1 scripts/with-redis $(VENV_BIN)/python -m pytest python/tests
 	cd target && ../$(VENV_BIN)/python -m mypy.stubtest sojourn._native
 	$(PY_CHECK) mypy --strict python/sojourn
 	$(PY_CHECK) mypy --strict python/tests/typed_usage.py examples/python/lifecycle.py

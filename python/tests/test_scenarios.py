@@ -1,6 +1,9 @@
 """Replays every ``tests/scenarios/*.json`` through the Python API, with a
 ``MockClock`` and no background driver, as ``core/tests/scenarios.rs`` does
-through the Rust API. The format is in ``tests/scenarios/README.md``.
+through the Rust API, on every store: the memory store, a real Redis and a
+real three-master Redis Cluster (``scripts/with-redis``), each tracker
+under a key prefix of its own, so that a restart starts from nothing as on
+the memory store. The format is in ``tests/scenarios/README.md``.
 
 Each result is turned into the JSON shape of the scenarios through the
 Python attributes (not through ``to_json``), and every session, end, tick
@@ -19,7 +22,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import sojourn
-from support import EPOCH
+from support import EPOCH, store_options
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
 
@@ -166,7 +169,8 @@ def assign(expected: list[Any], actual: list[Any], used: list[bool]) -> bool:
 
 
 class Run:
-    def __init__(self, scenario: dict[str, Any]) -> None:
+    def __init__(self, scenario: dict[str, Any], store: str = "memory") -> None:
+        self.store = store
         self.base_config: dict[str, Any] = scenario.get("config", {})
         self.clock = sojourn.MockClock(EPOCH)
         self.ends: list[sojourn.SessionEnd] = []
@@ -179,6 +183,7 @@ class Run:
         for key, value in config.items():
             assert key in CONFIG_KEYS, f"unknown config key {key}"
             options[CONFIG_KEYS[key]] = timedelta(milliseconds=value) if key.endswith("_ms") else value
+        options.update(store_options(self.store, "scenario"))
         return sojourn.Tracker(clock=self.clock, sweep_interval=0, on_end=self.ends.append, **options)
 
     def fill(self, value: Any) -> Any:
@@ -272,9 +277,11 @@ def test_every_scenario_is_found() -> None:
 
 
 @pytest.mark.parametrize("path", scenario_files(), ids=lambda p: p.stem)
-def test_scenario(path: Path) -> None:
+@pytest.mark.parametrize("store", ["memory", "redis", "cluster"])
+def test_scenario(store: str, path: Path) -> None:
     scenario = json.loads(path.read_text())
-    run = Run(scenario)
+    run = Run(scenario, store)
+    assert run.tracker.store_is_remote is (store != "memory")
     try:
         for i, step in enumerate(scenario["steps"]):
             try:

@@ -200,6 +200,7 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
         "idle_timeout", "max_lifetime", "revive_window", "retention", "max_sessions", "max_dormant",
         "secret", "secrets", "unsigned_tokens", "max_counter_hint", "sweep_interval", "on_end",
         "max_pending_ends", "close_timeout", "max_attrs_bytes", "clock", "fault_switch",
+        "redis_url", "redis_cluster", "key_prefix", "store_timeout",
     ]  # fmt: skip
     assert list(sojourn.DEFAULTS) == options, "DEFAULTS lists every option"
     if sys.version_info >= (3, 10):  # a 3.9 abi3 class has no text signature
@@ -210,15 +211,19 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
     assert d["idle_timeout"] == timedelta(minutes=30) and d["max_lifetime"] == timedelta(hours=24)
     assert d["revive_window"] is None and d["sweep_interval"] == timedelta(seconds=1)
     assert (d["max_sessions"], d["max_attrs_bytes"]) == (1_000_000, 4096)
+    assert (d["redis_url"], d["redis_cluster"]) == (None, None)
+    assert (d["key_prefix"], d["store_timeout"]) == ("sojourn", timedelta(milliseconds=250))
     with pytest.raises(TypeError):
         d["idle_timeout"] = 1  # type: ignore[index]
     doc = sojourn.Tracker.__doc__ or ""
     for name, value in d.items():
         assert f"- {name}" in doc or f"{name} /" in doc or f"/ {name}" in doc, name
         if isinstance(value, timedelta):
-            assert f"{name}: {int(value.total_seconds())} s" in doc
+            assert f"{name}: {value.total_seconds():g} s" in doc
         elif isinstance(value, int):
             assert f"{name}: {value}" in doc
+        elif isinstance(value, str):
+            assert f'{name}: "{value}"' in doc
     assert sojourn.LIMITS == {
         "max_user_id_bytes": 256,
         "min_secret_bytes": 16,
@@ -227,6 +232,7 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
         "max_duration": timedelta(days=36_525),
         "min_sweep_interval": timedelta(milliseconds=1),
         "max_clock": datetime(9899, 12, 30, 23, 59, 59, 999_000, tzinfo=timezone.utc),
+        "max_key_prefix_bytes": 64,
     }
 
 

@@ -8,12 +8,14 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyString};
 use sojourn::config::{
-    MAX_CLOCK_MS, MAX_CLOCK_SKEW, MAX_COUNTER, MAX_DURATION, MAX_USER_ID_BYTES, MIN_SWEEP_INTERVAL,
+    MAX_CLOCK_MS, MAX_CLOCK_SKEW, MAX_COUNTER, MAX_DURATION, MAX_KEY_PREFIX_BYTES,
+    MAX_USER_ID_BYTES, MIN_SWEEP_INTERVAL,
 };
 use sojourn::{Config, MIN_SECRET_BYTES, TrackerBuilder};
 
 use crate::clock::PyMockClock;
 use crate::convert;
+use crate::errors::invalid;
 use crate::store::PyFaultSwitch;
 
 /// The keywords of `Tracker(...)`, as Python gave them.
@@ -34,6 +36,10 @@ pub struct Options<'a, 'py> {
     pub max_attrs_bytes: Option<&'a Bound<'py, PyAny>>,
     pub clock: Option<&'a Bound<'py, PyMockClock>>,
     pub fault_switch: Option<&'a Bound<'py, PyFaultSwitch>>,
+    pub redis_url: Option<&'a Bound<'py, PyAny>>,
+    pub redis_cluster: Option<&'a Bound<'py, PyAny>>,
+    pub key_prefix: Option<&'a Bound<'py, PyAny>>,
+    pub store_timeout: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl Options<'_, '_> {
@@ -99,6 +105,48 @@ impl Options<'_, '_> {
         if let Some(switch) = self.fault_switch {
             b = switch.get().store(b);
         }
+        b = self.redis(b)?;
+        Ok(b)
+    }
+
+    /// Whether the tracker asks for Redis: building it connects.
+    pub fn wants_redis(&self) -> bool {
+        self.redis_url.is_some() || self.redis_cluster.is_some()
+    }
+
+    /// The Redis options. A Redis store and a fault switch together, an
+    /// empty list of nodes, a bad prefix or timeout: refused by the core's
+    /// `build`, as in every language.
+    fn redis(&self, mut b: TrackerBuilder) -> PyResult<TrackerBuilder> {
+        let url = self
+            .redis_url
+            .map(|v| convert::text("redis_url", v))
+            .transpose()?;
+        let nodes = self
+            .redis_cluster
+            .map(|v| convert::texts("redis_cluster", v))
+            .transpose()?;
+        if let (Some(given), Some(_), Some(_)) = (self.redis_url, &url, &nodes) {
+            // The core's builder keeps one target (the last given): both
+            // given is a mistake it cannot see.
+            return Err(invalid(
+                given.py(),
+                "redis_cluster",
+                "give redis_url or redis_cluster, not both",
+            ));
+        }
+        if let Some(url) = url {
+            b = b.redis(url);
+        }
+        if let Some(nodes) = nodes {
+            b = b.redis_cluster(nodes);
+        }
+        if let Some(prefix) = self.key_prefix {
+            b = b.key_prefix(convert::text("key_prefix", prefix)?);
+        }
+        if let Some(d) = self.store_timeout {
+            b = b.store_timeout(convert::duration("store_timeout", d)?);
+        }
         Ok(b)
     }
 }
@@ -137,6 +185,10 @@ pub fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("max_attrs_bytes", c.max_attrs_bytes)?;
     d.set_item("clock", py.None())?;
     d.set_item("fault_switch", py.None())?;
+    d.set_item("redis_url", py.None())?;
+    d.set_item("redis_cluster", py.None())?;
+    d.set_item("key_prefix", &c.key_prefix)?;
+    d.set_item("store_timeout", c.store_timeout)?;
     Ok(d)
 }
 
@@ -150,15 +202,17 @@ pub fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("max_duration", MAX_DURATION)?;
     d.set_item("min_sweep_interval", MIN_SWEEP_INTERVAL)?;
     d.set_item("max_clock", crate::convert::datetime(py, MAX_CLOCK_MS)?)?;
+    d.set_item("max_key_prefix_bytes", MAX_KEY_PREFIX_BYTES)?;
     Ok(d)
 }
 
 fn seconds(d: Duration) -> String {
     let s = d.as_secs();
     match (s % 3600, s % 60) {
+        _ if s == 0 || d.subsec_nanos() != 0 => format!("{} s", d.as_secs_f64()),
         (0, _) => format!("{s} s ({} h)", s / 3600),
         (_, 0) => format!("{s} s ({} min)", s / 60),
-        _ => format!("{} s", d.as_secs_f64()),
+        _ => format!("{s} s"),
     }
 }
 
@@ -182,7 +236,10 @@ pub fn defaults_doc() -> String {
          - close_timeout: {}\n\
          - max_attrs_bytes: {}\n\
          - clock: the system clock\n\
-         - fault_switch: none (a store that never fails on purpose)",
+         - fault_switch: none (a store that never fails on purpose)\n\
+         - redis_url / redis_cluster: none (sessions in this process's memory)\n\
+         - key_prefix: {:?}\n\
+         - store_timeout: {}",
         seconds(c.idle_timeout),
         seconds(c.max_lifetime),
         seconds(c.retention),
@@ -193,5 +250,7 @@ pub fn defaults_doc() -> String {
         c.max_pending_ends,
         seconds(c.close_timeout),
         c.max_attrs_bytes,
+        c.key_prefix,
+        seconds(c.store_timeout),
     )
 }

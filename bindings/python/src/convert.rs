@@ -99,6 +99,30 @@ pub fn text(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     unicode(name, text)
 }
 
+/// A sequence of `str` (a Redis Cluster's node URLs): any iterable of
+/// them but a single `str`, which would iterate as its characters.
+pub fn texts(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let expected = "a list of str";
+    if obj.is_instance_of::<PyString>() {
+        return Err(wrong_type(name, "a list of str, not a single str", obj));
+    }
+    let items = obj
+        .try_iter()
+        .map_err(|_| wrong_type(name, expected, obj))?;
+    items
+        .map(|item| {
+            let item = item?;
+            let text = item.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "{name} must be {expected}, and holds a {}",
+                    type_name(&item)
+                ))
+            })?;
+            unicode(name, text)
+        })
+        .collect()
+}
+
 /// An optional [`text`]: `None` is none.
 pub fn opt_text(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
     obj.filter(|o| !o.is_none())

@@ -15,7 +15,15 @@
 //! copied one without touching it. Each [`Slot`] holds the core tracker of
 //! one Python tracker, so that the object the application holds keeps
 //! working in the child.
+//!
+//! A tracker on Redis connects when it is renewed. If its Redis does not
+//! answer then, the slot is left *stale*: it keeps the parent's copy,
+//! which is never used (its connections are the parent's), and the next
+//! call that needs the store renews it, or raises the `StoreError` that
+//! renewing gave, as a call to a Redis that is down would.
 
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use arc_swap::ArcSwap;
@@ -25,27 +33,110 @@ use sojourn::Tracker;
 use crate::warnings;
 
 /// The core tracker of one Python tracker: replaced in a child after fork.
-pub struct Slot(ArcSwap<Tracker>);
+pub struct Slot {
+    /// Dropped with the slot unless it is stale.
+    tracker: ManuallyDrop<ArcSwap<Tracker>>,
+    /// In a child after fork: the tracker is still the parent's copy,
+    /// because renewing it failed (its Redis did not answer).
+    stale: AtomicBool,
+    /// `close()` was called while the slot was stale: its renewal is
+    /// closed at once.
+    closed_stale: AtomicBool,
+}
 
 impl Slot {
     /// A new slot, remembered (without being kept alive) for `close_all`
     /// and for a child after fork.
     pub fn register(tracker: Tracker) -> Arc<Slot> {
-        let slot = Arc::new(Slot(ArcSwap::from_pointee(tracker)));
+        let slot = Arc::new(Slot {
+            tracker: ManuallyDrop::new(ArcSwap::from_pointee(tracker)),
+            stale: AtomicBool::new(false),
+            closed_stale: AtomicBool::new(false),
+        });
         let mut open = open();
         open.retain(|s| s.strong_count() > 0);
         open.push(Arc::downgrade(&slot));
         slot
     }
 
-    /// The tracker, for one call.
+    /// The tracker, for one call that may use a stale slot's without
+    /// reaching the store (`token`, `closed`), or that knows the slot is
+    /// not stale: a tracker on the memory store is always renewed.
+    #[inline]
     pub fn get(&self) -> arc_swap::Guard<Arc<Tracker>> {
-        self.0.load()
+        self.tracker.load()
     }
 
-    /// The tracker, to hand to another thread or keep.
-    pub fn get_full(&self) -> Arc<Tracker> {
-        self.0.load_full()
+    /// The tracker for a call that reaches the store: a stale slot is
+    /// renewed first, or the renewal's error returned. May connect to
+    /// Redis: call it with the GIL let go.
+    pub fn current(&self) -> sojourn::Result<arc_swap::Guard<Arc<Tracker>>> {
+        if self.stale.load(Ordering::Acquire) {
+            self.renew()?;
+        }
+        Ok(self.get())
+    }
+
+    /// Whether `close()` was called (a stale slot's: on it, in this child).
+    pub fn is_closed(&self) -> bool {
+        self.closed_stale.load(Ordering::Acquire) || self.get().is_closed()
+    }
+
+    /// `close()` of a stale slot that cannot be renewed: this process
+    /// never had a tracker of its own, so nothing is pending; its renewal
+    /// will be closed.
+    pub fn close_stale(&self) {
+        self.closed_stale.store(true, Ordering::Release);
+    }
+
+    /// In a child after fork: the parent's copy replaced by a tracker of
+    /// this process's, or the slot marked stale if that fails.
+    fn renew_after_fork(&self) {
+        if self.renew().is_err() {
+            self.stale.store(true, Ordering::Release);
+        }
+    }
+
+    /// Replaces the parent's copy with a new tracker of the same
+    /// configuration (`Tracker::forked`). Several threads may try at once:
+    /// the first to swap wins, the others' trackers are dropped (they are
+    /// this process's own).
+    fn renew(&self) -> sojourn::Result<()> {
+        let copied = self.tracker.load_full();
+        // The parent's copy must never be dropped: its locks may be held by
+        // threads this process does not have. This reference is never
+        // given back, so no other can be its last.
+        let copied = ManuallyDrop::new(copied);
+        let child = copied.forked()?;
+        if self.closed_stale.load(Ordering::Acquire) {
+            child.close();
+        }
+        let previous = self.tracker.compare_and_swap(&*copied, Arc::new(child));
+        if Arc::ptr_eq(&previous, &copied) {
+            self.stale.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Whether the slot still holds the parent's copy.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Acquire)
+    }
+
+    /// The tracker, to hand to another thread or keep; none for a stale
+    /// slot, whose tracker is the parent's.
+    fn get_full(&self) -> Option<Arc<Tracker>> {
+        (!self.is_stale()).then(|| self.tracker.load_full())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !*self.stale.get_mut() {
+            // SAFETY: `tracker` is not used again: this is the slot's end.
+            unsafe { ManuallyDrop::drop(&mut self.tracker) };
+        }
+        // A stale slot's tracker is the parent's copy: never dropped.
     }
 }
 
@@ -67,7 +158,7 @@ pub fn close_all(py: Python<'_>) -> PyResult<usize> {
     let trackers: Vec<Arc<Tracker>> = std::mem::take(&mut *open())
         .iter()
         .filter_map(Weak::upgrade)
-        .map(|slot| slot.get_full())
+        .filter_map(|slot| slot.get_full())
         .collect();
     let dropped = py.detach(move || trackers.iter().map(|tracker| tracker.close()).sum());
     // Ends dropped past a `close_timeout` say so.
@@ -84,14 +175,7 @@ pub fn close_all(py: Python<'_>) -> PyResult<usize> {
 pub fn after_fork_in_child(py: Python<'_>) -> PyResult<()> {
     let slots: Vec<Arc<Slot>> = open().iter().filter_map(Weak::upgrade).collect();
     for slot in slots {
-        let parent = slot.get_full();
-        if let Ok(child) = parent.forked() {
-            let copied = slot.0.swap(Arc::new(child));
-            // Its locks may be held by threads this process does not have,
-            // and dropping it would wait for them: never touch it again.
-            std::mem::forget(copied);
-            std::mem::forget(parent);
-        }
+        slot.renew_after_fork();
     }
     // A driver thread that could not start in the child says so.
     warnings::give(py)

@@ -5,12 +5,16 @@
 //! the core gave meanwhile on its thread (a sweep that failed: see
 //! `warnings.rs`).
 //!
-//! The GIL is released around the calls that can run long or wait on
-//! something other than a shard lock held briefly: those that visit every
-//! shard (`sessions`, `count`, `len`, `stats`, `end_user`, `forget_user`,
-//! `end_all`, `reassign_user`, `sweep`), batches (`track_many`), and those
-//! that wait for the driver thread (`close`, and dropping the tracker).
-//! The calls on one session keep it: the core never holds a store lock
+//! With a store outside the process (Redis: `Tracker::store_is_remote`),
+//! every call that reaches the store releases the GIL while it waits on
+//! the network, and so does building such a tracker (it connects). With
+//! the memory store the GIL is released around the calls that can run
+//! long or wait on something other than a shard lock held briefly: those
+//! that visit every shard (`sessions`, `count`, `len`, `stats`,
+//! `end_user`, `forget_user`, `end_all`, `reassign_user`, `sweep`),
+//! batches (`track_many`), and those that wait for the driver thread
+//! (`close`, and dropping the tracker). The calls on one session keep it:
+//! the core never holds a store lock
 //! while it calls back (see `docs/architecture.md`), so a thread waiting
 //! for the GIL never holds the lock such a call waits for, and the wait is
 //! at most another thread's round on that shard: a sweep's or `end_all`'s
@@ -75,6 +79,18 @@ use crate::warnings;
 /// - ``fault_switch``: a ``sojourn.testing.FaultSwitch``, to test what an
 ///   application does when the store fails: while it is on, every call
 ///   that reaches the store raises ``StoreError`` and changes nothing.
+/// - ``redis_url``: keep the sessions in the Redis at this URL
+///   (``redis://host:6379/0``, ``rediss://``, ``redis+unix:///path``),
+///   shared by every tracker pointed at it with the same ``key_prefix``:
+///   several processes then see one set of sessions and report each end
+///   once. The tracker connects when it is made: an unreachable Redis
+///   raises ``StoreError`` there.
+/// - ``redis_cluster``: the same on a Redis Cluster, reached through any
+///   of these nodes' URLs (a list of str). Give one of the two.
+/// - ``key_prefix``: the prefix of every Redis key (1 to 64 bytes, no
+///   braces): trackers that share it share their sessions.
+/// - ``store_timeout``: how long a call waits for Redis (to connect, and
+///   for each answer) before it raises ``StoreError``.
 ///
 /// A tracker is a context manager: leaving the block calls ``close()``.
 /// Trackers still open when the interpreter exits are closed then. In a
@@ -94,27 +110,35 @@ impl PyTracker {
     }
 
     /// `f` on the core tracker: its result, after the warnings it gave
-    /// (a sweep that failed), or its error raised.
+    /// (a sweep that failed), or its error raised. The GIL is kept on the
+    /// memory store, let go on a remote one (see above).
     #[inline]
-    fn call<R>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&Tracker) -> sojourn::Result<R>,
-    ) -> PyResult<R> {
-        let result = f(&self.core());
-        warnings::give(py)?;
-        result.or_raise(py)
-    }
-
-    /// As [`Self::call`], with the GIL let go (see above for which calls).
-    fn detached<R: Send>(
+    fn call<R: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&Tracker) -> sojourn::Result<R> + Send,
     ) -> PyResult<R> {
         let guard = self.core();
-        let core: &Tracker = &guard;
-        let result = py.detach(|| f(core));
+        let result = if guard.store_is_remote() || self.slot.is_stale() {
+            drop(guard);
+            let slot: &Slot = &self.slot;
+            py.detach(|| slot.current().and_then(|core| f(&core)))
+        } else {
+            f(&guard)
+        };
+        warnings::give(py)?;
+        result.or_raise(py)
+    }
+
+    /// As [`Self::call`], with the GIL let go whatever the store (see
+    /// above for which calls).
+    fn detached<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Tracker) -> sojourn::Result<R> + Send,
+    ) -> PyResult<R> {
+        let slot: &Slot = &self.slot;
+        let result = py.detach(|| slot.current().and_then(|core| f(&core)));
         warnings::give(py)?;
         result.or_raise(py)
     }
@@ -182,6 +206,10 @@ impl PyTracker {
         max_attrs_bytes = None,
         clock = None,
         fault_switch = None,
+        redis_url = None,
+        redis_cluster = None,
+        key_prefix = None,
+        store_timeout = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -203,8 +231,12 @@ impl PyTracker {
         max_attrs_bytes: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyMockClock>>,
         fault_switch: Option<&Bound<'_, PyFaultSwitch>>,
+        redis_url: Option<&Bound<'_, PyAny>>,
+        redis_cluster: Option<&Bound<'_, PyAny>>,
+        key_prefix: Option<&Bound<'_, PyAny>>,
+        store_timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let mut builder = Options {
+        let options = Options {
             idle_timeout,
             max_lifetime,
             revive_window,
@@ -221,9 +253,12 @@ impl PyTracker {
             max_attrs_bytes,
             clock,
             fault_switch,
-        }
-        .builder()?
-        .on_warning(warnings::hook);
+            redis_url,
+            redis_cluster,
+            key_prefix,
+            store_timeout,
+        };
+        let mut builder = options.builder()?.on_warning(warnings::hook);
         let callback = match on_end {
             Some(f) if !f.is_callable() => {
                 return Err(PyTypeError::new_err(format!(
@@ -239,7 +274,13 @@ impl PyTracker {
                 .on_end(callback.on_end())
                 .on_end_scope(Callback::scope());
         }
-        let core = builder.build().or_raise(py)?;
+        // Building on Redis connects: other threads go on meanwhile.
+        let core = if options.wants_redis() {
+            py.detach(|| builder.build())
+        } else {
+            builder.build()
+        };
+        let core = core.or_raise(py)?;
         let tracker = PyTracker {
             slot: ManuallyDrop::new(Slot::register(core)),
             callback,
@@ -499,15 +540,35 @@ impl PyTracker {
     /// were delivered). The tracker still answers calls; ends are then
     /// delivered by ``sweep()``. Calling it again delivers what is pending.
     fn close(&self, py: Python<'_>) -> PyResult<usize> {
+        let slot: &Slot = &self.slot;
+        let dropped = py.detach(|| match slot.current() {
+            Ok(core) => core.close(),
+            // A child after fork that could not reach its Redis yet has
+            // no tracker of its own: nothing pending.
+            Err(_) => {
+                slot.close_stale();
+                0
+            }
+        });
         // Ends dropped past `close_timeout` say so, as a last sweep that
         // failed does.
-        self.detached(py, |core| Ok(core.close()))
+        warnings::give(py)?;
+        Ok(dropped)
     }
 
     /// Whether ``close()`` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.core().is_closed()
+        self.slot.is_closed()
+    }
+
+    /// Whether the sessions are in a store outside this process (Redis),
+    /// whose calls wait on the network: every call that reaches it lets
+    /// other Python threads run meanwhile (``AsyncTracker`` runs them in
+    /// its threads). ``False`` for the memory store.
+    #[getter]
+    fn store_is_remote(&self) -> bool {
+        self.core().store_is_remote()
     }
 
     /// Returns the tracker itself.
@@ -532,10 +593,9 @@ impl PyTracker {
     fn __repr__(&self, py: Python<'_>) -> String {
         // A repr never raises: a store that cannot answer shows as `?`, and
         // a warning (a sweep that failed) waits for the next call.
-        let guard = self.core();
-        let core: &Tracker = &guard;
+        let slot: &Slot = &self.slot;
         let live = py
-            .detach(|| core.len())
+            .detach(|| slot.current().and_then(|core| core.len()))
             .map_or_else(|_| "?".to_owned(), |n| n.to_string());
         format!(
             "<sojourn.Tracker live={live}{}>",
