@@ -2,6 +2,9 @@
 
     python3 bench/run.py [--runs N] [--only rust,python,node] [--write]
 
+Under scripts/with-redis (as `make bench` runs it), W1 on the Redis store
+runs too, beside each language's plain Redis client (`redis_table`).
+
 Each contender replays the same W1 file (bench/workload.py) in its own
 process, `--runs` times on a fresh store; the table gives the medians and
 each Sojourn figure as a ratio to every peer of its language, measured in
@@ -47,6 +50,21 @@ LANGUAGES = {
         ["node", os.path.join(HERE, "node", "batch.mjs")],
     ),
 }
+
+# language -> (command prefix of the Redis W1 replay, contenders), each
+# taking WORKLOAD CONTENDER URL --processes K --runs R --ops N --prestart P
+# and printing {"ops_per_sec": [...]}; only those whose script exists run.
+REDIS = {
+    "rust": ([os.path.join(RUST_BIN, "redis_w1")], ["sojourn", "plain"]),
+    "python": ([PYTHON, os.path.join(HERE, "python", "redis_w1.py")], ["sojourn", "redis-py"]),
+    "node": (["node", os.path.join(HERE, "node", "redis_w1.mjs")], ["sojourn", "ioredis"]),
+}
+# W1 on Redis is cut to its first REDIS_OPS operations over REDIS_PRESTART
+# sessions: a round trip an operation makes the whole of W1 minutes long.
+REDIS_OPS = 20_000
+REDIS_PRESTART = 10_000
+REDIS_PROCESSES = (1, 4)
+REDIS_FOOTPRINT_SESSIONS = 50_000
 
 # The targets of the benchmark issue: (language, peer) -> least ratio.
 TARGETS = {
@@ -94,6 +112,56 @@ def measure(languages, runs):
         }
         results["languages"][language] = entry
     return results
+
+
+def measure_redis(languages, runs, url):
+    results = {}
+    for language in languages:
+        command, contenders = REDIS[language]
+        if not os.path.exists(command[-1]):
+            print(f"  {language}: no Redis replay ({command[-1]})", file=sys.stderr)
+            continue
+        rows = {}
+        for processes in REDIS_PROCESSES:
+            for name in contenders:
+                print(f"  {language} {name} on Redis, {processes} process(es): x{runs}", file=sys.stderr, flush=True)
+                ops = run_json(
+                    command
+                    + [WORKLOAD, name, url, "--processes", str(processes), "--runs", str(runs)]
+                    + ["--ops", str(REDIS_OPS), "--prestart", str(REDIS_PRESTART)]
+                )["ops_per_sec"]
+                rows[f"{name}/{processes}"] = {"ops_per_sec": statistics.median(ops), "runs": ops}
+        results[language] = rows
+    footprint = os.path.join(RUST_BIN, "redis_footprint")
+    if os.path.exists(footprint):
+        out = subprocess.run([footprint, url, str(REDIS_FOOTPRINT_SESSIONS)], check=True, capture_output=True, text=True).stdout
+        results["footprint"] = [json.loads(line) for line in out.strip().splitlines()]
+    return results
+
+
+def redis_table(redis):
+    lines = [
+        f"W1's first {REDIS_OPS:,} operations over {REDIS_PRESTART:,} sessions, on one local Redis; "
+        "several processes share the sessions and split the operations.",
+        "",
+        "| language | contender | processes | ops/s (median) | Sojourn ÷ contender |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for language, rows in redis.items():
+        if language == "footprint":
+            continue
+        for key, row in rows.items():
+            name, processes = key.split("/")
+            ours = rows[f"sojourn/{processes}"]["ops_per_sec"]
+            shown = "—" if name == "sojourn" else f"{ours / row['ops_per_sec']:.2f}×"
+            lines.append(f"| {language} | {name} | {processes} | {row['ops_per_sec']:,.0f} | {shown} |")
+    for f in redis.get("footprint", []):
+        lines.append("")
+        lines.append(
+            f"Redis memory a session ({f['kind']}, {f['sessions']:,} started): "
+            f"{f['bytes_per_session']:.0f} B (`used_memory` growth)"
+        )
+    return "\n".join(lines)
 
 
 def table(results):
@@ -162,15 +230,24 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default=",".join(LANGUAGES))
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--redis-only", action="store_true", help="only the Redis rows (printed, never written)")
     args = parser.parse_args()
     languages = [l for l in args.only.split(",") if l]
     if not os.path.exists(WORKLOAD):
         os.makedirs(os.path.dirname(WORKLOAD), exist_ok=True)
         subprocess.run([sys.executable, os.path.join(HERE, "workload.py"), WORKLOAD], check=True)
+    if args.redis_only:
+        print(redis_table(measure_redis(languages, args.runs, os.environ["SOJOURN_REDIS_URL"])))
+        return
     results = measure(languages, args.runs)
+    url = os.environ.get("SOJOURN_REDIS_URL")
+    if url:
+        results["redis"] = measure_redis(languages, args.runs, url)
     results["machine"] = machine()
     results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = table(results)
+    if "redis" in results:
+        text += "\n\n" + redis_table(results["redis"])
     print(f"\nW1, {args.runs} runs each, on {results['machine']}, {results['date']}\n")
     print(text)
     if args.write:
