@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import sojourn, { MockClock, Tracker } from 'sojourn'
+import sojourn, { MockClock, RedisTracker, Tracker } from 'sojourn'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -17,7 +17,10 @@ const node = (...args) => execFileSync(process.execPath, args, { cwd: PACKAGE, e
 test('import: named and default exports', () => {
   assert.equal(typeof Tracker, 'function')
   assert.equal(typeof MockClock, 'function')
+  assert.equal(typeof RedisTracker, 'function')
+  assert.equal(typeof RedisTracker.connect, 'function')
   assert.equal(sojourn.Tracker, Tracker)
+  assert.equal(sojourn.RedisTracker, RedisTracker)
   const tracker = new Tracker({ sweepInterval: 0, unsignedTokens: true })
   assert.equal(tracker.start().sessionIndex, 1)
   assert.equal(tracker.size, 1)
@@ -28,7 +31,8 @@ test('require: the same classes as import', () => {
   const cjs = require('sojourn')
   assert.equal(cjs.Tracker, Tracker)
   assert.equal(cjs.MockClock, MockClock)
-  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'Tracker', 'testing'])
+  assert.equal(cjs.RedisTracker, RedisTracker)
+  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'RedisTracker', 'Tracker', 'testing'])
   assert.equal(cjs.testing, sojourn.testing)
 })
 

@@ -81,9 +81,7 @@ impl Tracker {
     /// pending.
     #[napi(js_name = "_takeEnds", ts_return_type = "unknown[] | null")]
     pub fn take_ends_packed(&self, max: f64) -> Result<Option<EndBatch>> {
-        let max = convert::size(max, "max")?;
-        let ends = self.take_ends(max);
-        Ok((!ends.is_empty()).then_some(EndBatch(ends)))
+        self.wired.take_ends_packed(max)
     }
 
     /// @internal Drops every pending end and `taken` that were taken but
@@ -91,8 +89,7 @@ impl Tracker {
     /// `stats().endsDropped`; returns how many.
     #[napi(js_name = "_dropEnds")]
     pub fn drop_ends_internal(&self, taken: f64) -> Result<f64> {
-        let taken = convert::count(taken, "taken")?;
-        Ok(convert::number(self.drop_ends(taken)))
+        self.wired.drop_ends_internal(taken)
     }
 
     /// @internal The core's warnings given since the last call (about
@@ -100,23 +97,14 @@ impl Tracker {
     /// once: `[code, message, code, message…]`.
     #[napi(js_name = "_takeWarnings")]
     pub fn take_warnings_internal(&self) -> Vec<String> {
-        let warnings = self.take_warnings();
-        warnings
-            .into_iter()
-            .flat_map(|w| [w.code.to_owned(), w.message])
-            .collect()
+        self.wired.take_warnings_internal()
     }
 
     /// @internal `[maxPendingEnds, closeTimeout, sweepInterval]`, as the
     /// tracker has them (durations in milliseconds).
     #[napi(js_name = "_endsOptions")]
     pub fn ends_options_internal(&self) -> Vec<f64> {
-        let (max, timeout, interval) = self.ends_options();
-        vec![
-            max as f64,
-            timeout.as_millis() as f64,
-            interval.as_millis() as f64,
-        ]
+        self.wired.ends_options_internal()
     }
 
     /// @internal `get(id)`, its numbers in the buffer.
@@ -125,6 +113,7 @@ impl Tracker {
         let out = self.scratch.get()?;
         let given = id.given();
         Ok(self
+            .wired
             .inner
             .get(id.get()?)
             .or_throw()?
@@ -137,6 +126,7 @@ impl Tracker {
         let out = self.scratch.get()?;
         let given = id.given();
         Ok(self
+            .wired
             .inner
             .peek(id.get()?)
             .or_throw()?
@@ -218,7 +208,7 @@ impl Tracker {
     /// One track, its tick in the buffer.
     fn tick(&self, id: Id, kind: Kind) -> Result<()> {
         let out = self.scratch.get()?;
-        let tick = self.inner.track(id.get()?, kind).or_throw()?;
+        let tick = self.wired.inner.track(id.get()?, kind).or_throw()?;
         out.put(slot::VIEW_SEQUENCE, convert::number(tick.view_sequence));
         out.put(slot::EVENT_SEQUENCE, convert::number(tick.event_sequence));
         out.put(slot::SEQUENCE, convert::number(tick.sequence));

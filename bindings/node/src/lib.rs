@@ -9,15 +9,22 @@
 //! methods of [`internal`], which put numbers in a scratch buffer
 //! ([`scratch`]) and return strings compactly, and builds the result
 //! objects itself: quicker than napi-rs setting them property by property.
+//!
+//! The Redis tracker ([`redis`]) has the same operations, each a Promise:
+//! its arguments converted on the main thread, the core's call run on
+//! libuv's thread pool, its result converted on the main thread. Both
+//! classes reach JavaScript's `onEnd` and warnings through [`wiring`].
 
 mod clock;
 mod convert;
 mod ends;
 mod error;
+mod redis;
 mod scratch;
 mod session;
 mod store;
 mod tracker;
+mod wiring;
 // After `tracker`, so that in the generated `index.d.ts` the public
 // methods come first.
 mod internal;

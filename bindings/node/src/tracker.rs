@@ -1,23 +1,21 @@
 //! The tracker: every operation of the core, with JavaScript arguments
 //! converted in and results converted out.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
-
 use napi::bindgen_prelude::{
     ClassInstance, FromNapiValue, Function, Null, Object, ToNapiValue, ValidateNapiValue,
 };
-use napi::{Env, JsValue, sys};
+use napi::{Env, sys};
 use napi_derive::napi;
 use sojourn::{Kind, SessionId, TrackerBuilder};
 
 use crate::clock::MockClock;
 use crate::convert::{self, Any, Arg, Attrs, Id, Ids, Text, Token, check};
-use crate::ends::{Notifier, Teardown};
 use crate::error::{self, ErrorValue, OrThrow, Result};
+use crate::redis::REDIS_OPTIONS;
 use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
 use crate::store::{self, FaultSwitch};
+use crate::wiring::{Wired, Wiring};
 
 /// The options of a tracker. Every one may be left out: it then takes the
 /// core's default, given with each. Durations are in milliseconds. An
@@ -98,7 +96,7 @@ pub struct TrackerOptions<'env> {
 
 /// The names of the options, as JavaScript gives them: every field of
 /// [`TrackerOptions`].
-const OPTIONS: [&str; 17] = [
+pub(crate) const OPTIONS: [&str; 17] = [
     "idleTimeout",
     "maxLifetime",
     "reviveWindow",
@@ -125,48 +123,11 @@ const OPTIONS: [&str; 17] = [
 /// `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT` or `STORE_ERROR`.
 #[napi]
 pub struct Tracker {
-    /// With `onEnd`, how ends reach the main thread; first, so that it is
-    /// let go of before the core tracker closes.
-    delivery: Option<Delivery>,
-    /// With `warned`, how the warnings given on another thread reach the
-    /// main thread; before the core tracker, as `delivery`.
-    alarm: Option<Alarm>,
-    pub(crate) inner: sojourn::Tracker,
-    /// The core's warnings, for the wrapper to emit (`_takeWarnings`):
-    /// given on this thread (while the tracker is made, when `close()`
-    /// drops ends, when a sweep fails) or on the driver's (a background
-    /// sweep that fails), which then calls `warned` through `alarm`.
-    warnings: Arc<Mutex<Vec<sojourn::Warning>>>,
-    /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`, for the
-    /// wrapper's delivery.
-    ends_options: (usize, Duration, Duration),
+    /// The core tracker and what ties it to JavaScript: the delivery of
+    /// its ends and warnings.
+    pub(crate) wired: Wired,
     /// Where the internal methods put numbers for the wrapper.
     pub(crate) scratch: Scratch,
-}
-
-/// The threadsafe function that tells the main thread when ends wait, and
-/// the hook that lets go of it and of the pending ends when the
-/// environment is torn down. Released when dropped.
-struct Delivery {
-    notifier: Notifier,
-    _teardown: Teardown,
-}
-
-impl Drop for Delivery {
-    fn drop(&mut self) {
-        self.notifier.release();
-    }
-}
-
-/// The threadsafe function that tells the main thread when warnings wait
-/// (`warned`). Released by `close()` and when dropped; napi finalizes it
-/// when the environment is torn down.
-struct Alarm(Notifier);
-
-impl Drop for Alarm {
-    fn drop(&mut self) {
-        self.0.release();
-    }
 }
 
 #[napi]
@@ -188,75 +149,23 @@ impl Tracker {
     ) -> Result<Self> {
         let options = match options {
             // SAFETY: the value is an argument of this call.
-            Some(value) => Some(unsafe { tracker_options(env.raw(), value.raw())? }),
+            Some(value) => Some(unsafe {
+                check_options(env.raw(), value.raw(), &[&OPTIONS])?;
+                tracker_options(env.raw(), value.raw())?
+            }),
             None => None,
         };
-        let ready = ready.map(|f| f.get("ready")).transpose()?;
-        let warned = warned.map(|f| f.get("warned")).transpose()?;
-        let mut builder = match options {
+        let builder = match options {
             Some(options) => configure(options)?,
             None => sojourn::Tracker::builder(),
         };
-        let alarm = match warned {
-            // SAFETY: `warned` is a function of this call, in its `env`.
-            Some(warned) => Some(Alarm(unsafe {
-                Notifier::new(env.raw(), warned.raw(), "sojourn.warned")?
-            })),
-            None => None,
-        };
-        let warnings: Arc<Mutex<Vec<sojourn::Warning>>> = Arc::default();
-        let sink = Arc::clone(&warnings);
-        let wake = alarm.as_ref().map(|a| a.0.clone());
-        builder = builder.on_warning(move |warning| {
-            let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
-            sink.push(warning.clone());
-            drop(sink);
-            // The wrapper takes the warnings after the calls that give
-            // them; the driver's come between calls, and only this tells it.
-            if let Some(wake) = &wake {
-                wake.notify();
-            }
-        });
-        let notifier = match ready {
-            // SAFETY: `ready` is a function of this call, in its `env`.
-            Some(ready) => Some(unsafe { Notifier::new(env.raw(), ready.raw(), "sojourn.onEnd")? }),
-            None => None,
-        };
-        if let Some(notifier) = &notifier {
-            let notifier = notifier.clone();
-            builder = builder.on_ends_ready(move || notifier.notify());
-        }
-        let ends_options = {
-            let config = builder.config();
-            (
-                config.max_pending_ends,
-                config.close_timeout,
-                config.sweep_interval,
-            )
-        };
-        let built = builder.build().or_throw().and_then(|inner| {
-            let delivery = match notifier.clone() {
-                // SAFETY: this call's `env`; a tracker is dropped on the
-                // main thread of its environment, which is alive then.
-                Some(n) => Some(Delivery {
-                    _teardown: unsafe { Teardown::new(env.raw(), n.clone(), inner.clone())? },
-                    notifier: n,
-                }),
-                None => None,
-            };
-            Ok((inner, delivery))
-        });
-        let (inner, delivery) = built.inspect_err(|_| {
-            if let Some(notifier) = &notifier {
-                notifier.release();
-            }
-        })?;
+        // SAFETY: this call's `env`, on its thread.
+        let (builder, wiring) = unsafe { Wiring::new(env.raw(), builder, ready, warned)? };
+        let inner = builder.build().or_throw()?;
         Ok(Tracker {
-            delivery,
-            alarm,
-            inner,
-            warnings,
-            ends_options,
+            // SAFETY: as above; a tracker is dropped on the main thread of
+            // its environment.
+            wired: unsafe { wiring.attach(env.raw(), inner)? },
             scratch: Scratch::default(),
         })
     }
@@ -273,19 +182,29 @@ impl Tracker {
     /// The live session `id`, touched; `null` if it is not live.
     #[napi]
     pub fn get(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Session>> {
-        Ok(self.inner.get(id.get()?).or_throw()?.map(Session::from))
+        Ok(self
+            .wired
+            .inner
+            .get(id.get()?)
+            .or_throw()?
+            .map(Session::from))
     }
 
     /// The live session `id` without touching it; `null` if it is not live.
     #[napi]
     pub fn peek(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Session>> {
-        Ok(self.inner.peek(id.get()?).or_throw()?.map(Session::from))
+        Ok(self
+            .wired
+            .inner
+            .peek(id.get()?)
+            .or_throw()?
+            .map(Session::from))
     }
 
     /// Whether `id` is live. Does not touch it.
     #[napi]
     pub fn exists(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<bool> {
-        self.inner.exists(id.get()?).or_throw()
+        self.wired.inner.exists(id.get()?).or_throw()
     }
 
     /// Counts one view or event and returns the counters right after it;
@@ -298,7 +217,7 @@ impl Tracker {
     ) -> Result<Tick> {
         let id = id.get()?;
         let kind = kind_of(kind)?;
-        self.inner.track(id, kind).or_throw().map(Tick::from)
+        self.wired.inner.track(id, kind).or_throw().map(Tick::from)
     }
 
     /// Counts one view or event on each id in turn, as that many `track`
@@ -376,7 +295,12 @@ impl Tracker {
     /// it is not live.
     #[napi]
     pub fn end(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<SessionEnd>> {
-        Ok(self.inner.end(id.get()?).or_throw()?.map(SessionEnd::from))
+        Ok(self
+            .wired
+            .inner
+            .end(id.get()?)
+            .or_throw()?
+            .map(SessionEnd::from))
     }
 
     /// The live sessions, all or one user's (from the user index).
@@ -386,7 +310,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] user_id: Option<Arg<Text>>,
     ) -> Result<Vec<Session>> {
         let user_id = convert::opt_string(user_id, "userId")?;
-        let sessions = self.inner.sessions(user_id.as_deref()).or_throw()?;
+        let sessions = self.wired.inner.sessions(user_id.as_deref()).or_throw()?;
         Ok(sessions.into_iter().map(Session::from).collect())
     }
 
@@ -398,7 +322,7 @@ impl Tracker {
     #[napi]
     pub fn count(&self, #[napi(ts_arg_type = "string")] user_id: Option<Arg<Text>>) -> Result<f64> {
         let user_id = convert::opt_string(user_id, "userId")?;
-        Ok(self.inner.count(user_id.as_deref()).or_throw()? as f64)
+        Ok(self.wired.inner.count(user_id.as_deref()).or_throw()? as f64)
     }
 
     /// Logs a user out everywhere: ends every live session of the user
@@ -410,7 +334,7 @@ impl Tracker {
     #[napi]
     pub fn end_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<Text>) -> Result<f64> {
         let user_id = String::from(user_id.get("userId")?);
-        Ok(self.inner.end_user(&user_id).or_throw()? as f64)
+        Ok(self.wired.inner.end_user(&user_id).or_throw()? as f64)
     }
 
     /// Erases a user: as `endUser`, and what the tracker remembers of the
@@ -423,14 +347,14 @@ impl Tracker {
     #[napi]
     pub fn forget_user(&self, #[napi(ts_arg_type = "string")] user_id: Arg<Text>) -> Result<f64> {
         let user_id = String::from(user_id.get("userId")?);
-        Ok(self.inner.forget_user(&user_id).or_throw()? as f64)
+        Ok(self.wired.inner.forget_user(&user_id).or_throw()? as f64)
     }
 
     /// Ends every live session (for example at shutdown); returns how many
     /// ended.
     #[napi]
     pub fn end_all(&self) -> Result<f64> {
-        Ok(self.inner.end_all().or_throw()? as f64)
+        Ok(self.wired.inner.end_all().or_throw()? as f64)
     }
 
     /// Moves the live sessions of `oldUserId` to `newUserId` (an anonymous
@@ -443,7 +367,8 @@ impl Tracker {
     ) -> Result<f64> {
         let old = String::from(old_user_id.get("oldUserId")?);
         let new = String::from(new_user_id.get("newUserId")?);
-        self.inner
+        self.wired
+            .inner
             .reassign_user(&old, &new)
             .or_throw()
             .map(|n| n as f64)
@@ -453,7 +378,7 @@ impl Tracker {
     /// and the session ends pending and dropped.
     #[napi]
     pub fn stats(&self) -> Result<Stats> {
-        Ok(self.inner.stats().or_throw()?.into())
+        Ok(self.wired.inner.stats().or_throw()?.into())
     }
 
     /// Processes every due expiry now; returns how many sessions departed.
@@ -461,13 +386,13 @@ impl Tracker {
     /// `close()`, at once). The driver does this every `sweepInterval`.
     #[napi]
     pub fn sweep(&self) -> Result<f64> {
-        Ok(self.inner.sweep().or_throw()? as f64)
+        Ok(self.wired.inner.sweep().or_throw()? as f64)
     }
 
     /// The token a client keeps for the session `id`.
     #[napi]
     pub fn token(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<String> {
-        Ok(self.inner.token(id.get()?))
+        Ok(self.wired.inner.token(id.get()?))
     }
 
     /// Stops the background driver after a last sweep, delivers every
@@ -478,17 +403,8 @@ impl Tracker {
     /// of later calls are delivered by `sweep()` and `close()`, at once.
     #[napi]
     pub fn close(&self) -> f64 {
-        // The addon's part: the core keeps the pending ends for the
-        // wrapper, which delivers them (the core drops none here).
-        let dropped = self.inner.close();
-        if let Some(delivery) = &self.delivery {
-            delivery.notifier.release();
-        }
-        // No more warnings from the driver: those of later calls are taken
-        // after each call.
-        if let Some(alarm) = &self.alarm {
-            alarm.0.release();
-        }
+        let dropped = self.wired.inner.close();
+        self.wired.release();
         dropped as f64
     }
 }
@@ -506,7 +422,10 @@ impl Tracker {
         let o = options.map(|o| o.get("options")).transpose()?;
         let (user_id, attrs) = o.map_or((None, None), |o| (o.user_id, o.attrs));
         let user_id = user_id.map(String::from);
-        let session = self.inner.start(user_id.as_deref(), attrs.map(|a| a.0));
+        let session = self
+            .wired
+            .inner
+            .start(user_id.as_deref(), attrs.map(|a| a.0));
         session.or_throw()
     }
 
@@ -516,19 +435,19 @@ impl Tracker {
         ids: &[SessionId],
         kind: Kind,
     ) -> Result<Vec<sojourn::Result<sojourn::Tick>>> {
-        self.inner.track_many(ids, kind).or_throw()
+        self.wired.inner.track_many(ids, kind).or_throw()
     }
 
     pub(crate) fn core_identify(&self, id: Id, user_id: Arg<Text>) -> Result<sojourn::Session> {
         let id = id.get()?;
         let user_id = String::from(user_id.get("userId")?);
-        self.inner.identify(id, &user_id).or_throw()
+        self.wired.inner.identify(id, &user_id).or_throw()
     }
 
     pub(crate) fn core_set_attrs(&self, id: Id, attrs: Arg<Attrs>) -> Result<sojourn::Session> {
         let id = id.get()?;
         let attrs = convert::attrs(attrs)?;
-        self.inner.set_attrs(id, attrs).or_throw()
+        self.wired.inner.set_attrs(id, attrs).or_throw()
     }
 
     pub(crate) fn core_revive(
@@ -538,7 +457,7 @@ impl Tracker {
     ) -> Result<sojourn::Session> {
         let id = id.get()?;
         let hints = hints_of(hints)?;
-        self.inner.revive(id, hints).or_throw()
+        self.wired.inner.revive(id, hints).or_throw()
     }
 
     pub(crate) fn core_resume(
@@ -550,48 +469,22 @@ impl Tracker {
             .map(|t| t.get("token").map(String::from))
             .transpose()?;
         let hints = hints_of(hints)?;
-        self.inner.resume(token.as_deref(), hints).or_throw()
+        self.wired.inner.resume(token.as_deref(), hints).or_throw()
     }
 }
 
-/// Ends for the wrapper, warnings, and what its delivery needs: the
-/// internal side of `onEnd`, `close()` and the constructor.
-impl Tracker {
-    /// Up to `max` of the pending ends, oldest first.
-    pub(crate) fn take_ends(&self, max: usize) -> Vec<sojourn::SessionEnd> {
-        self.inner.take_ends(max)
-    }
-
-    /// Drops every pending end, and `taken` ends that the wrapper took but
-    /// will not deliver: the core counts them in `stats().endsDropped` and
-    /// warns `ENDS_DROPPED`. Returns how many.
-    pub(crate) fn drop_ends(&self, taken: u64) -> u64 {
-        let taken = usize::try_from(taken).unwrap_or(usize::MAX);
-        self.inner.drop_ends(taken) as u64
-    }
-
-    /// The warnings that the core gave so far; each once.
-    pub(crate) fn take_warnings(&self) -> Vec<sojourn::Warning> {
-        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// `maxPendingEnds`, `closeTimeout` and `sweepInterval`.
-    pub(crate) fn ends_options(&self) -> (usize, Duration, Duration) {
-        self.ends_options
-    }
-}
-
-/// The tracker's options from `value`: an object whose own enumerable keys
-/// are all options' names (a misspelt option is refused, not ignored),
-/// converted.
+/// Checks that `value`, the options of a tracker, is an object whose own
+/// enumerable keys are all names in `names` (a misspelt option is refused,
+/// not ignored).
 ///
 /// # Safety
 ///
 /// `env` and `value` must be those of the current call.
-unsafe fn tracker_options<'env>(
+pub(crate) unsafe fn check_options(
     env: sys::napi_env,
     value: sys::napi_value,
-) -> Result<TrackerOptions<'env>> {
+    names: &[&[&str]],
+) -> Result<()> {
     // SAFETY (every napi call here): `env` and `value` are the call's, each
     // out-pointer is to a local, and each value read is of this call.
     unsafe { <Object as ValidateNapiValue>::validate(env, value) }
@@ -616,23 +509,42 @@ unsafe fn tracker_options<'env>(
         // Any name that is not an option's is refused, whatever it holds:
         // read with replacement, for the message.
         let name = String::from(unsafe { Token::from_napi_value(env, key) }.or_throw()?);
-        if !OPTIONS.contains(&name.as_str()) {
-            return Err(error::invalid(
-                "options",
-                format!(
-                    "unknown option {name:?}; the options are {}",
-                    OPTIONS.join(", ")
-                ),
-            ));
+        if names.iter().any(|group| group.contains(&name.as_str())) {
+            continue;
         }
+        let reason = match REDIS_OPTIONS.contains(&name.as_str()) {
+            true => format!(
+                "unknown option {name:?}: a tracker keeps its sessions in memory; \
+                 `await RedisTracker.connect(options)` keeps them in Redis"
+            ),
+            false => format!(
+                "unknown option {name:?}; the options are {}",
+                names.concat().join(", ")
+            ),
+        };
+        return Err(error::invalid("options", reason));
     }
+    Ok(())
+}
+
+/// The options of a tracker in `value`, converted; its keys checked first
+/// ([`check_options`]).
+///
+/// # Safety
+///
+/// `env` and `value` must be those of the current call.
+pub(crate) unsafe fn tracker_options<'env>(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Result<TrackerOptions<'env>> {
+    // SAFETY: as the caller's.
     unsafe { TrackerOptions::from_napi_value(env, value) }
         .map_err(|e| error::invalid_value("options", e))
 }
 
 /// A builder with the options given (all but `onEnd`, which the wrapper
 /// calls: the constructor's `ready` decides whether ends are kept).
-fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
+pub(crate) fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
     let mut b = sojourn::Tracker::builder();
     // Each numeric option is the builder method of the same name.
     macro_rules! set {
@@ -677,7 +589,7 @@ fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
 }
 
 /// A kind argument: `'view'` or `'event'`.
-fn kind_of(kind: Arg<Text>) -> Result<Kind> {
+pub(crate) fn kind_of(kind: Arg<Text>) -> Result<Kind> {
     String::from(kind.get("kind")?).parse::<Kind>().or_throw()
 }
 
@@ -712,7 +624,7 @@ impl ToNapiValue for Item {
     }
 }
 
-fn hints_of(hints: Option<Arg<Hints>>) -> Result<sojourn::Hints> {
+pub(crate) fn hints_of(hints: Option<Arg<Hints>>) -> Result<sojourn::Hints> {
     match hints {
         Some(hints) => hints.get("hints")?.into_core(),
         None => Ok(sojourn::Hints::default()),
