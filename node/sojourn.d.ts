@@ -1,6 +1,7 @@
 // The package's types: the addon's, generated from the Rust doc comments
 // into `index.d.ts`, and what `sojourn.js` adds to `Tracker`. The values
-// exported are those of `sojourn.js`: `Tracker`, `MockClock` and `testing`.
+// exported are those of `sojourn.js`: `Tracker`, `RedisTracker`, `MockClock`
+// and `testing`.
 import * as native from './index'
 
 export type * from './index'
@@ -60,6 +61,68 @@ export declare class Tracker extends native.Tracker {
    * `sweep()` and `close()`, at once.
    */
   close(): number
+}
+
+/**
+ * Where a Redis tracker keeps its sessions: one Redis (`redisUrl`) or a
+ * Redis Cluster (`redisCluster`, any of its nodes' URLs), exactly one.
+ */
+export type RedisTarget =
+  | { redisUrl: string; redisCluster?: undefined }
+  | { redisCluster: string[]; redisUrl?: undefined }
+
+/**
+ * The options of `RedisTracker.connect`: every option of a `Tracker`
+ * (`TrackerOptions`), where Redis is (`RedisTarget`), and the store's own
+ * (`RedisOptions`: `keyPrefix`, `storeTimeout`).
+ */
+export type RedisTrackerOptions = native.TrackerOptions & native.RedisOptions & RedisTarget
+
+/**
+ * A tracker whose sessions are in Redis (one server or a Cluster), shared
+ * by every process and worker thread whose tracker has the same Redis and
+ * `keyPrefix`: each session counted once across them, each end reported
+ * once, by one of them. Made with `await RedisTracker.connect(options)`.
+ * Every operation that reaches Redis returns a Promise, and waits on
+ * libuv's thread pool, never on the main thread; a Promise rejects (never
+ * throws) with the `SojournError` the memory tracker would throw: for a
+ * bad argument (nothing is sent then), or `STORE_ERROR`, naming Redis's
+ * address, when Redis does not answer within `storeTimeout`. `token(id)`
+ * needs no store: it returns at once. Session ends reach `onEnd` on the
+ * main thread, as with `Tracker`.
+ */
+export declare class RedisTracker extends native.RedisTracker {
+  /** Made by `RedisTracker.connect` alone. */
+  private constructor(connection: native.RedisConnection, onEnd?: (end: native.SessionEnd) => void)
+  /**
+   * Connects to Redis and resolves to the tracker. Rejects with
+   * `INVALID_ARGUMENT` for an option out of range, of the wrong type, or
+   * unknown, or with neither or both of `redisUrl` and `redisCluster`;
+   * with `STORE_ERROR`, naming the address, when Redis does not answer
+   * within `storeTimeout`.
+   */
+  static connect(options: RedisTrackerOptions): Promise<RedisTracker>
+  /**
+   * Counts one view or event on each id in turn, in one call. Resolves,
+   * for each id in order, to its tick; `null` if its session is not live;
+   * or, for any other error of that item, a `SojournError`, in its place.
+   * A malformed id rejects the whole call, before anything is tracked.
+   */
+  trackMany(ids: string[], kind: 'view' | 'event'): Promise<Array<native.Tick | null | SojournError>>
+  /**
+   * Processes every due expiry in Redis now; resolves to how many
+   * sessions departed. Their ends go to `onEnd` on a later turn of the
+   * event loop (after `close()`, before it resolves).
+   */
+  sweep(): Promise<number>
+  /**
+   * Stops the background driver after a last sweep, delivers every
+   * pending end to `onEnd` (for at most `closeTimeout`), and lets go of
+   * the threadsafe functions: nothing of the tracker keeps the process
+   * alive then. Resolves to how many ends it dropped: 0 when all were
+   * delivered. The tracker still answers calls.
+   */
+  close(): Promise<number>
 }
 
 /**

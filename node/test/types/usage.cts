@@ -11,3 +11,12 @@ const items: Array<sojourn.Tick | null | sojourn.SojournError> = tracker.trackMa
 const erased: number = tracker.forgetUser('u1')
 const dropped: number = tracker.close()
 void [session, size, clock, items, erased, dropped]
+
+async function onRedis(): Promise<number> {
+  const redis: sojourn.RedisTracker = await sojourn.RedisTracker.connect({ redisUrl: 'redis://127.0.0.1:6379', unsignedTokens: true })
+  const started: sojourn.Session = await redis.start()
+  const tick: sojourn.Tick = await redis.track(started.id, 'view')
+  void tick
+  return redis.close()
+}
+void onRedis

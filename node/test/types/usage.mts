@@ -1,8 +1,20 @@
 // A typed use of every operation, checked by `tsc --noEmit` (`make
 // node-test`): the types that `index.d.ts` and `sojourn.d.ts` declare must
 // accept what the README shows and refuse what the addon refuses.
-import { __napiBindingTarget, MockClock, testing, Tracker } from 'sojourn'
-import type { ErrorCode, FaultSwitch, Hints, Resumed, Session, SessionEnd, SojournError, Stats, Tick, TrackerOptions } from 'sojourn'
+import { __napiBindingTarget, MockClock, RedisTracker, testing, Tracker } from 'sojourn'
+import type {
+  ErrorCode,
+  FaultSwitch,
+  Hints,
+  RedisTrackerOptions,
+  Resumed,
+  Session,
+  SessionEnd,
+  SojournError,
+  Stats,
+  Tick,
+  TrackerOptions,
+} from 'sojourn'
 
 const clock = new MockClock(new Date('2026-01-01T00:00:00Z'))
 clock.advance(1000)
@@ -119,6 +131,79 @@ tracker.size = 3
 
 void [now, user, previous, times, counters, page, tick, batch, first, failed, found, peeked, live, revived, outcome]
 void [all, mine, counts, ended, moved, gone, byReason, limits, signed, dropped]
+
+// The Redis tracker: every option of a tracker, and where Redis is; every
+// operation that reaches Redis a Promise of exactly what the memory
+// tracker returns.
+async function onRedis(): Promise<void> {
+  const redisOptions: RedisTrackerOptions = {
+    ...options,
+    redisUrl: 'redis://127.0.0.1:6379/0',
+    keyPrefix: 'shop',
+    storeTimeout: 250,
+  }
+  const redis: RedisTracker = await RedisTracker.connect(redisOptions)
+  await RedisTracker.connect({ redisCluster: ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'] })
+  await RedisTracker.connect({ redisUrl: 'redis://127.0.0.1:6379', secret: 'a secret of at least sixteen bytes', onEnd: (end: SessionEnd) => void end })
+  const started: Promise<Session> = redis.start({ userId: 'u1', attrs: { page: '/' } })
+  const s: Session = await started
+  const tick: Tick = await redis.track(s.id, 'view')
+  const batch: Array<Tick | null | SojournError> = await redis.trackMany([s.id], 'event')
+  const item = batch[0]
+  const failed: ErrorCode | undefined = item instanceof Error ? item.code : undefined
+  const found: Session | null = await redis.get(s.id)
+  const peeked: Session | null = await redis.peek(s.id)
+  const live: boolean = await redis.exists(s.id)
+  const identified: Session = await redis.identify(s.id, 'u2')
+  const withAttrs: Session = await redis.setAttrs(s.id, { referrer: 'https://example.com/' })
+  const revived: Session = await redis.revive(s.id, { viewSequence: 3 })
+  const resumed: Resumed = await redis.resume(s.token, { attrs: { page: '/back' } })
+  await redis.resume()
+  await redis.resume(null)
+  const ended: SessionEnd | null = await redis.end(s.id)
+  const all: Session[] = await redis.sessions()
+  const mine: Session[] = await redis.sessions('u2')
+  const counts: number[] = [await redis.count(), await redis.count('u2')]
+  const gone: number[] = [
+    await redis.endUser('u2'),
+    await redis.forgetUser('u2'),
+    await redis.endAll(),
+    await redis.reassignUser('u1', 'u3'),
+    await redis.sweep(),
+  ]
+  const stats: Stats = await redis.stats()
+  const token: string = redis.token(s.id)
+  const dropped: number = await redis.close()
+  void [tick, failed, found, peeked, live, identified, withAttrs, revived, resumed, ended, all, mine, counts, gone, stats, token, dropped]
+
+  // What the types refuse.
+  // @ts-expect-error: a Promise of a session, not a session
+  const notYet: Session = redis.start()
+  // @ts-expect-error: a Promise has no counters: await it
+  void redis.track(s.id, 'view').sequence
+  // @ts-expect-error: the token needs no Redis: a string, not a Promise
+  const later: Promise<string> = redis.token(s.id)
+  // @ts-expect-error: a kind is 'view' or 'event'
+  void redis.track(s.id, 'click')
+  // @ts-expect-error: connected, not constructed
+  new RedisTracker()
+  // @ts-expect-error: where Redis is, to begin with
+  void RedisTracker.connect({ keyPrefix: 'shop' })
+  // @ts-expect-error: one Redis or a Cluster, not both
+  void RedisTracker.connect({ redisUrl: 'redis://127.0.0.1', redisCluster: ['redis://127.0.0.1'] })
+  // @ts-expect-error: a Cluster is a list of URLs
+  void RedisTracker.connect({ redisCluster: 'redis://127.0.0.1:7000' })
+  // @ts-expect-error: the prefix is a string
+  void RedisTracker.connect({ redisUrl: 'redis://127.0.0.1', keyPrefix: 5 })
+  // @ts-expect-error: the timeout is milliseconds
+  void RedisTracker.connect({ redisUrl: 'redis://127.0.0.1', storeTimeout: '250ms' })
+  // @ts-expect-error: options are spelt as declared
+  void RedisTracker.connect({ redisURL: 'redis://127.0.0.1' })
+  // @ts-expect-error: and a memory tracker takes no Redis
+  new Tracker({ redisUrl: 'redis://127.0.0.1' })
+  void [notYet, later]
+}
+void onRedis
 
 // Only what sojourn.js exports is a value: not the loader's own export.
 // @ts-expect-error: exported as a type only
