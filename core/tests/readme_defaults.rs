@@ -30,6 +30,7 @@ fn duration(text: &str) -> Duration {
         .expect("a duration is a number and a unit");
     let n: u64 = n.parse().expect("a whole number");
     match unit {
+        "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
         "min" => Duration::from_secs(n * 60),
         "h" => Duration::from_secs(n * 3600),
@@ -68,6 +69,9 @@ fn the_readme_states_the_cores_defaults() {
             "max_attrs_bytes",
             "clock",
             "store",
+            "redis` / `redis_cluster",
+            "key_prefix",
+            "store_timeout",
         ]
     );
     for (name, default) in &rows {
@@ -91,6 +95,9 @@ fn the_readme_states_the_cores_defaults() {
             "on_end" => assert_eq!((default, c.on_end.is_none()), ("none", true)),
             "store" => assert_eq!((default, c.store.is_none()), ("memory store", true)),
             "clock" => assert_eq!(default, "system clock"),
+            "redis` / `redis_cluster" => assert_eq!((default, &c.redis), ("none", &None)),
+            "key_prefix" => assert_eq!(default.trim_matches('`'), c.key_prefix),
+            "store_timeout" => assert_eq!(duration(default), c.store_timeout),
             other => panic!("the table has an option the test does not know: {other}"),
         }
     }
@@ -99,6 +106,7 @@ fn the_readme_states_the_cores_defaults() {
 #[test]
 fn the_parsers_can_fail() {
     assert_eq!(duration("30 min"), Duration::from_secs(1800));
+    assert_eq!(duration("250 ms"), Duration::from_millis(250));
     assert_ne!(duration("24 h"), Duration::from_secs(3600));
     assert_eq!(number("4 KiB"), 4096);
     assert_eq!(number("1,000,000"), 1_000_000);
