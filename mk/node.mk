@@ -5,8 +5,10 @@
 # the declarations against a typed usage file with `tsc --noEmit`, and runs
 # `node --test` (both are `npm test`): the scenarios, the Node tests, and the check that the
 # `npm pack` tarball installs into an empty folder and runs the README
-# there. `make node-demo` runs examples/node/lifecycle.mjs. Stamps in
-# target/node make a warm run quick.
+# there. The tests run under scripts/with-redis (a real redis-server and a
+# real three-master Redis Cluster, for RedisTracker's tests; they fail,
+# never skip, without them). `make node-demo` runs
+# examples/node/lifecycle.mjs. Stamps in target/node make a warm run quick.
 
 # Rules here must not become make's default goal: restored at the end.
 NODE_DEFAULT_GOAL := $(.DEFAULT_GOAL)
@@ -35,7 +37,7 @@ $(NODE_ADDON_STAMP): $(NODE_TOOLS_STAMP) $(NODE_SOURCES)
 node-addon: $(NODE_ADDON_STAMP)
 
 node-test: $(NODE_ADDON_STAMP)
-	cd node && npm test --silent
+	scripts/with-redis sh -c 'cd node && npm test --silent'
 
 node-demo: $(NODE_ADDON_STAMP)
 	node examples/node/lifecycle.mjs
