@@ -132,6 +132,9 @@ def measure_redis(languages, runs, url):
                 )["ops_per_sec"]
                 rows[f"{name}/{processes}"] = {"ops_per_sec": statistics.median(ops), "runs": ops}
         results[language] = rows
+    batch = os.path.join(RUST_BIN, "redis_batch")
+    if "rust" in languages and os.path.exists(batch):
+        results["batch"] = run_json([batch, url, str(REDIS_OPS)])
     footprint = os.path.join(RUST_BIN, "redis_footprint")
     if os.path.exists(footprint):
         out = subprocess.run([footprint, url, str(REDIS_FOOTPRINT_SESSIONS)], check=True, capture_output=True, text=True).stdout
@@ -148,13 +151,21 @@ def redis_table(redis):
         "|---|---|---:|---:|---:|",
     ]
     for language, rows in redis.items():
-        if language == "footprint":
+        if language in ("footprint", "batch"):
             continue
         for key, row in rows.items():
             name, processes = key.split("/")
             ours = rows[f"sojourn/{processes}"]["ops_per_sec"]
             shown = "—" if name == "sojourn" else f"{ours / row['ops_per_sec']:.2f}×"
             lines.append(f"| {language} | {name} | {processes} | {row['ops_per_sec']:,.0f} | {shown} |")
+    b = redis.get("batch")
+    if b:
+        lines.append("")
+        lines.append(
+            f"Rust tracks a second on Redis: one `track` call each {b['single_per_sec']:,.0f}, "
+            f"`track_many` of {b['batch']} {b['batched_per_sec']:,.0f} ({b['batched_per_sec'] / b['single_per_sec']:.1f}×); "
+            f"the plain client's pipeline of {b['batch']} `HINCRBY` + `PEXPIRE` {b['plain_pipelined_per_sec']:,.0f}"
+        )
     for f in redis.get("footprint", []):
         lines.append("")
         lines.append(

@@ -79,6 +79,69 @@ fn two_workers_never_lose_or_share_a_tick() {
     }
 }
 
+/// `track_many` on one Redis is two pipelines; several items of one
+/// session compose into one swap, and a swap lost to the other worker is
+/// done again one by one.
+#[test]
+fn two_workers_batching_never_lose_or_share_a_tick() {
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let p = support::unique_prefix("batches");
+    let workers = [worker(&p, &clock, &ends), worker(&p, &clock, &ends)];
+    let ids: Vec<_> = (0..5)
+        .map(|_| workers[0].start(None, None).unwrap().id)
+        .collect();
+    let ticks = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for (w, worker) in workers.iter().enumerate() {
+            for t in 0..2 {
+                let (ticks, ids) = (&ticks, &ids);
+                s.spawn(move || {
+                    for round in 0..60 {
+                        // Repeats, and a different mix each round.
+                        let batch: Vec<_> =
+                            (0..7).map(|i| ids[(i * (w + t + 1) + round) % 5]).collect();
+                        let got = worker.track_many(&batch, Kind::View).unwrap();
+                        for (id, tick) in batch.iter().zip(got) {
+                            ticks
+                                .lock()
+                                .unwrap()
+                                .push((*id, tick.unwrap().view_sequence));
+                        }
+                    }
+                });
+            }
+        }
+    });
+    let ticks = ticks.into_inner().unwrap();
+    for id in &ids {
+        let mut seen: Vec<u64> = ticks
+            .iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, t)| *t)
+            .collect();
+        seen.sort_unstable();
+        let n = seen.len() as u64;
+        assert_eq!(
+            seen,
+            (1..=n).collect::<Vec<_>>(),
+            "every tick once, none lost"
+        );
+        assert_eq!(
+            workers[1].peek(*id).unwrap().expect("live").view_sequence,
+            n
+        );
+    }
+    // A session the other worker ended is an item error, not a tick.
+    assert!(workers[1].end(ids[0]).unwrap().is_some());
+    let got = workers[0]
+        .track_many(&[ids[1], ids[0], ids[1]], Kind::Event)
+        .unwrap();
+    assert_eq!(got[0].as_ref().unwrap().event_sequence, 1);
+    assert_eq!(got[1].as_ref().unwrap_err().code(), "SESSION_NOT_FOUND");
+    assert_eq!(got[2].as_ref().unwrap().event_sequence, 2);
+}
+
 /// Each worker keeps the values it last saw as the expected value of its
 /// next swap; what another worker did since must still be what it sees,
 /// including for calls that decide to write nothing.

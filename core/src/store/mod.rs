@@ -211,14 +211,25 @@ pub trait Store: Send + Sync + 'static {
         kind: Kind,
         cx: &mut Cx<'_>,
     ) -> Result<Vec<Result<Tick>>> {
-        let mut ticks = Vec::with_capacity(ids.len());
-        for &id in ids {
-            match self.track(id, kind, cx) {
-                Ok(tick) => ticks.push(tick),
-                Err(err) if ticks.is_empty() => return Err(err),
-                Err(err) => ticks.push(Err(err)),
-            }
-        }
-        Ok(ticks)
+        track_each(self, ids, kind, cx)
     }
+}
+
+/// `Store::track_many` done as a `track` an item, in order: the trait's
+/// default, for a store that specialises it only in some cases.
+pub fn track_each<S: Store + ?Sized>(
+    store: &S,
+    ids: &[SessionId],
+    kind: Kind,
+    cx: &mut Cx<'_>,
+) -> Result<Vec<Result<Tick>>> {
+    let mut ticks = Vec::with_capacity(ids.len());
+    for &id in ids {
+        match store.track(id, kind, cx) {
+            Ok(tick) => ticks.push(tick),
+            Err(err) if ticks.is_empty() => return Err(err),
+            Err(err) => ticks.push(Err(err)),
+        }
+    }
+    Ok(ticks)
 }

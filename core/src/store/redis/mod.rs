@@ -10,6 +10,7 @@
 //! Indexes (deadlines in sorted sets, users in sets) are written in the
 //! same script in this first, standalone version.
 
+mod batch;
 mod pool;
 mod recent;
 
@@ -22,7 +23,8 @@ use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::model::{Dormant, Entry, Record};
 use crate::rules::Rules;
-use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which};
+use crate::session::{Kind, Tick};
+use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which, track_each};
 use pool::Pool;
 use recent::Recent;
 
@@ -680,6 +682,19 @@ impl Store for RedisStore {
             }
         }
         Ok(more)
+    }
+
+    fn track_many(
+        &self,
+        ids: &[SessionId],
+        kind: Kind,
+        cx: &mut Cx<'_>,
+    ) -> Result<Vec<Result<Tick>>> {
+        if self.pool.pipelines() {
+            self.track_batch(ids, kind, cx)
+        } else {
+            track_each(self, ids, kind, cx)
+        }
     }
 
     fn user_ids(&self, user: &str, which: Which) -> Result<Vec<SessionId>> {

@@ -72,6 +72,12 @@ impl Pool {
         })
     }
 
+    /// Whether a pipeline may hold commands on any keys: one Redis, not a
+    /// Cluster (whose pipelines go to one node).
+    pub fn pipelines(&self) -> bool {
+        matches!(self.target, Target::Single(_))
+    }
+
     /// `f` on a connection; its failure as `STORE_ERROR` naming the address.
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn ConnectionLike) -> RedisResult<T>) -> Result<T> {
         let taken = self.idle.lock().pop();
