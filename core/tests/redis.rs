@@ -142,6 +142,34 @@ fn two_workers_batching_never_lose_or_share_a_tick() {
     assert_eq!(got[2].as_ref().unwrap().event_sequence, 2);
 }
 
+/// A worker that goes away (a deploy, a crash) leaves its sessions in
+/// Redis: a worker that comes later reports their ends, once.
+#[test]
+fn ends_outlive_the_worker_that_made_the_sessions() {
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let p = support::unique_prefix("comego");
+    let first = worker(&p, &clock, &ends);
+    let ids: Vec<_> = (0..20)
+        .map(|_| first.start(None, None).unwrap().id)
+        .collect();
+    assert_eq!(first.close(), 0);
+    drop(first);
+    assert!(
+        ends.lock().unwrap().is_empty(),
+        "closing a worker ends nothing"
+    );
+    clock.advance(Duration::from_secs(31 * 60)).unwrap();
+    let later = worker(&p, &clock, &ends);
+    assert_eq!(later.sweep().unwrap(), ids.len());
+    later.close();
+    let mut ended: Vec<_> = ends.lock().unwrap().iter().map(|e| e.session.id).collect();
+    ended.sort_unstable();
+    let mut want = ids.clone();
+    want.sort_unstable();
+    assert_eq!(ended, want);
+}
+
 /// Each worker keeps the values it last saw as the expected value of its
 /// next swap; what another worker did since must still be what it sees,
 /// including for calls that decide to write nothing.
