@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, test } from 'node:test'
 
-import { readmeExamples } from './support/readme.mjs'
+import { exampleEnv, readmeExamples } from './support/readme.mjs'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'sojourn-pack-'))
@@ -33,6 +33,6 @@ test('the packed tarball installs into an empty folder and runs the README there
   assert.deepEqual(readdirSync(join(app, 'node_modules')).filter((f) => !f.startsWith('.')), ['sojourn'])
 
   for (const { code, flags } of readmeExamples()) {
-    execFileSync(process.execPath, [...flags, '-e', code], { cwd: app, encoding: 'utf8' })
+    execFileSync(process.execPath, [...flags, '-e', code], { cwd: app, encoding: 'utf8', env: exampleEnv(), timeout: 20_000 })
   }
 })

@@ -5,14 +5,19 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { PROJECT_README, readmeExamples } from './support/readme.mjs'
+import { PROJECT_README, exampleEnv, readmeExamples } from './support/readme.mjs'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const examples = readmeExamples()
 
 /** Runs an example; returns its output, once it has exited cleanly and warned of nothing. */
 function run({ code, flags }) {
-  const { status, stdout, stderr } = spawnSync(process.execPath, [...flags, '-e', code], { cwd: PACKAGE, encoding: 'utf8' })
+  const { status, stdout, stderr } = spawnSync(process.execPath, [...flags, '-e', code], {
+    cwd: PACKAGE,
+    encoding: 'utf8',
+    env: exampleEnv(),
+    timeout: 20_000,
+  })
   assert.equal(status, 0, stderr)
   // Every example uses a secret, or says `unsignedTokens: true`.
   assert.equal(stderr, '', 'nothing on stderr: no warning')
@@ -23,6 +28,10 @@ test('the README has its examples', () => {
   assert.ok(examples.length >= 3, `found ${examples.length}`)
   assert.match(examples[0].code, /import \{ Tracker \} from 'sojourn'/)
   assert.match(examples[1].code, /require\('sojourn'\)/)
+  assert.ok(
+    examples.some(({ code }) => /RedisTracker\.connect/.test(code)),
+    'an example of RedisTracker',
+  )
 })
 
 for (const [i, { code, flags }] of examples.entries()) {
