@@ -7,7 +7,10 @@ server has forgotten a session that a client still holds, brings it back
 under the same id with its counters going on.
 
 Trackers are safe to share between threads; calls that visit every session
-or wait for another thread release the GIL. Durations are seconds
+or wait for another thread release the GIL, and so does every call that
+reaches Redis (``redis_url``, ``redis_cluster``), which shares the sessions
+between processes. :class:`AsyncTracker` is the same tracker for asyncio
+applications, its calls coroutines that never block the event loop. Durations are seconds
 (``int``, ``float`` or :class:`datetime.timedelta`), timestamps are aware UTC
 :class:`datetime.datetime` objects, attributes are a ``dict`` of JSON
 scalars. The exact rules are in ``docs/semantics.md`` of the repository.
@@ -26,6 +29,7 @@ from typing import Any, Mapping, Union
 __all__ = [
     "DEFAULTS",
     "LIMITS",
+    "AsyncTracker",
     "AttrValue",
     "EndReason",
     "EndedStats",
@@ -251,3 +255,6 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+# Written in Python over the classes above: imported once they exist.
+from sojourn._async import AsyncTracker  # noqa: E402

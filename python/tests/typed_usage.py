@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Optional, Union
 
 import sojourn
-from sojourn import EndReason, Kind, Outcome, SessionEnd, Tick, Tracker
+from sojourn import AsyncTracker, EndReason, Kind, Outcome, SessionEnd, Tick, Tracker
 
 
 class Analytics:
@@ -69,5 +71,35 @@ def main() -> None:
     assert dropped == 0
 
 
+def shared(redis_url: Optional[str] = None, nodes: Optional[list[str]] = None) -> AsyncTracker:
+    """An AsyncTracker for an ASGI app: on Redis when given, else in memory."""
+    return AsyncTracker(
+        secret="first key, sixteen bytes+",
+        redis_url=redis_url,
+        redis_cluster=nodes,
+        key_prefix="typed-usage",
+        store_timeout=timedelta(milliseconds=500),
+        max_workers=8,
+    )
+
+
+async def handle(tracker: AsyncTracker, token: Optional[str]) -> tuple[str, int]:
+    session, outcome = await tracker.resume(token, attrs={"entry_page": "/"})
+    tick: Tick = await tracker.track(session.id, "view")
+    remote: bool = tracker.store_is_remote
+    assert remote is tracker.tracker.store_is_remote
+    return session.token, tick.view_sequence
+
+
+async def serve() -> None:
+    async with shared(os.environ.get("SOJOURN_REDIS_URL")) as tracker:
+        token, views = await handle(tracker, None)
+        token, views = await handle(tracker, token)
+        assert views == 2
+        ended: Optional[SessionEnd] = await tracker.end(token.split(".")[0])
+        assert ended is not None and await tracker.count() == 0
+
+
 if __name__ == "__main__":
     main()
+    asyncio.run(serve())
