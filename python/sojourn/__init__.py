@@ -24,7 +24,7 @@ import sys
 import types
 import uuid
 from datetime import timedelta
-from typing import Any, Mapping, Union
+from typing import TYPE_CHECKING, Any, Mapping, Union
 
 __all__ = [
     "DEFAULTS",
@@ -256,5 +256,17 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-# Written in Python over the classes above: imported once they exist.
-from sojourn._async import AsyncTracker  # noqa: E402
+
+if TYPE_CHECKING:
+    from sojourn._async import AsyncTracker
+
+
+def __getattr__(name: str) -> Any:
+    # AsyncTracker is imported on first use: its module imports asyncio,
+    # which an application that does not use it need not pay for.
+    if name == "AsyncTracker":
+        from sojourn._async import AsyncTracker
+
+        globals()["AsyncTracker"] = AsyncTracker
+        return AsyncTracker
+    raise AttributeError(f"module 'sojourn' has no attribute {name!r}")

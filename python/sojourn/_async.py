@@ -22,7 +22,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Optional, TypeVar, Union
 
-# Imported at the end of the package's __init__: these exist by then.
+# Imported by the package on first use of sojourn.AsyncTracker.
 from sojourn import InvalidArgument, Kind, Outcome, SessionIdLike, SojournError
 from sojourn._native import MockClock, Session, SessionEnd, Stats, Tick, Tracker
 from sojourn._native import FaultSwitch

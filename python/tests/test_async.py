@@ -77,7 +77,9 @@ def test_a_heartbeat_keeps_ticking_while_a_call_waits_on_redis() -> None:
 
     (during, took), (during_blocked, took_blocked), views = asyncio.run(main())
     assert took > 0.3 and took_blocked > 0.3, "both calls waited on the paused Redis"
-    assert during >= 20, f"the heartbeat ran {during} times in {took:.2f} s"
+    # It may run 80 times; under a heavy load, fewer: the blocking call
+    # lets it run at most once.
+    assert during >= 5, f"the heartbeat ran {during} times in {took:.2f} s"
     assert during_blocked <= 1, f"a blocking call let the heartbeat run {during_blocked} times"
     assert views == 2
 
@@ -271,3 +273,17 @@ def test_an_async_tracker_works_in_a_forked_child() -> None:
     assert result.stdout.splitlines() == ["child 2", "parent 3"], result.stderr
     assert result.stderr == ""
 
+
+
+def test_importing_sojourn_does_not_import_asyncio() -> None:
+    result = run_python(
+        """
+        import sys, sojourn
+        print("asyncio" in sys.modules, flush=True)
+        assert sojourn.AsyncTracker.__name__ == "AsyncTracker"
+        print("asyncio" in sys.modules, "AsyncTracker" in dir(sojourn), flush=True)
+        from sojourn import *
+        print(AsyncTracker is sojourn.AsyncTracker, flush=True)
+        """
+    )
+    assert result.stdout.splitlines() == ["False", "True True", "True"], result.stderr

@@ -81,7 +81,7 @@ def test_the_options_reach_the_store() -> None:
     with pytest.raises(StoreError):
         t.exists(s.id)
     took = time.monotonic() - began
-    assert 0.09 < took < 0.4, f"failed after {took:.2f} s with a 0.1 s store_timeout"
+    assert 0.09 < took < 0.5, f"failed after {took:.2f} s with a 0.1 s store_timeout (Redis paused 0.5 s)"
     time.sleep(0.5)
     t.close()
 
@@ -245,7 +245,9 @@ def test_a_call_waiting_on_redis_lets_other_threads_run(call: str) -> None:
         stop()
         t.close()
     assert took > 0.3, f"the call did not wait on the paused Redis ({took:.2f} s)"
-    assert during > 10_000, f"the other thread counted {during} while the call waited {took:.2f} s"
+    # Millions, unless the machine is very busy; none if the call kept the
+    # GIL (a thread switch before it may give a few).
+    assert during > 1_000, f"the other thread counted {during} while the call waited {took:.2f} s"
 
 
 def test_callbacks_run_from_calls_that_let_the_gil_go(store: str) -> None:

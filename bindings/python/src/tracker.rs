@@ -101,6 +101,9 @@ pub struct PyTracker {
     /// Taken only by `Drop`.
     slot: ManuallyDrop<Arc<Slot>>,
     callback: Option<Arc<Callback>>,
+    /// `Tracker::store_is_remote`, which a renewal after fork keeps: read
+    /// once, so that a call on the memory store pays one test for it.
+    remote: bool,
 }
 
 impl PyTracker {
@@ -118,16 +121,26 @@ impl PyTracker {
         py: Python<'_>,
         f: impl FnOnce(&Tracker) -> sojourn::Result<R> + Send,
     ) -> PyResult<R> {
-        let guard = self.core();
-        let result = if guard.store_is_remote() || self.slot.is_stale() {
-            drop(guard);
-            let slot: &Slot = &self.slot;
-            py.detach(|| slot.current().and_then(|core| f(&core)))
+        let result = if self.remote || self.slot.is_stale() {
+            self.remote_call(py, f)
         } else {
-            f(&guard)
+            f(&self.core())
         };
         warnings::give(py)?;
         result.or_raise(py)
+    }
+
+    /// `f` with the GIL let go, on a slot renewed first if it is stale;
+    /// out of line, so that [`Self::call`] stays as small on the memory
+    /// store as it was without it.
+    #[inline(never)]
+    fn remote_call<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Tracker) -> sojourn::Result<R> + Send,
+    ) -> sojourn::Result<R> {
+        let slot: &Slot = &self.slot;
+        py.detach(|| slot.current().and_then(|core| f(&core)))
     }
 
     /// As [`Self::call`], with the GIL let go whatever the store (see
@@ -282,6 +295,7 @@ impl PyTracker {
         };
         let core = core.or_raise(py)?;
         let tracker = PyTracker {
+            remote: core.store_is_remote(),
             slot: ManuallyDrop::new(Slot::register(core)),
             callback,
         };
@@ -568,7 +582,7 @@ impl PyTracker {
     /// its threads). ``False`` for the memory store.
     #[getter]
     fn store_is_remote(&self) -> bool {
-        self.core().store_is_remote()
+        self.remote
     }
 
     /// Returns the tracker itself.
