@@ -16,7 +16,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
@@ -213,9 +213,11 @@ class AsyncTracker:
         self, ids: Iterable[SessionIdLike], kind: _KindLike
     ) -> list[Union[Tick, None, SojournError]]:
         """As :meth:`Tracker.track_many`."""
-        # An iterator is read here, on the caller's thread, as a plain call
-        # would read it.
-        return await self._run(self._tracker.track_many, list(ids), kind)
+        # An iterator (a generator) is read here, on the caller's thread,
+        # as a plain call would read it.
+        if isinstance(ids, Iterator):
+            ids = list(ids)
+        return await self._run(self._tracker.track_many, ids, kind)
 
     async def identify(self, id: SessionIdLike, user_id: str) -> Session:
         """As :meth:`Tracker.identify`."""

@@ -10,7 +10,7 @@ import inspect
 import sys
 import threading
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 
@@ -150,6 +150,16 @@ def test_every_call_is_a_coroutine_with_the_trackers_results(store: str) -> None
                 await t.get("not-a-uuid")
             with pytest.raises(TypeError):
                 await t.start(attrs=["not", "a", "dict"])  # type: ignore[arg-type]
+            with pytest.raises(TypeError):
+                await t.track_many(s.id, "view")  # a str is no list of ids
+            ran_on: list[str] = []
+
+            def ids() -> Iterator[str]:
+                ran_on.append(threading.current_thread().name)
+                yield s.id
+
+            assert (await t.track_many(ids(), "view")) == [None], "s has ended: not live"
+            assert ran_on == [threading.current_thread().name], "a generator runs on the caller's thread"
         assert t.closed
         assert len(ends) == 3
         # A closed tracker still answers, as Tracker does (a new pool).
