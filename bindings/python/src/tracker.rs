@@ -14,14 +14,16 @@
 //! `end_user`, `forget_user`, `end_all`, `reassign_user`, `sweep`),
 //! batches (`track_many`), and those that wait for the driver thread
 //! (`close`, and dropping the tracker). The calls on one session keep it:
-//! the core never holds a store lock
-//! while it calls back (see `docs/architecture.md`), so a thread waiting
-//! for the GIL never holds the lock such a call waits for, and the wait is
-//! at most another thread's round on that shard: a sweep's or `end_all`'s
-//! 256 departures (a few tenths of a millisecond), a batch's 64 ids, or
-//! `sessions()` copying one shard's share of the live sessions. Releasing
-//! and retaking the GIL costs more (about 45 ns) than most of these calls
-//! spend in the core.
+//! the core never holds a store lock while it calls back (see
+//! `docs/architecture.md`), so a thread waiting for the GIL never holds
+//! the lock such a call waits for, and the wait is at most another
+//! thread's round on that shard: a sweep's or `end_all`'s 256 departures
+//! (a few tenths of a millisecond), a batch's 64 ids, or `sessions()`
+//! copying one shard's share of the live sessions. Releasing and retaking
+//! the GIL costs more (about 45 ns) than most of these calls spend in the
+//! core. On Redis a call waits a round trip or more (0.1 ms on loopback,
+//! up to `store_timeout`), and `on_end` and the warnings given during it
+//! take the GIL back (`ends.rs`, `warnings.rs`).
 
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
