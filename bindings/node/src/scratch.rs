@@ -56,7 +56,9 @@ impl Scratch {
 
     /// The bound buffer. Its numbers are written after the operation, but
     /// this is asked before it, so that a tracker without one refuses the
-    /// call and changes nothing.
+    /// call and changes nothing. (Inlined into the hot paths: the
+    /// error is the cold part.)
+    #[inline]
     pub fn get(&self) -> Result<&Buffer> {
         self.0
             .get()
