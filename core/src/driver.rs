@@ -24,6 +24,9 @@ pub(crate) trait Chores: Send + Sync + 'static {
     /// The last sweep and delivery of a closing tracker; returns how many
     /// ends were dropped.
     fn close(&self) -> u64;
+    /// The delivery of what is pending, without a sweep: a tracker closed
+    /// before its last handle went (its store is not reached again).
+    fn deliver(&self) -> u64;
 }
 
 #[derive(Default)]
@@ -122,10 +125,16 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // The last handle is gone: close, as `Tracker::close` would.
-        if self.stop() {
+        // The last handle is gone: close, as `Tracker::close` would; if
+        // it was closed already, only deliver the ends of calls made since.
+        let was_closed = self.closed.swap(true, Ordering::AcqRel);
+        if self.halt() {
             if let Some(inner) = self.inner.upgrade() {
-                inner.close();
+                if was_closed {
+                    inner.deliver();
+                } else {
+                    inner.close();
+                }
             }
         }
     }

@@ -480,6 +480,11 @@ impl Chores for Inner {
     fn close(&self) -> u64 {
         Inner::close(self)
     }
+
+    fn deliver(&self) -> u64 {
+        let deadline = Instant::now() + self.config.close_timeout;
+        self.warn_dropped(self.ends.drain(deadline))
+    }
 }
 
 impl Inner {

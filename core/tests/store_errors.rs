@@ -106,3 +106,44 @@ fn a_failing_sweep_is_warned_once_until_the_store_answers() {
     // Close still finishes: its last sweep fails, it does not hang or panic.
     assert_eq!(t.close(), 0);
 }
+
+/// `close()` makes the last sweep; the last handle going after it only
+/// delivers what calls made since left pending, and never reaches the
+/// store again (a garbage-collected tracker of a binding would otherwise
+/// wait on a remote store from wherever it is freed).
+#[test]
+fn dropping_a_closed_tracker_reaches_the_store_no_more() {
+    let switch = FaultSwitch::default();
+    let clock = MockClock::new(1_767_225_600_000).unwrap();
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&ends);
+    let t = {
+        let switch = switch.clone();
+        let warned = Arc::clone(&warnings);
+        Tracker::builder()
+            .unsigned_tokens(true)
+            .clock(clock.clone())
+            .sweep_interval(Duration::ZERO)
+            .on_end(move |end| sink.lock().unwrap().push(end.session.id))
+            .on_warning(move |w| warned.lock().unwrap().push(w.code.to_owned()))
+            .store(move |c: &Config| {
+                let inner: Arc<dyn Store> = Arc::new(MemoryStore::new(c.max_sessions, 1));
+                Ok(Arc::new(FaultyStore::new(inner, switch.clone())) as Arc<dyn Store>)
+            })
+            .build()
+            .unwrap()
+    };
+    let a = t.start(None, None).unwrap();
+    assert_eq!(t.close(), 0);
+    // A call after close: its end waits for delivery.
+    t.end(a.id).unwrap().expect("live");
+    switch.fail(true);
+    drop(t);
+    assert_eq!(*ends.lock().unwrap(), [a.id], "delivered at the last drop");
+    assert!(
+        warnings.lock().unwrap().is_empty(),
+        "no sweep at the last drop: {:?}",
+        warnings.lock().unwrap()
+    );
+}

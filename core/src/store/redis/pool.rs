@@ -83,7 +83,7 @@ impl Pool {
         let taken = self.idle.lock().pop();
         let mut connection = match taken {
             Some(c) => c,
-            None => self.open().map_err(|e| Error::store(&self.address, e))?,
+            None => self.open().map_err(|e| self.error(e))?,
         };
         match f(connection.as_mut()) {
             Ok(value) => {
@@ -99,8 +99,38 @@ impl Pool {
                 if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
                     self.idle.lock().clear();
                 }
-                Err(Error::store(&self.address, e))
+                Err(self.error(e))
             }
         }
+    }
+
+    /// `STORE_ERROR` naming the address; a timeout says it is one (the
+    /// socket's own words are "resource temporarily unavailable").
+    fn error(&self, e: redis::RedisError) -> Error {
+        if e.is_timeout() {
+            let after = self.timeout;
+            Error::store(&self.address, TimedOut { after, source: e })
+        } else {
+            Error::store(&self.address, e)
+        }
+    }
+}
+
+/// Redis gave no answer within the store's timeout.
+#[derive(Debug)]
+struct TimedOut {
+    after: Duration,
+    source: redis::RedisError,
+}
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no answer within {:?} (store_timeout)", self.after)
+    }
+}
+
+impl std::error::Error for TimedOut {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
