@@ -22,9 +22,10 @@ from support import pause_redis, redis_url, run_python, store_options, unique_pr
 
 @pytest.fixture(autouse=True)
 def collected() -> Iterator[None]:
-    """Collects this test's trackers as it ends: dropping a tracker closes
-    it (again), with a last sweep, which must not happen during a later
-    test, while that one has Redis paused or killed."""
+    """Collects this test's trackers as it ends (a traceback kept by
+    pytest.raises may hold them): dropping a tracker that was not closed
+    closes it, with a last sweep, which must not fall in a later test,
+    while that one has Redis paused or killed."""
     yield
     gc.collect()
 
