@@ -2,7 +2,7 @@
 # node/'s tools with npm (`npm install`: `npm ci` refuses the lockfile that
 # npm 11 writes for @napi-rs/cli), builds the addon in release with
 # `napi build --platform` (into target/<triple>/, then node/; in one
-# codegen unit, node/.cargo/config.toml), type-checks
+# codegen unit, the root Cargo.toml's profile), type-checks
 # the declarations against a typed usage file with `tsc --noEmit`, and runs
 # `node --test` (both are `npm test`): the scenarios, the Node tests, and the check that the
 # `npm pack` tarball installs into an empty folder and runs the README
@@ -17,7 +17,7 @@ NODE_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 NODE_STAMPS := target/node
 NODE_TOOLS_STAMP := $(NODE_STAMPS)/tools.stamp
 NODE_ADDON_STAMP := $(NODE_STAMPS)/addon.stamp
-NODE_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml bindings/node/Cargo.toml bindings/node/build.rs node/.cargo/config.toml \
+NODE_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml bindings/node/Cargo.toml bindings/node/build.rs \
 	$(shell find core/src bindings/node/src -name '*.rs')
 NPM_QUIET := --no-audit --no-fund --loglevel=error
 
