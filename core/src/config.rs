@@ -1,6 +1,7 @@
 //! Configuration and its defaults. Every default and every bound lives
 //! here, once; the bindings read them from here rather than repeating them.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::session::SessionEnd;
-use crate::store::{Backend, MemoryStore, RedisStore, Store};
+use crate::store::{Backend, MemoryStore, RedisStore, Store, redacted};
 use crate::warning::Warning;
 
 /// Default idle timeout: 30 minutes, as GA4, Snowplow, PostHog and Plausible.
@@ -138,8 +139,8 @@ pub struct Config {
     pub store_timeout: Duration,
 }
 
-/// Where a Redis store is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a Redis store is. Its `Debug` hides the passwords of the URLs.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RedisTarget {
     /// One Redis at this URL (`redis://127.0.0.1:6379/0`, `rediss://`,
@@ -147,6 +148,18 @@ pub enum RedisTarget {
     Single(String),
     /// A Redis Cluster, reached through any of these nodes' URLs.
     Cluster(Vec<String>),
+}
+
+impl fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedisTarget::Single(url) => f.debug_tuple("Single").field(&redacted(url)).finish(),
+            RedisTarget::Cluster(nodes) => {
+                let nodes: Vec<String> = nodes.iter().map(|n| redacted(n)).collect();
+                f.debug_tuple("Cluster").field(&nodes).finish()
+            }
+        }
+    }
 }
 
 impl Default for Config {

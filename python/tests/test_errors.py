@@ -336,8 +336,8 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
             pass
         calls += 1
     for option in sojourn.DEFAULTS:
-        # A Redis address that is text but no Redis's is a store that
-        # cannot be reached: StoreError, naming it.
+        # Text that is no Redis URL is a ValueError (InvalidArgument);
+        # a URL where no Redis answers, a StoreError naming it.
         refused = (TypeError, ValueError, StoreError) if option.startswith("redis") else (TypeError, ValueError)
         for junk in JUNK:
             try:

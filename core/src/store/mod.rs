@@ -16,6 +16,7 @@ use crate::rules::Rules;
 use crate::session::{EndReason, Kind, Tick};
 
 pub use self::redis::RedisStore;
+pub(crate) use self::redis::redacted;
 pub(crate) use backend::Backend;
 pub use faulty::{FAULTY_ADDRESS, FaultSwitch, FaultyStore};
 pub use memory::MemoryStore;

@@ -10,6 +10,7 @@
 //! Indexes (deadlines in sorted sets, users in sets) are written in the
 //! same script in this first, standalone version.
 
+mod address;
 mod batch;
 mod pool;
 mod recent;
@@ -25,6 +26,7 @@ use crate::model::{Dormant, Entry, Record};
 use crate::rules::Rules;
 use crate::session::{Kind, Tick};
 use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which, track_each};
+pub(crate) use address::redacted;
 use pool::Pool;
 use recent::Recent;
 

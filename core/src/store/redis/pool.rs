@@ -8,6 +8,7 @@ use std::time::Duration;
 use redis::cluster::ClusterClient;
 use redis::{Client, ConnectionLike, RedisResult};
 
+use super::redacted;
 use crate::error::{Error, Result};
 use crate::sync::Mutex;
 
@@ -31,13 +32,23 @@ pub(super) struct Pool {
 impl Pool {
     /// One Redis at `url`.
     pub fn single(url: &str, timeout: Duration) -> Result<Self> {
-        let client = Client::open(url).map_err(|e| Error::store(url, e))?;
-        Ok(Pool::new(Target::Single(client), url.to_owned(), timeout))
+        let address = redacted(url);
+        let client = Client::open(url).map_err(bad_url)?;
+        Ok(Pool::new(Target::Single(client), address, timeout))
     }
 
     /// A Cluster, reached through any of `nodes`.
     pub fn cluster(nodes: &[&str], timeout: Duration) -> Result<Self> {
-        let address = nodes.join(",");
+        let address = nodes
+            .iter()
+            .map(|n| redacted(n))
+            .collect::<Vec<_>>()
+            .join(",");
+        for node in nodes {
+            redis::parse_redis_url(node).ok_or_else(|| {
+                Error::invalid("redis_cluster", "a node's address is not a Redis URL")
+            })?;
+        }
         let client = ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(timeout)
             .response_timeout(timeout)
@@ -114,6 +125,19 @@ impl Pool {
             Error::store(&self.address, e)
         }
     }
+}
+
+/// A URL the client refuses is the caller's mistake, not the store's:
+/// `INVALID_ARGUMENT`, without the text given (which may not be a URL
+/// at all, and so have no password we could find and hide).
+fn bad_url(e: redis::RedisError) -> Error {
+    let why = e.kind();
+    Error::invalid(
+        "redis",
+        format!(
+            "not a Redis URL the client takes ({why:?}): give redis://[user:password@]host[:port][/db]"
+        ),
+    )
 }
 
 /// Redis gave no answer within the store's timeout.
