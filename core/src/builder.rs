@@ -202,6 +202,23 @@ impl TrackerBuilder {
         self
     }
 
+    /// Loads the snapshot at `path` when the tracker is made (see
+    /// [`crate::Tracker::save`]): its sessions come back, those whose
+    /// deadline passed meanwhile end at it (their ends go to `on_end`), and
+    /// a file that cannot be read whole fails `build` with `SNAPSHOT_ERROR`.
+    pub fn load(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.load = Some(path.into());
+        self
+    }
+
+    /// Encrypts the snapshots this tracker saves (ChaCha20-Poly1305), and
+    /// opens those it loads: a stolen file then gives neither user ids
+    /// nor attributes. A tracker with a key refuses to load a plain file.
+    pub fn snapshot_key(mut self, key: crate::snapshot::SnapshotKey) -> Self {
+        self.config.snapshot_key = Some(key);
+        self
+    }
+
     /// The source of time (default: the system clock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.config.clock = Arc::new(clock);

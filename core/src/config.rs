@@ -2,6 +2,7 @@
 //! here, once; the bindings read them from here rather than repeating them.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::session::SessionEnd;
+use crate::snapshot::SnapshotKey;
 use crate::store::{Backend, MemoryStore, RedisStore, Store, redacted};
 use crate::warning::Warning;
 
@@ -137,6 +139,11 @@ pub struct Config {
     pub key_prefix: String,
     /// How long a call waits for Redis before it fails with `STORE_ERROR`.
     pub store_timeout: Duration,
+    /// A snapshot to load when the tracker is made (see `snapshot`).
+    pub load: Option<PathBuf>,
+    /// The key that encrypts the snapshots this tracker saves, and opens
+    /// those it loads.
+    pub snapshot_key: Option<SnapshotKey>,
 }
 
 /// Where a Redis store is. Its `Debug` hides the passwords of the URLs.
@@ -187,6 +194,8 @@ impl Default for Config {
             redis: None,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            load: None,
+            snapshot_key: None,
         }
     }
 }
@@ -216,6 +225,8 @@ impl std::fmt::Debug for Config {
             .field("redis", &self.redis)
             .field("key_prefix", &self.key_prefix)
             .field("store_timeout", &self.store_timeout)
+            .field("load", &self.load)
+            .field("snapshot_key", &self.snapshot_key)
             .finish_non_exhaustive()
     }
 }

@@ -41,6 +41,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A snapshot file could not be written or read as a whole; nothing
+    /// was loaded from it.
+    #[error("snapshot {path}: {problem}")]
+    Snapshot {
+        /// The file.
+        path: String,
+        /// What is wrong: truncated, corrupt, not a snapshot, a newer
+        /// format, the wrong key, or the system's own error.
+        problem: String,
+    },
     /// The backing store failed (Redis unreachable, a corrupt record).
     #[error("store error at {address}: {cause}")]
     Store {
@@ -88,6 +98,7 @@ impl Error {
             Error::SessionNotRevivable { .. } => "SESSION_NOT_REVIVABLE",
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::Store { .. } => "STORE_ERROR",
+            Error::Snapshot { .. } => "SNAPSHOT_ERROR",
         }
     }
 

@@ -20,6 +20,7 @@ mod model;
 mod revival;
 mod rules;
 mod session;
+pub mod snapshot;
 pub mod store;
 mod sync;
 mod tally;

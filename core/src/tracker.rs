@@ -16,6 +16,7 @@ use crate::id::SessionId;
 use crate::model::{Departure, Dormant, Record};
 use crate::rules::{Rules, set_user};
 use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, snapshot, timestamp};
+use crate::snapshot::{self as snapshot_file, Counts};
 use crate::store::{Action, Backend, Cx, Found, Step, Store, Which};
 use crate::tally::{Count, Tally};
 use crate::token::Tokens;
@@ -102,6 +103,10 @@ impl Tracker {
             store_failing: AtomicBool::new(false),
             config,
         });
+        // A child after fork starts empty: the parent keeps the sessions.
+        if let (true, Some(path)) = (warn, &inner.config.load) {
+            inner.load(path)?;
+        }
         let interval = inner.config.sweep_interval;
         let chores: Arc<dyn Chores> = inner.clone();
         let (driver, failed) = Driver::start(Arc::downgrade(&chores), ends, interval);
@@ -375,6 +380,25 @@ impl Tracker {
             })
     }
 
+    /// Writes every session, live and remembered, to a snapshot at `path`
+    /// (atomically: the previous file stays whole until the new one is
+    /// complete), encrypted with the `snapshot_key` if one was given. The
+    /// store is copied one part at a time, so the tracker goes on
+    /// answering meanwhile. Load it with [`TrackerBuilder::load`].
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<Counts> {
+        let inner = &self.inner;
+        let key = inner.config.snapshot_key.as_ref();
+        let mut writer = snapshot_file::Writer::create(path.as_ref(), key, inner.now())?;
+        let mut part_entries = Vec::new();
+        for part in 0..inner.store.parts() {
+            inner.store.export(part, &mut |e| part_entries.push(e))?;
+            for entry in part_entries.drain(..) {
+                writer.push(&entry)?;
+            }
+        }
+        writer.finish()
+    }
+
     /// Whether a call may wait on a store outside this process (Redis, or
     /// a store given to [`TrackerBuilder::store`]) rather than the embedded
     /// memory store: a binding lets its runtime go on around such calls.
@@ -544,6 +568,20 @@ impl Inner {
             }
         })?;
         result.map(|s| self.signed(s))
+    }
+
+    /// Loads the snapshot at `path` into the (new, empty) store: each
+    /// session as it was, then a sweep ends those whose deadline passed
+    /// while no process held them, each at its deadline.
+    fn load(&self, path: &std::path::Path) -> Result<()> {
+        let loaded = snapshot_file::read(path, self.config.snapshot_key.as_ref())?;
+        let mut cx = Cx::new(self.now(), &self.rules);
+        for entry in loaded.entries {
+            self.store.import(entry, &mut cx)?;
+        }
+        self.finish(cx);
+        self.expire_due()?;
+        Ok(())
     }
 
     /// The last sweep and delivery of `close`, once the driver stopped;

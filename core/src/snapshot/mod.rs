@@ -1,0 +1,327 @@
+//! Snapshots of a tracker's sessions: a file written as a stream of
+//! checksummed, compressed (and, with a key, encrypted) frames to a
+//! temporary file in the same folder, fsynced, renamed over the previous
+//! one, and the folder fsynced; so a crash at any moment leaves the
+//! previous snapshot whole. Read back whole and checked before anything
+//! of it is used. The bytes are in `format.rs`.
+
+mod format;
+mod wire;
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::model::Entry;
+use format::{FRAME_HEAD_BYTES, HEADER_BYTES, Header, MAX_FRAME_BYTES, SEAL, Sealer};
+use wire::Wire;
+
+/// Records a frame holds at most: small enough that a frame is a few
+/// hundred KB, large enough that zstd finds what repeats.
+const FRAME_RECORDS: u32 = 4096;
+
+/// The 32-byte key that encrypts snapshots (ChaCha20-Poly1305). Its
+/// `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SnapshotKey([u8; 32]);
+
+impl SnapshotKey {
+    /// A key from exactly 32 bytes (say, 64 hex digits from a secret
+    /// store, decoded); anything else is `INVALID_ARGUMENT`.
+    pub fn new(bytes: &[u8]) -> Result<Self> {
+        let key: [u8; 32] = bytes.try_into().map_err(|_| {
+            Error::invalid(
+                "snapshot_key",
+                format!("must be 32 bytes, not {}", bytes.len()),
+            )
+        })?;
+        Ok(SnapshotKey(key))
+    }
+
+    fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SnapshotKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SnapshotKey(***)")
+    }
+}
+
+/// What is wrong with a snapshot file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Problem {
+    Foreign,
+    Truncated,
+    Corrupt(&'static str),
+    Version(u16),
+    WrongKey,
+    NeedsKey,
+    NotEncrypted,
+    Io(String),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Foreign => f.write_str("not a Sojourn snapshot"),
+            Problem::Truncated => f.write_str("truncated"),
+            Problem::Corrupt(what) => write!(f, "corrupt ({what})"),
+            Problem::Version(v) => write!(
+                f,
+                "format version {v}, and this Sojourn reads version {}",
+                format::VERSION
+            ),
+            Problem::WrongKey => f.write_str("the snapshot key does not open it (wrong key, or altered)"),
+            Problem::NeedsKey => f.write_str("encrypted, and no snapshot key was given"),
+            Problem::NotEncrypted => {
+                f.write_str("not encrypted, and a snapshot key was given (refused: a plain file may have been put in its place)")
+            }
+            Problem::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+fn error(path: &Path, problem: Problem) -> Error {
+    Error::Snapshot {
+        path: path.display().to_string(),
+        problem: problem.to_string(),
+    }
+}
+
+/// How many sessions a snapshot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Live sessions.
+    pub live: u64,
+    /// Remembered (dormant) sessions.
+    pub dormant: u64,
+}
+
+/// A snapshot being written: `push` each session, then `finish`. Dropped
+/// unfinished, it removes its temporary file and the previous snapshot
+/// stays.
+pub(crate) struct Writer {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+    sealer: Sealer,
+    header: Header,
+    buf: Vec<u8>,
+    records: u32,
+}
+
+impl Writer {
+    pub fn create(path: &Path, key: Option<&SnapshotKey>, created_ms: i64) -> Result<Writer> {
+        let io = |e: std::io::Error| error(path, Problem::Io(e.to_string()));
+        let name = path
+            .file_name()
+            .ok_or_else(|| error(path, Problem::Io("not a file path".to_owned())))?;
+        let mut salt = [0u8; 8];
+        rand::Rng::fill(&mut rand::rng(), &mut salt);
+        let tmp = path.with_file_name(format!(
+            ".{}.{}-{:016x}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            u64::from_le_bytes(salt)
+        ));
+        let header = Header {
+            encrypted: key.is_some(),
+            created_ms,
+            live: 0,
+            dormant: 0,
+            frames: 0,
+            salt,
+        };
+        let file = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
+        let mut writer = Writer {
+            path: path.to_owned(),
+            tmp,
+            file: Some(file),
+            sealer: Sealer::new(header, key),
+            header,
+            buf: Vec::new(),
+            records: 0,
+        };
+        // The header as a placeholder; the counts are written at the end.
+        let file = writer.file.as_mut().expect("just opened");
+        file.write_all(&header.encode()).map_err(io)?;
+        Ok(writer)
+    }
+
+    fn io(&self, e: std::io::Error) -> Error {
+        error(&self.path, Problem::Io(e.to_string()))
+    }
+
+    /// Adds one session.
+    pub fn push(&mut self, entry: &Entry) -> Result<()> {
+        match entry {
+            Entry::Live(..) => self.header.live += 1,
+            Entry::Dormant(..) => self.header.dormant += 1,
+        }
+        self.buf = postcard::to_extend(&Wire::of(entry), std::mem::take(&mut self.buf))
+            .map_err(|e| error(&self.path, Problem::Io(e.to_string())))?;
+        self.records += 1;
+        if self.records == FRAME_RECORDS {
+            self.flush_frame()?;
+        }
+        Ok(())
+    }
+
+    fn write_frame(
+        &mut self,
+        index: u32,
+        plain: &[u8],
+        records: u32,
+        compress: bool,
+    ) -> Result<()> {
+        let stored = self
+            .sealer
+            .seal(index, plain, compress)
+            .map_err(|p| error(&self.path, p))?;
+        let file = self.file.as_mut().expect("open until finished");
+        let written = file
+            .write_all(&format::frame_head(&stored, records))
+            .and_then(|()| file.write_all(&stored));
+        written.map_err(|e| self.io(e))
+    }
+
+    fn flush_frame(&mut self) -> Result<()> {
+        if self.records == 0 {
+            return Ok(());
+        }
+        let plain = std::mem::take(&mut self.buf);
+        self.write_frame(self.header.frames, &plain, self.records, true)?;
+        self.header.frames += 1;
+        self.records = 0;
+        self.buf = plain;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the rest, the seal and the counts, makes the file durable
+    /// and puts it in place of the previous snapshot.
+    pub fn finish(mut self) -> Result<Counts> {
+        self.flush_frame()?;
+        let h = self.header;
+        let seal = format::seal_plain(h.frames, h.live, h.dormant);
+        self.write_frame(h.frames, &seal, SEAL, false)?;
+        let mut file = self.file.take().expect("open until finished");
+        let done = (|| {
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&h.encode())?;
+            let file = file.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            fs::rename(&self.tmp, &self.path)?;
+            // The rename is durable once the folder is.
+            let folder = match self.path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            File::open(folder)?.sync_all()
+        })();
+        done.map_err(|e| self.io(e))?;
+        Ok(Counts {
+            live: h.live,
+            dormant: h.dormant,
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A snapshot read back whole and checked.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    #[allow(dead_code)] // read by the tests; `stats` will show it
+    pub created_ms: i64,
+    pub entries: Vec<Entry>,
+}
+
+/// Reads the snapshot at `path`, checking every byte of it, before
+/// anything of it is returned.
+pub(crate) fn read(path: &Path, key: Option<&SnapshotKey>) -> Result<Loaded> {
+    let bytes = fs::read(path).map_err(|e| error(path, Problem::Io(e.to_string())))?;
+    parse(&bytes, key).map_err(|p| error(path, p))
+}
+
+fn parse(bytes: &[u8], key: Option<&SnapshotKey>) -> std::result::Result<Loaded, Problem> {
+    let header = Header::decode(bytes)?;
+    match (header.encrypted, key) {
+        (true, None) => return Err(Problem::NeedsKey),
+        (false, Some(_)) => return Err(Problem::NotEncrypted),
+        _ => {}
+    }
+    let sealer = Sealer::new(header, key);
+    let total = header.live.saturating_add(header.dormant);
+    // Never trust a count to size memory: grow as records come.
+    let mut entries = Vec::with_capacity(total.min(1 << 16) as usize);
+    let mut at = HEADER_BYTES;
+    let mut index = 0u32;
+    loop {
+        let head = bytes
+            .get(at..at + FRAME_HEAD_BYTES)
+            .ok_or(Problem::Truncated)?;
+        let len = u32::from_le_bytes(head[0..4].try_into().unwrap_or_default());
+        let records = u32::from_le_bytes(head[4..8].try_into().unwrap_or_default());
+        let crc = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default());
+        if len > MAX_FRAME_BYTES {
+            return Err(Problem::Corrupt("a frame's length"));
+        }
+        at += FRAME_HEAD_BYTES;
+        let stored = bytes.get(at..at + len as usize).ok_or(Problem::Truncated)?;
+        at += len as usize;
+        if crc32fast::hash(stored) != crc {
+            return Err(Problem::Corrupt("a frame's checksum"));
+        }
+        if records == SEAL {
+            let plain = sealer.open(index, stored, false)?;
+            let expected = format::seal_plain(header.frames, header.live, header.dormant);
+            if plain != expected || index != header.frames {
+                return Err(Problem::Corrupt("the counts do not match the frames"));
+            }
+            break;
+        }
+        if index >= header.frames {
+            return Err(Problem::Corrupt("more frames than the header says"));
+        }
+        let plain = sealer.open(index, stored, true)?;
+        let mut rest = plain.as_slice();
+        for _ in 0..records {
+            let (wire, tail) = postcard::take_from_bytes::<Wire>(rest)
+                .map_err(|_| Problem::Corrupt("a record does not decode"))?;
+            entries.push(wire.entry()?);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(Problem::Corrupt("bytes after a frame's records"));
+        }
+        index += 1;
+    }
+    if at != bytes.len() {
+        return Err(Problem::Corrupt("bytes after the seal"));
+    }
+    let live = entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Live(..)))
+        .count() as u64;
+    if live != header.live || entries.len() as u64 - live != header.dormant {
+        return Err(Problem::Corrupt("the counts do not match the records"));
+    }
+    Ok(Loaded {
+        created_ms: header.created_ms,
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::attrs::AttrValue;
+use crate::id::SessionId;
+use crate::model::{Dormant, Extra, Record};
+use crate::session::EndReason;
+
+const NOW: i64 = 1_767_225_600_000;
+
+fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sojourn-snap-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `n` sessions, every third dormant, every second with a user, attrs
+/// and a previous id.
+fn entries(n: u32) -> Vec<Entry> {
+    (0..n)
+        .map(|i| {
+            let mut r = Record::new(NOW + i64::from(i));
+            r.views = i;
+            r.events = i / 2;
+            r.revivals = i % 3;
+            if i % 2 == 0 {
+                r.extra = Some(Box::new(Extra {
+                    user_id: Some(format!("user-{i}").into()),
+                    previous_id: Some(SessionId::new_v7(NOW - 5)),
+                    attrs: [("page".to_owned(), AttrValue::from(format!("/p/{i}")))].into(),
+                }));
+            }
+            let id = SessionId::new_v7(NOW + i64::from(i));
+            if i % 3 == 0 {
+                Entry::Dormant(
+                    id,
+                    Dormant {
+                        record: r,
+                        reason: EndReason::Idle,
+                        ended_at: NOW + 99,
+                        barred: i % 6 == 0,
+                        erased: false,
+                    },
+                )
+            } else {
+                Entry::Live(id, r)
+            }
+        })
+        .collect()
+}
+
+fn write(path: &Path, key: Option<&SnapshotKey>, all: &[Entry]) -> Counts {
+    let mut w = Writer::create(path, key, NOW).unwrap();
+    for e in all {
+        w.push(e).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+fn key(byte: u8) -> SnapshotKey {
+    SnapshotKey::new(&[byte; 32]).unwrap()
+}
+
+#[test]
+fn what_is_written_is_read_back_plain_and_encrypted() {
+    let dir = folder("roundtrip");
+    // Several frames, and a last one partly filled.
+    let all = entries(FRAME_RECORDS * 2 + 17);
+    for k in [None, Some(key(1))] {
+        let path = dir.join("s.snap");
+        let counts = write(&path, k.as_ref(), &all);
+        assert_eq!(counts.live + counts.dormant, all.len() as u64);
+        let loaded = read(&path, k.as_ref()).unwrap();
+        assert_eq!(loaded.created_ms, NOW);
+        assert_eq!(loaded.entries, all);
+    }
+    // Empty is a snapshot too.
+    let path = dir.join("empty.snap");
+    write(&path, None, &[]);
+    assert!(read(&path, None).unwrap().entries.is_empty());
+    // No temporary file is left behind.
+    let left: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn problem(bytes: &[u8], k: Option<&SnapshotKey>) -> Problem {
+    parse(bytes, k)
+        .map(|l| l.entries.len())
+        .expect_err("refused")
+}
+
+#[test]
+fn every_truncation_and_every_flipped_byte_is_refused() {
+    let dir = folder("bad");
+    let all = entries(300);
+    for k in [None, Some(key(2))] {
+        let path = dir.join("s.snap");
+        write(&path, k.as_ref(), &all);
+        let bytes = fs::read(&path).unwrap();
+        for cut in 0..bytes.len() {
+            let p = problem(&bytes[..cut], k.as_ref());
+            assert!(
+                matches!(
+                    p,
+                    Problem::Truncated | Problem::Foreign | Problem::Corrupt(_)
+                ),
+                "cut at {cut}: {p:?}"
+            );
+        }
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x40;
+            assert!(
+                parse(&bad, k.as_ref()).is_err(),
+                "byte {at} flipped was read"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(parse(&longer, k.as_ref()).is_err());
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn foreign_future_and_wrongly_keyed_files_say_so() {
+    let dir = folder("which");
+    let path = dir.join("s.snap");
+    write(&path, Some(&key(3)), &entries(10));
+    let bytes = fs::read(&path).unwrap();
+    assert_eq!(problem(&bytes, Some(&key(4))), Problem::WrongKey);
+    assert_eq!(problem(&bytes, None), Problem::NeedsKey);
+    assert_eq!(problem(b"{\"sessions\": []}", None), Problem::Foreign);
+    assert_eq!(problem(b"", None), Problem::Foreign);
+    // A newer format, its header otherwise whole.
+    let mut future = bytes.clone();
+    future[8..10].copy_from_slice(&2u16.to_le_bytes());
+    let crc = crc32fast::hash(&future[..60]);
+    future[60..64].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(problem(&future, Some(&key(3))), Problem::Version(2));
+    // A plain file where an encrypted one is expected.
+    write(&path, None, &entries(10));
+    assert_eq!(
+        problem(&fs::read(&path).unwrap(), Some(&key(3))),
+        Problem::NotEncrypted
+    );
+    // The error names the file and the problem.
+    let err = read(&dir.join("missing.snap"), None).unwrap_err();
+    assert_eq!(err.code(), "SNAPSHOT_ERROR");
+    assert!(err.to_string().contains("missing.snap"), "{err}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unfinished_save_leaves_the_previous_snapshot_whole() {
+    let dir = folder("unfinished");
+    let path = dir.join("s.snap");
+    let first = entries(50);
+    write(&path, None, &first);
+    let mut w = Writer::create(&path, None, NOW).unwrap();
+    for e in entries(FRAME_RECORDS + 5).iter() {
+        w.push(e).unwrap();
+    }
+    drop(w);
+    assert_eq!(read(&path, None).unwrap().entries, first);
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "the temporary file is gone"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_key_is_32_bytes_and_never_shown() {
+    assert_eq!(
+        SnapshotKey::new(&[0; 31]).unwrap_err().code(),
+        "INVALID_ARGUMENT"
+    );
+    let shown = format!("{:?}", key(0xab));
+    assert_eq!(shown, "SnapshotKey(***)");
+}

@@ -1,0 +1,156 @@
+//! Snapshots through the tracker: what one process saves, the next one
+//! loads, with its users, attributes and counters; what idled out while
+//! no process ran ends once, at its deadline; a bad file fails `build`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sojourn::snapshot::SnapshotKey;
+use sojourn::{AttrValue, EndReason, Kind, MockClock, SessionEnd, Tracker, TrackerBuilder};
+
+const EPOCH_MS: i64 = 1_767_225_600_000;
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sojourn-snapshots-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn builder(clock: &MockClock, ends: &Arc<Mutex<Vec<SessionEnd>>>) -> TrackerBuilder {
+    let sink = Arc::clone(ends);
+    Tracker::builder()
+        .unsigned_tokens(true)
+        .clock(clock.clone())
+        .sweep_interval(Duration::ZERO)
+        .idle_timeout(30 * MINUTE)
+        .on_end(move |end| sink.lock().unwrap().push(end))
+}
+
+#[test]
+fn a_restart_keeps_sessions_and_ends_what_idled_out_meanwhile() {
+    let dir = folder("restart");
+    let path = dir.join("sessions.snap");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let first = builder(&clock, &ends).build().unwrap();
+    let attrs = [("entry_page".to_owned(), AttrValue::from("/pricing"))].into();
+    let kept = first.start(Some("ann"), Some(attrs)).unwrap().id;
+    first.track(kept, Kind::View).unwrap();
+    let idle = first.start(None, None).unwrap().id;
+    let gone = first.start(Some("bob"), None).unwrap().id;
+    first.end(gone).unwrap().expect("live");
+    clock.advance(20 * MINUTE).unwrap();
+    first.track(kept, Kind::Event).unwrap();
+    let counts = first.save(&path).unwrap();
+    assert_eq!((counts.live, counts.dormant), (2, 1));
+    first.close();
+    drop(first);
+    ends.lock().unwrap().clear();
+
+    // Down for 15 minutes: `idle` (35 min without activity) ran out.
+    clock.advance(15 * MINUTE).unwrap();
+    let second = builder(&clock, &ends).load(&path).build().unwrap();
+    let s = second.get(kept).unwrap().expect("kept live");
+    assert_eq!(s.user_id.as_deref(), Some("ann"));
+    assert_eq!(
+        s.attrs.get("entry_page"),
+        Some(&AttrValue::from("/pricing"))
+    );
+    assert_eq!((s.view_sequence, s.event_sequence), (1, 1));
+    assert_eq!(second.track(kept, Kind::View).unwrap().view_sequence, 2);
+    assert_eq!(
+        second.count(Some("ann")).unwrap(),
+        1,
+        "the user index is rebuilt"
+    );
+    assert!(second.get(idle).unwrap().is_none());
+    second.close();
+    let ended = ends.lock().unwrap().clone();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(
+        (ended[0].session.id, ended[0].reason),
+        (idle, EndReason::Idle)
+    );
+    assert_eq!(
+        ended[0].ended_at.timestamp_millis(),
+        EPOCH_MS + 30 * 60_000,
+        "ended at its deadline, not at the load"
+    );
+    // The ended session is remembered, and not revivable.
+    assert!(second.revive(gone, Default::default()).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn loading_into_fewer_places_evicts_as_the_bound_says() {
+    let dir = folder("smaller");
+    let path = dir.join("s.snap");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let first = builder(&clock, &ends).build().unwrap();
+    let ids: Vec<_> = (0..10)
+        .map(|_| {
+            clock.advance(Duration::from_secs(1)).unwrap();
+            first.start(None, None).unwrap().id
+        })
+        .collect();
+    first.save(&path).unwrap();
+    let second = builder(&clock, &ends)
+        .max_sessions(4)
+        .load(&path)
+        .build()
+        .unwrap();
+    assert_eq!(second.len().unwrap(), 4);
+    // The four closest to expiry went last: the four started last stay.
+    for id in &ids[6..] {
+        assert!(second.exists(*id).unwrap());
+    }
+    second.close();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_or_wrongly_keyed_file_fails_the_build_naming_it() {
+    let dir = folder("bad");
+    let path = dir.join("s.snap");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let key = SnapshotKey::new(&[7; 32]).unwrap();
+    let first = builder(&clock, &ends)
+        .snapshot_key(key.clone())
+        .build()
+        .unwrap();
+    first.start(Some("ann"), None).unwrap();
+    first.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        !bytes.windows(3).any(|w| w == b"ann"),
+        "encrypted: the user id is not in the file"
+    );
+    let refused = |b: TrackerBuilder, what: &str| {
+        let err = b.build().map(drop).expect_err(what);
+        assert_eq!(err.code(), "SNAPSHOT_ERROR", "{what}: {err}");
+        assert!(err.to_string().contains("s.snap"), "{err}");
+        assert!(err.to_string().contains(what), "{err}");
+    };
+    let wrong = SnapshotKey::new(&[8; 32]).unwrap();
+    refused(
+        builder(&clock, &ends).load(&path).snapshot_key(wrong),
+        "wrong key",
+    );
+    refused(builder(&clock, &ends).load(&path), "no snapshot key");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    refused(
+        builder(&clock, &ends).load(&path).snapshot_key(key.clone()),
+        "truncated",
+    );
+    std::fs::write(&path, b"not a snapshot at all").unwrap();
+    refused(
+        builder(&clock, &ends).load(&path).snapshot_key(key),
+        "not a Sojourn snapshot",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
