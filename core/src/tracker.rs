@@ -13,7 +13,7 @@ use crate::driver::{Chores, Driver, Housekeeping};
 use crate::ends::Ends;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::model::{Departure, Dormant, Record};
+use crate::model::{Departure, Dormant, Entry, Record};
 use crate::rules::{Rules, set_user};
 use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, snapshot, timestamp};
 use crate::snapshot::{self as snapshot_file, Counts};
@@ -574,9 +574,17 @@ impl Inner {
     /// session as it was, then a sweep ends those whose deadline passed
     /// while no process held them, each at its deadline.
     fn load(&self, path: &std::path::Path) -> Result<()> {
-        let loaded = snapshot_file::read(path, self.config.snapshot_key.as_ref())?;
+        let mut entries = snapshot_file::read(path, self.config.snapshot_key.as_ref())?.entries;
+        // Oldest first, remembered before live: a store smaller than the
+        // snapshot then keeps what the capacity rules keep (the latest
+        // deadlines, the latest departures), whatever order it was saved in.
+        let rules = &self.rules;
+        entries.sort_unstable_by_key(|e| match e {
+            Entry::Dormant(id, d) => (0, rules.forget_at(d), *id),
+            Entry::Live(id, r) => (1, rules.expires_at(r), *id),
+        });
         let mut cx = Cx::new(self.now(), &self.rules);
-        for entry in loaded.entries {
+        for entry in entries {
             self.store.import(entry, &mut cx)?;
         }
         self.finish(cx);

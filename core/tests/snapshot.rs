@@ -109,6 +109,13 @@ fn loading_into_fewer_places_evicts_as_the_bound_says() {
         assert!(second.exists(*id).unwrap());
     }
     second.close();
+    let ended = ends.lock().unwrap();
+    assert_eq!(ended.len(), 6, "each one pushed out is reported");
+    assert!(
+        ended
+            .iter()
+            .all(|e| e.reason == EndReason::Evicted && ids[..6].contains(&e.session.id))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -152,5 +159,81 @@ fn a_bad_or_wrongly_keyed_file_fails_the_build_naming_it() {
         builder(&clock, &ends).load(&path).snapshot_key(key),
         "not a Sojourn snapshot",
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child side of the test below: saves `path` over and over until
+/// killed.
+fn keep_saving(path: &std::path::Path) -> ! {
+    let tracker = Tracker::builder()
+        .unsigned_tokens(true)
+        .sweep_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    let mut round = 0u32;
+    loop {
+        // Each save differs from the last: one more session each round.
+        for _ in 0..if round == 0 { 30_000 } else { 1 } {
+            tracker.start(Some("ann"), None).unwrap();
+        }
+        tracker.save(path).unwrap();
+        println!("saved");
+        round += 1;
+    }
+}
+
+#[test]
+fn a_kill_at_any_moment_of_a_save_leaves_the_previous_snapshot_whole() {
+    const NAME: &str = "a_kill_at_any_moment_of_a_save_leaves_the_previous_snapshot_whole";
+    if let Some(path) = std::env::var_os("SOJOURN_KEEP_SAVING") {
+        keep_saving(std::path::Path::new(&path));
+    }
+    let dir = folder("kill");
+    let path = dir.join("s.snap");
+    let mut seen = 0;
+    for round in 0..12u64 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads", "1"])
+            .env("SOJOURN_KEEP_SAVING", &path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for a first save, then kill at a moment that varies.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("saved") {
+            line.clear();
+            assert!(
+                std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0,
+                "the saver died"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(3 + (round * 37) % 90));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Whatever the moment, the file in place loads whole.
+        let loaded = Tracker::builder()
+            .unsigned_tokens(true)
+            .sweep_interval(Duration::ZERO)
+            .load(&path)
+            .build()
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let n = loaded.count(Some("ann")).unwrap();
+        assert!(n >= 30_000, "round {round}: {n}");
+        seen += 1;
+    }
+    assert_eq!(seen, 12);
+    // What killed saves left is removed by the next save.
+    let last = Tracker::builder()
+        .unsigned_tokens(true)
+        .sweep_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    last.save(&path).unwrap();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, [std::ffi::OsString::from("s.snap")]);
     let _ = std::fs::remove_dir_all(&dir);
 }

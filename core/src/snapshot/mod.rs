@@ -136,6 +136,7 @@ impl Writer {
             frames: 0,
             salt,
         };
+        remove_abandoned(path, &name.to_string_lossy());
         let file = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
         let mut writer = Writer {
             path: path.to_owned(),
@@ -228,6 +229,35 @@ impl Writer {
             live: h.live,
             dormant: h.dormant,
         })
+    }
+}
+
+/// Removes the temporary files of saves of `path` whose process is gone
+/// (killed mid-save): `.{name}.{pid}-{salt}.tmp`. Only where a process's
+/// life can be told (`/proc`); a failure here is no failure of the save.
+fn remove_abandoned(path: &Path, name: &str) {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(listing) = fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for item in listing.flatten() {
+        let file = item.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.strip_suffix(".tmp").and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_file(item.path());
+        }
     }
 }
 

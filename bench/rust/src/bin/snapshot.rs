@@ -56,7 +56,10 @@ fn main() {
         let hwm = status("VmHWM:");
         let began = Instant::now();
         let saved = tracker.save(&path).unwrap();
-        eprintln!("{mode}: saved {} live, {} dormant", saved.live, saved.dormant);
+        eprintln!(
+            "{mode}: saved {} live, {} dormant",
+            saved.live, saved.dormant
+        );
         let save = began.elapsed();
         let extra = status("VmHWM:").saturating_sub(hwm);
         drop(tracker);
