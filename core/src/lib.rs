@@ -55,3 +55,8 @@ pub struct StoresDoctests;
 #[doc = include_str!("../../docs/redis.md")]
 #[cfg(doctest)]
 pub struct RedisDoctests;
+
+// And the snapshots guide's.
+#[doc = include_str!("../../docs/snapshots.md")]
+#[cfg(doctest)]
+pub struct SnapshotDoctests;
