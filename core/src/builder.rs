@@ -211,6 +211,23 @@ impl TrackerBuilder {
         self
     }
 
+    /// The tracker's own snapshot file: loaded when the tracker is made
+    /// (if it exists; a file that cannot be read whole fails `build`),
+    /// saved by the driver every `snapshot_interval` and once more on
+    /// `close` (and so at exit in Python and Node). One file per process:
+    /// a child after `fork()` neither loads nor saves it.
+    pub fn snapshot(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.snapshot = Some(path.into());
+        self
+    }
+
+    /// How often the driver saves the `snapshot` (default 60 s); zero
+    /// saves only on `close`.
+    pub fn snapshot_interval(mut self, d: Duration) -> Self {
+        self.config.snapshot_interval = d;
+        self
+    }
+
     /// Encrypts the snapshots this tracker saves (ChaCha20-Poly1305), and
     /// opens those it loads: a stolen file then gives neither user ids
     /// nor attributes. A tracker with a key refuses to load a plain file.

@@ -63,6 +63,9 @@ pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_millis(250);
 /// The longest key prefix accepted, in bytes.
 pub const MAX_KEY_PREFIX_BYTES: usize = 64;
 
+/// Default period of the saves of a tracker's `snapshot`.
+pub const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
+
 /// A callback given every session end.
 pub type OnEnd = Arc<dyn Fn(SessionEnd) + Send + Sync + 'static>;
 
@@ -139,8 +142,13 @@ pub struct Config {
     pub key_prefix: String,
     /// How long a call waits for Redis before it fails with `STORE_ERROR`.
     pub store_timeout: Duration,
-    /// A snapshot to load when the tracker is made (see `snapshot`).
+    /// A snapshot to load when the tracker is made.
     pub load: Option<PathBuf>,
+    /// The tracker's own snapshot: loaded when it is made (if the file
+    /// exists), saved every `snapshot_interval` and on `close`.
+    pub snapshot: Option<PathBuf>,
+    /// How often the driver saves `snapshot`; zero saves only on `close`.
+    pub snapshot_interval: Duration,
     /// The key that encrypts the snapshots this tracker saves, and opens
     /// those it loads.
     pub snapshot_key: Option<SnapshotKey>,
@@ -195,6 +203,8 @@ impl Default for Config {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             store_timeout: DEFAULT_STORE_TIMEOUT,
             load: None,
+            snapshot: None,
+            snapshot_interval: DEFAULT_SNAPSHOT_INTERVAL,
             snapshot_key: None,
         }
     }
@@ -226,6 +236,8 @@ impl std::fmt::Debug for Config {
             .field("key_prefix", &self.key_prefix)
             .field("store_timeout", &self.store_timeout)
             .field("load", &self.load)
+            .field("snapshot", &self.snapshot)
+            .field("snapshot_interval", &self.snapshot_interval)
             .field("snapshot_key", &self.snapshot_key)
             .finish_non_exhaustive()
     }
@@ -262,6 +274,7 @@ impl Config {
         };
         let retention_ms = millis("retention", self.retention)?;
         millis("close_timeout", self.close_timeout)?;
+        millis("snapshot_interval", self.snapshot_interval)?;
         if !self.sweep_interval.is_zero() && self.sweep_interval < MIN_SWEEP_INTERVAL {
             return Err(Error::invalid(
                 "sweep_interval",

@@ -61,6 +61,10 @@ pub(crate) struct Inner {
     /// A background sweep failed and said so: it is not said again until
     /// the store answers.
     store_failing: AtomicBool,
+    /// The last save of the tracker's own snapshot, and whether saving it
+    /// fails (said once).
+    saved_at: crate::sync::Mutex<Instant>,
+    save_failing: AtomicBool,
     /// For `forked`: a child's tracker is made anew from it.
     pub config: Config,
 }
@@ -101,11 +105,18 @@ impl Tracker {
             tally: Tally::default(),
             housekeeping: Housekeeping::new(config.sweep_interval),
             store_failing: AtomicBool::new(false),
+            saved_at: crate::sync::Mutex::new(Instant::now()),
+            save_failing: AtomicBool::new(false),
             config,
         });
-        // A child after fork starts empty: the parent keeps the sessions.
-        if let (true, Some(path)) = (warn, &inner.config.load) {
-            inner.load(path)?;
+        // A child after fork starts empty: the parent keeps the sessions
+        // (and its snapshot: `forked` takes the file away from the child).
+        if warn {
+            match (&inner.config.load, &inner.config.snapshot) {
+                (Some(path), _) => inner.load(path)?,
+                (None, Some(path)) if path.exists() => inner.load(path)?,
+                _ => {}
+            }
         }
         let interval = inner.config.sweep_interval;
         let chores: Arc<dyn Chores> = inner.clone();
@@ -137,7 +148,11 @@ impl Tracker {
     pub fn forked(&self) -> Result<Tracker> {
         // Only this thread survives a fork; it is the one that makes ids.
         let _ = rand::rng().reseed();
-        let tracker = Tracker::make(self.inner.config.clone(), false)?;
+        let mut config = self.inner.config.clone();
+        // The parent's file is the parent's: two processes saving one path
+        // would overwrite each other's sessions.
+        config.snapshot = None;
+        let tracker = Tracker::make(config, false)?;
         if self.is_closed() {
             tracker.driver.stop();
         }
@@ -386,17 +401,7 @@ impl Tracker {
     /// store is copied one part at a time, so the tracker goes on
     /// answering meanwhile. Load it with [`TrackerBuilder::load`].
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<Counts> {
-        let inner = &self.inner;
-        let key = inner.config.snapshot_key.as_ref();
-        let mut writer = snapshot_file::Writer::create(path.as_ref(), key, inner.now())?;
-        let mut part_entries = Vec::new();
-        for part in 0..inner.store.parts() {
-            inner.store.export(part, &mut |e| part_entries.push(e))?;
-            for entry in part_entries.drain(..) {
-                writer.push(&entry)?;
-            }
-        }
-        writer.finish()
+        self.inner.save(path.as_ref())
     }
 
     /// Whether a call may wait on a store outside this process (Redis, or
@@ -499,6 +504,7 @@ impl Chores for Inner {
     fn sweep_due(&self) {
         // A failure is said once (`expire_due`); the next sweep retries.
         let _ = self.expire_due();
+        self.autosave(false);
     }
 
     fn close(&self) -> u64 {
@@ -570,6 +576,44 @@ impl Inner {
         result.map(|s| self.signed(s))
     }
 
+    /// `Tracker::save`: one part of the store copied at a time.
+    fn save(&self, path: &std::path::Path) -> Result<Counts> {
+        let key = self.config.snapshot_key.as_ref();
+        let mut writer = snapshot_file::Writer::create(path, key, self.now())?;
+        let mut part_entries = Vec::new();
+        for part in 0..self.store.parts() {
+            self.store.export(part, &mut |e| part_entries.push(e))?;
+            for entry in part_entries.drain(..) {
+                writer.push(&entry)?;
+            }
+        }
+        writer.finish()
+    }
+
+    /// Saves the tracker's own snapshot if one is set and it is time
+    /// (`force`: on close); a failure is warned once, until a save works.
+    fn autosave(&self, force: bool) {
+        let Some(path) = &self.config.snapshot else {
+            return;
+        };
+        let interval = self.config.snapshot_interval;
+        {
+            let mut saved_at = self.saved_at.lock();
+            if !force && (interval.is_zero() || saved_at.elapsed() < interval) {
+                return;
+            }
+            *saved_at = Instant::now();
+        }
+        match self.save(path) {
+            Ok(_) => self.save_failing.store(false, Ordering::Relaxed),
+            Err(err) => {
+                if !self.save_failing.swap(true, Ordering::Relaxed) {
+                    self.config.warn(&Warning::snapshot_error(&err));
+                }
+            }
+        }
+    }
+
     /// Loads the snapshot at `path` into the (new, empty) store: each
     /// session as it was, then a sweep ends those whose deadline passed
     /// while no process held them, each at its deadline.
@@ -598,6 +642,7 @@ impl Inner {
         let deadline = Instant::now() + self.config.close_timeout;
         self.housekeeping.disable();
         let _ = self.expire_due();
+        self.autosave(true);
         self.warn_dropped(self.ends.drain(deadline))
     }
 

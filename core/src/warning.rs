@@ -62,6 +62,20 @@ impl Warning {
     }
 }
 
+impl Warning {
+    /// A snapshot the tracker saves by itself (`snapshot`) failed: said
+    /// once, until a save succeeds again.
+    pub(crate) fn snapshot_error(err: &crate::Error) -> Self {
+        Warning {
+            code: "SNAPSHOT_ERROR",
+            message: format!(
+                "saving the snapshot failed ({err}): the previous file stays whole, \
+                 and the next save tries again"
+            ),
+        }
+    }
+}
+
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.message, self.code)

@@ -237,3 +237,81 @@ fn a_kill_at_any_moment_of_a_save_leaves_the_previous_snapshot_whole() {
     assert_eq!(files, [std::ffi::OsString::from("s.snap")]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_tracker_with_a_snapshot_saves_it_on_close_and_on_its_interval() {
+    let dir = folder("own");
+    let path = dir.join("own.snap");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    // No file yet: the tracker starts empty.
+    let first = builder(&clock, &ends).snapshot(&path).build().unwrap();
+    let id = first.start(Some("ann"), None).unwrap().id;
+    first.close();
+    drop(first);
+    let second = builder(&clock, &ends).snapshot(&path).build().unwrap();
+    assert_eq!(
+        second.get(id).unwrap().unwrap().user_id.as_deref(),
+        Some("ann")
+    );
+    drop(second);
+
+    // With a driver, saved without a close.
+    let third = builder(&clock, &ends)
+        .sweep_interval(Duration::from_millis(5))
+        .snapshot(&path)
+        .snapshot_interval(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let later = third.start(Some("bob"), None).unwrap().id;
+    let began = std::time::Instant::now();
+    let saved = loop {
+        let reader = builder(&clock, &ends).load(&path).build().unwrap();
+        if reader.exists(later).unwrap() {
+            break true;
+        }
+        if began.elapsed() > Duration::from_secs(10) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(saved, "the driver saved the new session");
+    // A child after fork neither loads nor saves the parent's file.
+    let child = third.forked().unwrap();
+    assert!(!child.exists(later).unwrap(), "the child starts empty");
+    let before = std::fs::read(&path).unwrap();
+    child.start(None, None).unwrap();
+    child.close();
+    drop(child);
+    let reader = builder(&clock, &ends).load(&path).build().unwrap();
+    assert!(
+        reader.exists(later).unwrap(),
+        "the parent's file is the parent's"
+    );
+    assert!(std::fs::read(&path).unwrap().len() >= before.len() / 2);
+    third.close();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_saved_is_warned_once() {
+    let dir = folder("unsaved");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let warned = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&warned);
+    let tracker = builder(&clock, &ends)
+        .snapshot(dir.join("no-such-folder").join("s.snap"))
+        .on_warning(move |w| sink.lock().unwrap().push(w.code))
+        .build()
+        .unwrap();
+    tracker.start(None, None).unwrap();
+    tracker.close();
+    tracker.close();
+    assert_eq!(
+        *warned.lock().unwrap(),
+        ["SNAPSHOT_ERROR"],
+        "once, not at each close"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
