@@ -15,6 +15,7 @@ test: $(TESTS)
 
 rust-demo:
 	$(CARGO) run --quiet -p sojourn --example lifecycle
+	$(CARGO) run --quiet -p sojourn --example restart
 
 # Two worker processes sharing one session in Redis (a redis-server of its own).
 workers-demo:
@@ -25,6 +26,6 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # A real redis-server on a free loopback port for the Redis store's tests;
-# the workers demo asserts its one end, so it runs here too.
+# the workers and restart demos assert what they tell, so they run here too.
 rust-test:
-	scripts/with-redis sh -c '$(CARGO) test --workspace && $(CARGO) run --quiet -p sojourn --example workers'
+	scripts/with-redis sh -c '$(CARGO) test --workspace && $(CARGO) run --quiet -p sojourn --example workers && $(CARGO) run --quiet -p sojourn --example restart'
