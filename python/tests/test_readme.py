@@ -31,7 +31,7 @@ def test_every_readme_block_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     for i, code in enumerate(blocks()):
         if "REDIS_URL" in code and "REDIS_URL" not in namespace:
             # "Sessions in Redis" and after: on the Redis of scripts/with-redis
-            # (skipped without one, unless SOJOURN_REDIS_REQUIRED is set).
+            # (failing without one).
             assert namespace["ended"] == [namespace["end"]]
             monkeypatch.setenv("REDIS_URL", redis_url())
         exec(compile(code, f"{README}:block {i + 1}", "exec"), namespace)
