@@ -376,13 +376,8 @@ impl Config {
         );
         Ok(match (&self.store, &self.redis) {
             (Some(factory), _) => Backend::Other(factory(self)?),
-            (None, Some(RedisTarget::Single(url))) => {
-                Backend::Other(Arc::new(RedisStore::connect(url, prefix, n, d, timeout)?))
-            }
-            (None, Some(RedisTarget::Cluster(nodes))) => {
-                let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-                let store = RedisStore::connect_cluster(&nodes, prefix, n, d, timeout)?;
-                Backend::Other(Arc::new(store))
+            (None, Some(target)) => {
+                Backend::Other(Arc::new(RedisStore::open(target, prefix, n, d, timeout)?))
             }
             (None, None) => Backend::Memory(MemoryStore::new(n, d)),
         })

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sojourn::store::Store;
-use sojourn::{Config, Error, RedisStore, TrackerBuilder};
+use sojourn::{Config, Error, RedisStore, RedisTarget, TrackerBuilder};
 
 /// Which Redis a test's store is on.
 #[derive(Debug, Clone, Copy)]
@@ -50,14 +50,11 @@ pub fn redis(redis: Redis, prefix: &str, config: &Config) -> Result<Arc<dyn Stor
         config.max_dormant,
         Duration::from_millis(500),
     );
-    let store = match redis {
-        Redis::Single => RedisStore::connect(&address, prefix, n, d, timeout)?,
-        Redis::Cluster => {
-            let nodes: Vec<&str> = address.split(',').collect();
-            RedisStore::connect_cluster(&nodes, prefix, n, d, timeout)?
-        }
+    let target = match redis {
+        Redis::Single => RedisTarget::Single(address),
+        Redis::Cluster => RedisTarget::Cluster(address.split(',').map(str::to_owned).collect()),
     };
-    Ok(Arc::new(store))
+    Ok(Arc::new(RedisStore::open(&target, prefix, n, d, timeout)?))
 }
 
 /// A key prefix no other store of this run has: `name`, the process, a

@@ -24,6 +24,9 @@ struct Local {
     raw: Vec<u8>,
     checked: bool,
     state: Option<Held>,
+    /// The deadline of the session as read, and whether an item counted.
+    deadline: i64,
+    changed: bool,
     /// Still on the pipelined way.
     plain: bool,
 }
@@ -51,6 +54,8 @@ impl RedisStore {
                     raw: raw.unwrap_or_default(),
                     checked,
                     state: None,
+                    deadline: 0,
+                    changed: false,
                     plain: true,
                 });
                 locals.len() - 1
@@ -69,7 +74,10 @@ impl RedisStore {
         }
         for local in &mut locals {
             local.state = self.decode(&local.raw)?;
-            local.plain = matches!(local.state, Some(Held::Live(_)));
+            match &local.state {
+                Some(Held::Live(r)) => local.deadline = rules.expires_at(r),
+                _ => local.plain = false,
+            }
         }
 
         // Count every item on the local copies.
@@ -85,7 +93,11 @@ impl RedisStore {
                     } else {
                         let (tick, step) = rules.track(found, id, kind, now);
                         match step {
-                            Step::Done(Action::Changed | Action::Keep) => Some(tick),
+                            Step::Done(Action::Changed) => {
+                                local.changed = true;
+                                Some(tick)
+                            }
+                            Step::Done(Action::Keep) => Some(tick),
                             _ => {
                                 local.plain = false;
                                 None
@@ -104,12 +116,11 @@ impl RedisStore {
             if !local.plain {
                 continue;
             }
-            let before = self.decode(&local.raw)?;
-            match (&before, &local.state) {
-                (Some(Held::Live(b)), Some(Held::Live(a))) if before != local.state => {
+            match &local.state {
+                Some(Held::Live(a)) if local.changed => {
                     // A track moves a deadline later: no index entry to
                     // write (see `swap`); anything else goes one by one.
-                    if rules.expires_at(a) >= rules.expires_at(b) {
+                    if rules.expires_at(a) >= local.deadline {
                         let value = serde_json::to_vec(&local.state)
                             .map_err(|e| Error::store(self.pool.address(), e))?;
                         swaps.push((k, value));

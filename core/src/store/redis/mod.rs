@@ -20,6 +20,7 @@ use std::time::Duration;
 use redis::Script;
 use serde::{Deserialize, Serialize};
 
+use crate::config::RedisTarget;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::model::{Dormant, Entry, Record};
@@ -152,6 +153,25 @@ impl RedisStore {
             max_sessions,
             max_dormant,
         )
+    }
+
+    /// [`RedisStore::connect`] or [`RedisStore::connect_cluster`], as
+    /// `target` says.
+    pub fn open(
+        target: &RedisTarget,
+        prefix: &str,
+        max_sessions: usize,
+        max_dormant: usize,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let pool = match target {
+            RedisTarget::Single(url) => Pool::single(url, timeout)?,
+            RedisTarget::Cluster(nodes) => {
+                let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+                Pool::cluster(&nodes, timeout)?
+            }
+        };
+        Self::on(pool, prefix, max_sessions, max_dormant)
     }
 
     fn on(pool: Pool, prefix: &str, max_sessions: usize, max_dormant: usize) -> Result<Self> {
