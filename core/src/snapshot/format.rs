@@ -152,8 +152,8 @@ impl Sealer {
 
     /// The plain bytes of frame `index` from its stored bytes.
     pub fn open(&self, index: u32, stored: &[u8], compressed: bool) -> Result<Vec<u8>, Problem> {
-        let packed = match &self.cipher {
-            None => stored.to_vec(),
+        let packed: std::borrow::Cow<'_, [u8]> = match &self.cipher {
+            None => stored.into(),
             Some(cipher) => {
                 let aad = self.header.bound();
                 cipher
@@ -165,13 +165,20 @@ impl Sealer {
                         },
                     )
                     .map_err(|_| Problem::WrongKey)?
+                    .into()
             }
         };
         if !compressed {
-            return Ok(packed);
+            return Ok(packed.into_owned());
         }
-        // A frame never inflates past its bound: more is corruption.
-        zstd::bulk::decompress(&packed, 16 * MAX_FRAME_BYTES as usize)
+        // The frame says its size; a frame never inflates past its bound,
+        // and room is made for what it says, not for the bound.
+        let size = zstd::zstd_safe::get_frame_content_size(&packed)
+            .ok()
+            .flatten()
+            .filter(|&n| n <= 16 * u64::from(MAX_FRAME_BYTES))
+            .ok_or(Problem::Corrupt("a frame's size"))?;
+        zstd::bulk::decompress(&packed, size as usize)
             .map_err(|_| Problem::Corrupt("a frame does not decompress"))
     }
 }
