@@ -223,6 +223,10 @@ pub struct Stats {
     pub views: u64,
     /// Events tracked.
     pub events: u64,
+    /// Sessions, live and remembered, loaded from a snapshot when the
+    /// tracker was made (those whose deadline passed meanwhile included:
+    /// they are in `ended` too).
+    pub loaded: u64,
 }
 
 /// What a client brings to `resume` or `revive` beside its id.

@@ -25,9 +25,10 @@ pub(crate) enum Count {
     Lifetime,
     Ended,
     Evicted,
+    Loaded,
 }
 
-const COUNTS: usize = 12;
+const COUNTS: usize = 13;
 
 impl From<Kind> for Count {
     fn from(kind: Kind) -> Self {
@@ -96,6 +97,7 @@ impl Tally {
         stats.ended.lifetime = self.total(Count::Lifetime);
         stats.ended.ended = self.total(Count::Ended);
         stats.ended.evicted = self.total(Count::Evicted);
+        stats.loaded = self.total(Count::Loaded);
     }
 }
 

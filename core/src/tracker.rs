@@ -627,10 +627,12 @@ impl Inner {
             Entry::Dormant(id, d) => (0, rules.forget_at(d), *id),
             Entry::Live(id, r) => (1, rules.expires_at(r), *id),
         });
+        let loaded = entries.len() as u64;
         let mut cx = Cx::new(self.now(), &self.rules);
         for entry in entries {
             self.store.import(entry, &mut cx)?;
         }
+        self.tally.add(Count::Loaded, loaded);
         self.finish(cx);
         self.expire_due()?;
         Ok(())

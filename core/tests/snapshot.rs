@@ -67,6 +67,9 @@ fn a_restart_keeps_sessions_and_ends_what_idled_out_meanwhile() {
         "the user index is rebuilt"
     );
     assert!(second.get(idle).unwrap().is_none());
+    let stats = second.stats().unwrap();
+    assert_eq!(stats.loaded, 3, "{stats:?}");
+    assert_eq!((stats.live, stats.dormant, stats.ended.idle), (1, 2, 1));
     second.close();
     let ended = ends.lock().unwrap().clone();
     assert_eq!(ended.len(), 1, "{ended:?}");

@@ -103,6 +103,7 @@ def shown(value: Any) -> Any:
             "ends_pending",
             "views",
             "events",
+            "loaded",
         )
         out = {name: getattr(value, name) for name in names}
         e = value.ended

@@ -179,6 +179,9 @@ pub struct Stats {
     pub views: f64,
     /// Events tracked.
     pub events: f64,
+    /// Sessions, live and remembered, loaded from a snapshot when the
+    /// tracker was made (those that ended on load included).
+    pub loaded: f64,
 }
 
 impl From<sojourn::Stats> for Stats {
@@ -203,6 +206,7 @@ impl From<sojourn::Stats> for Stats {
             },
             views: n(s.views),
             events: n(s.events),
+            loaded: n(s.loaded),
         }
     }
 }

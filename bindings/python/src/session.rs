@@ -482,6 +482,13 @@ impl PyStats {
         self.0.events
     }
 
+    /// Sessions, live and remembered, loaded from a snapshot when the
+    /// tracker was made (those that ended on load included).
+    #[getter]
+    fn loaded(&self) -> u64 {
+        self.0.loaded
+    }
+
     /// Every count in a new `dict` (`ended` as a nested `dict`).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         counts_dict(py, &self.to_json()?)
@@ -497,7 +504,7 @@ impl PyStats {
         format!(
             "Stats(live={}, dormant={}, started={}, revived={}, resumed={}, rejected={}, \
              hints_clamped={}, attrs_dropped={}, ends_dropped={}, ends_pending={}, \
-             ended={}, views={}, events={})",
+             ended={}, views={}, events={}, loaded={})",
             s.live,
             s.dormant,
             s.started,
@@ -510,7 +517,8 @@ impl PyStats {
             s.ends_pending,
             PyEndedStats(s.ended).__repr__(),
             s.views,
-            s.events
+            s.events,
+            s.loaded
         )
     }
 }
