@@ -14,7 +14,7 @@ mod support;
 use sojourn::store::Store;
 use sojourn::{
     Config, Error, Hints, Kind, MemoryStore, MockClock, ReferenceStore, SessionEnd, SessionId,
-    Tick, Tracker, attrs_from_json,
+    Tick, Tracker, attrs_from_json, snapshot::SnapshotKey,
 };
 use support::Redis;
 
@@ -56,6 +56,8 @@ struct Run {
     tracker: Tracker,
     ends: Arc<Mutex<Vec<SessionEnd>>>,
     names: HashMap<String, (String, String)>,
+    /// The folder of this run's snapshot files.
+    dir: PathBuf,
 }
 
 fn build(
@@ -63,6 +65,7 @@ fn build(
     clock: &MockClock,
     ends: &Arc<Mutex<Vec<SessionEnd>>>,
     store: Factory,
+    load: Option<PathBuf>,
 ) -> Result<Tracker, Error> {
     let ms = |key: &str| {
         config
@@ -115,6 +118,12 @@ fn build(
     if let Some(v) = config.get("unsigned_tokens").and_then(Value::as_bool) {
         b = b.unsigned_tokens(v);
     }
+    if let Some(hex) = config.get("snapshot_key").and_then(Value::as_str) {
+        b = b.snapshot_key(SnapshotKey::new(&unhex(hex))?);
+    }
+    if let Some(path) = load {
+        b = b.load(path);
+    }
     for key in config.keys() {
         assert!(
             [
@@ -127,13 +136,22 @@ fn build(
                 "max_attrs_bytes",
                 "max_counter_hint",
                 "secrets",
-                "unsigned_tokens"
+                "unsigned_tokens",
+                "snapshot_key"
             ]
             .contains(&key.as_str()),
             "unknown config key {key}"
         );
     }
     b.build()
+}
+
+/// The bytes of an even number of hex digits.
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("snapshot_key is hex"))
+        .collect()
 }
 
 impl Run {
@@ -198,10 +216,53 @@ impl Run {
             }
             return Ok(None);
         }
+        if let Some(name) = step.get("save") {
+            let path = self.dir.join(name.as_str().ok_or("save names a file")?);
+            return match (self.tracker.save(&path), step.get("error")) {
+                (Ok(counts), None) => {
+                    let got = json!({ "live": counts.live, "dormant": counts.dormant });
+                    match step.get("expect") {
+                        Some(expected) if !matches(expected, &got) => {
+                            Err(format!("save: expected {expected}\n got {got}"))
+                        }
+                        _ => Ok(None),
+                    }
+                }
+                (Err(e), Some(code)) if code == e.code() => Ok(None),
+                (result, _) => Err(format!("save: unexpected {result:?}")),
+            };
+        }
+        if let Some(name) = step.get("truncate") {
+            let path = self.dir.join(name.as_str().ok_or("truncate names a file")?);
+            let bytes = step["bytes"].as_u64().ok_or("truncate needs bytes")?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| e.to_string())?;
+            file.set_len(bytes).map_err(|e| e.to_string())?;
+            return Ok(None);
+        }
         if let Some(Value::Object(overrides)) = step.get("restart") {
             let mut config = self.base_config.clone();
             config.extend(overrides.clone());
-            let result = build(&config, &self.clock, &self.ends, self.store);
+            let load = match step.get("load") {
+                Some(name) => Some(self.dir.join(name.as_str().ok_or("load names a file")?)),
+                None => None,
+            };
+            if let Some(ms) = step.get("down_ms") {
+                // The process went away: it closes, time passes, another starts.
+                if step.contains_key("error") {
+                    return Err("restart: down_ms leaves no tracker to keep on error".into());
+                }
+                self.tracker.close();
+                self.clock
+                    .advance(Duration::from_millis(ms.as_u64().ok_or("down_ms")?))
+                    .map_err(|e| e.to_string())?;
+                self.tracker = build(&config, &self.clock, &self.ends, self.store, load)
+                    .map_err(|e| format!("restart: unexpected error {e}"))?;
+                return Ok(None);
+            }
+            let result = build(&config, &self.clock, &self.ends, self.store, load);
             return match (result, step.get("error")) {
                 (Ok(tracker), None) => {
                     self.tracker.close();
@@ -394,8 +455,11 @@ fn replay(path: &Path, store: Factory) -> Result<(), String> {
     let base_config = scenario["config"].as_object().cloned().unwrap_or_default();
     let clock = MockClock::new(EPOCH_MS).map_err(|e| e.to_string())?;
     let ends = Arc::new(Mutex::new(Vec::new()));
-    let tracker = build(&base_config, &clock, &ends, store).map_err(|e| format!("config: {e}"))?;
+    let tracker =
+        build(&base_config, &clock, &ends, store, None).map_err(|e| format!("config: {e}"))?;
+    let dir = snapshot_folder();
     let mut run = Run {
+        dir: dir.clone(),
         store,
         name: scenario["name"].as_str().unwrap_or("?").to_owned(),
         base_config,
@@ -410,7 +474,18 @@ fn replay(path: &Path, store: Factory) -> Result<(), String> {
         run.step(step)
             .map_err(|e| format!("{} step {i}: {e}", run.name))?;
     }
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// A new empty folder for one run's snapshots.
+fn snapshot_folder() -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sojourn-scenarios-{}-{run}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
 }
 
 /// Every scenario on the store that `store` makes; the failures listed.
