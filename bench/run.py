@@ -78,6 +78,15 @@ TARGETS = {
 MAX_BYTES_PER_SESSION = 200
 MIN_TWO_THREAD_SCALING = 1.7
 
+# Snapshots (issue #11): save and load of SNAPSHOT_SESSIONS on the memory
+# store, each mode in processes of its own; the targets of the issue.
+SNAPSHOT = os.path.join(RUST_BIN, "snapshot")
+SNAPSHOT_SESSIONS = 1_000_000
+SNAPSHOT_MODES = ("plain", "encrypted")
+MAX_SAVE_S = 1.0
+MAX_LOAD_S = 2.0
+MAX_SAVE_EXTRA = 0.10
+
 
 def run_json(command):
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -140,6 +149,43 @@ def measure_redis(languages, runs, url):
         out = subprocess.run([footprint, url, str(REDIS_FOOTPRINT_SESSIONS)], check=True, capture_output=True, text=True).stdout
         results["footprint"] = [json.loads(line) for line in out.strip().splitlines()]
     return results
+
+
+def measure_snapshots(runs):
+    results = {}
+    for mode in SNAPSHOT_MODES:
+        print(f"  snapshots of {SNAPSHOT_SESSIONS:,} sessions, {mode}: x{runs}", file=sys.stderr, flush=True)
+        results[mode] = [run_json([SNAPSHOT, str(SNAPSHOT_SESSIONS), mode]) for _ in range(runs)]
+    return results
+
+
+def snapshot_table(snapshots):
+    lines = [
+        f"Snapshots of {SNAPSHOT_SESSIONS:,} sessions on the memory store (one in three with a user), "
+        "medians of the runs, each in a process of its own:",
+        "",
+        "| mode | save, s | load, s | file bytes/session | peak extra memory in a save | of the store's own |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    checks = []
+    for mode, runs in snapshots.items():
+        median = lambda key: statistics.median(r[key] for r in runs)
+        extra = median("save_peak_extra_bytes")
+        share = extra / median("store_bytes")
+        save, load = median("save_s"), median("load_s")
+        lines.append(
+            f"| {mode} | {save:.2f} | {load:.2f} | {median('file_bytes_per_session'):.1f} | "
+            f"{extra / 1e6:.1f} MB | {share:.1%} |"
+        )
+        checks.append((f"{mode} save < {MAX_SAVE_S} s", save, save < MAX_SAVE_S))
+        checks.append((f"{mode} load < {MAX_LOAD_S} s", load, load < MAX_LOAD_S))
+        checks.append((f"{mode} save's extra memory < {MAX_SAVE_EXTRA:.0%} of the store", share, share < MAX_SAVE_EXTRA))
+    lines.append("")
+    lines.append("| target | measured | met |")
+    lines.append("|---|---:|---|")
+    for name, value, met in checks:
+        lines.append(f"| {name} | {value:.2f} | {'yes' if met else '**no**'} |")
+    return "\n".join(lines)
 
 
 def redis_table(redis):
@@ -242,6 +288,7 @@ def main():
     parser.add_argument("--only", default=",".join(LANGUAGES))
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--redis-only", action="store_true", help="only the Redis rows (printed, never written)")
+    parser.add_argument("--snapshots-only", action="store_true", help="only the snapshot rows (printed, never written)")
     args = parser.parse_args()
     languages = [l for l in args.only.split(",") if l]
     if not os.path.exists(WORKLOAD):
@@ -250,15 +297,22 @@ def main():
     if args.redis_only:
         print(redis_table(measure_redis(languages, args.runs, os.environ["SOJOURN_REDIS_URL"])))
         return
+    if args.snapshots_only:
+        print(snapshot_table(measure_snapshots(args.runs)))
+        return
     results = measure(languages, args.runs)
     url = os.environ.get("SOJOURN_REDIS_URL")
     if url:
         results["redis"] = measure_redis(languages, args.runs, url)
+    if "rust" in languages and os.path.exists(SNAPSHOT):
+        results["snapshots"] = measure_snapshots(args.runs)
     results["machine"] = machine()
     results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = table(results)
     if "redis" in results:
         text += "\n\n" + redis_table(results["redis"])
+    if "snapshots" in results:
+        text += "\n\n" + snapshot_table(results["snapshots"])
     print(f"\nW1, {args.runs} runs each, on {results['machine']}, {results['date']}\n")
     print(text)
     if args.write:
