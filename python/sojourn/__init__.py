@@ -10,7 +10,9 @@ Trackers are safe to share between threads; calls that visit every session
 or wait for another thread release the GIL, and so does every call that
 reaches Redis (``redis_url``, ``redis_cluster``), which shares the sessions
 between processes. :class:`AsyncTracker` is the same tracker for asyncio
-applications, its calls coroutines that never block the event loop. Durations are seconds
+applications, its calls coroutines that never block the event loop. A
+tracker on the memory store keeps its sessions across a restart with a
+snapshot (``snapshot=`` or ``save()`` and ``load=``). Durations are seconds
 (``int``, ``float`` or :class:`datetime.timedelta`), timestamps are aware UTC
 :class:`datetime.datetime` objects, attributes are a ``dict`` of JSON
 scalars. The exact rules are in ``docs/semantics.md`` of the repository.
@@ -44,6 +46,8 @@ __all__ = [
     "SessionIdLike",
     "SessionNotFound",
     "SessionNotRevivable",
+    "SnapshotCounts",
+    "SnapshotError",
     "SojournError",
     "SojournWarning",
     "Stats",
@@ -195,14 +199,32 @@ class StoreError(SojournError):
         self.cause = cause
 
 
+class SnapshotError(SojournError):
+    """A snapshot file could not be written or read as a whole: missing,
+    truncated, corrupt, not a snapshot, of a newer format, encrypted with
+    another key or with none given, or plain where a key is given. Loading
+    one makes no tracker; a failed save leaves the previous file whole.
+    The message names the file; it never shows the snapshot key."""
+
+    code = "SNAPSHOT_ERROR"
+
+    def __init__(self, message: str = "", *, path: str = "", problem: str = "") -> None:
+        super().__init__(message)
+        #: The file.
+        self.path = path
+        #: What is wrong with it, or the system's error.
+        self.problem = problem
+
+
 class SojournWarning(UserWarning):
     """A warning of the tracker's, with the stable ``code`` that Rust and
     Node give too: ``UNSIGNED_TOKENS`` (no secret, and ``unsigned_tokens``
     not set), ``NO_DRIVER`` (the driver thread could not start: the
     tracker's calls do its work), ``ENDS_DROPPED`` (``close()``, or exit,
-    dropped ends that ``on_end`` had not taken within ``close_timeout``) or
+    dropped ends that ``on_end`` had not taken within ``close_timeout``),
     ``STORE_ERROR`` (a sweep failed: said once, until the store answers
-    again)."""
+    again) or ``SNAPSHOT_ERROR`` (saving the tracker's ``snapshot`` failed:
+    said once, until a save works; the previous file stays whole)."""
 
     def __init__(self, message: str = "", *, code: str = "") -> None:
         super().__init__(message)
@@ -221,6 +243,7 @@ from sojourn._native import (  # noqa: E402
     MockClock,
     Session,
     SessionEnd,
+    SnapshotCounts,
     Stats,
     Tick,
     Tracker,

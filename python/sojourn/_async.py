@@ -6,6 +6,8 @@ the tracker's own pool and awaits it, so that the event loop goes on while
 Redis answers; the native call lets the GIL go while it waits. On the
 memory store a call takes about a microsecond and never waits on the
 network: it runs inline, as a plain call would, with no thread hop.
+``save`` writes a file, and ``close`` waits for ``on_end``: those run in
+the pool whatever the store.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union
 
 # Imported by the package on first use of sojourn.AsyncTracker.
 from sojourn import InvalidArgument, Kind, Outcome, SessionIdLike, SojournError
-from sojourn._native import MockClock, Session, SessionEnd, Stats, Tick, Tracker
+from sojourn._native import MockClock, Session, SessionEnd, SnapshotCounts, Stats, Tick, Tracker
 from sojourn._native import FaultSwitch
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ _KindLike = Union[Kind, Literal["view", "event"]]
 _AttrValue = Union[str, int, float, bool, None]
 _Attrs = Mapping[str, _AttrValue]
 _Secret = Union[str, bytes]
+_Path = Union[str, os.PathLike[str]]
 
 __all__ = ["AsyncTracker"]
 
@@ -54,9 +57,10 @@ class AsyncTracker:
     (``None``: ``ThreadPoolExecutor``'s default, ``min(32, cpus + 4)``).
     Every method of :class:`Tracker` that reaches the store is a coroutine
     here, with the same arguments and results; ``token()``, ``closed`` and
-    ``store_is_remote`` are plain, as they never wait, and ``tracker`` is
-    the underlying :class:`Tracker`, for code that is not async (both share
-    the sessions).
+    ``store_is_remote`` are plain, as they never wait, ``AsyncTracker.load``
+    makes one as ``Tracker.load`` does, and ``tracker`` is the underlying
+    :class:`Tracker`, for code that is not async (both share the
+    sessions).
 
     - On Redis (``store_is_remote``), each call runs in a thread of the
       tracker's own pool, made at the first call, and is awaited; the
@@ -68,9 +72,12 @@ class AsyncTracker:
     - ``close()`` waits for the pending ends to be delivered (at most
       ``close_timeout``) in a thread whatever the store, then stops the
       pool. ``async with`` closes the tracker at the end of the block.
-    - Making one connects to Redis and may block for ``store_timeout``:
-      make it where the application starts (at import, or in a lifespan
-      handler), not in a request.
+    - ``save(path)`` writes a file: it runs in a thread of the pool
+      whatever the store.
+    - Making one connects to Redis and may block for ``store_timeout``,
+      and loading a snapshot (``load``, ``snapshot``) reads a file: make it
+      where the application starts (at import, or in a lifespan handler),
+      not in a request.
     - A call whose task is cancelled still completes in its thread (a
       native call cannot be interrupted); its result is dropped.
     - ``on_end`` is called on the tracker's delivery thread, not in the
@@ -104,6 +111,10 @@ class AsyncTracker:
         redis_cluster: Optional[Iterable[str]] = None,
         key_prefix: Optional[str] = None,
         store_timeout: Optional[_Seconds] = None,
+        load: Optional[_Path] = None,
+        snapshot: Optional[_Path] = None,
+        snapshot_interval: Optional[_Seconds] = None,
+        snapshot_key: Optional[bytes] = None,
         max_workers: Optional[int] = None,
     ) -> None:
         # Checked first: a bad value makes no tracker.
@@ -135,6 +146,10 @@ class AsyncTracker:
             redis_cluster=redis_cluster,
             key_prefix=key_prefix,
             store_timeout=store_timeout,
+            load=load,
+            snapshot=snapshot,
+            snapshot_interval=snapshot_interval,
+            snapshot_key=snapshot_key,
         )
         self._remote = self._tracker.store_is_remote
         self._max_workers = max_workers
@@ -160,6 +175,16 @@ class AsyncTracker:
         if self._remote:
             return await self._threaded(fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+    @classmethod
+    def load(cls, path: _Path, **options: Any) -> AsyncTracker:
+        """As :meth:`Tracker.load`: an ``AsyncTracker`` that loads the
+        snapshot at ``path`` when it is made, the same as
+        ``AsyncTracker(load=path, **options)``. Not a coroutine: make it
+        where the application starts."""
+        if "load" in options:
+            raise TypeError("AsyncTracker.load() takes the path once: as its first argument, not load=")
+        return cls(load=path, **options)
 
     # What never waits.
 
@@ -301,6 +326,12 @@ class AsyncTracker:
         """As :meth:`Tracker.sweep` (``on_end`` runs on this thread: in the
         event loop on the memory store, in the pool on Redis)."""
         return await self._run(self._tracker.sweep)
+
+    async def save(self, path: _Path) -> SnapshotCounts:
+        """As :meth:`Tracker.save`, in a thread of the pool whatever the
+        store: it writes a file (about half a second for a million
+        sessions), and the event loop goes on meanwhile."""
+        return await self._threaded(self._tracker.save, path)
 
     async def close(self) -> int:
         """As :meth:`Tracker.close`, in a thread whatever the store (it

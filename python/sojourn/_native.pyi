@@ -1,6 +1,7 @@
 # Types of the native module, checked against it by `python -m mypy.stubtest
 # sojourn._native` in `make python-test`. Import from `sojourn`, not from here.
 
+import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ _KindLike = Union[Kind, Literal["view", "event"]]
 _AttrValue = Union[str, int, float, bool, None]
 _Attrs = Mapping[str, _AttrValue]
 _Secret = Union[str, bytes]
+_Path = Union[str, os.PathLike[str]]
 
 __all__ = [
     "Tracker",
@@ -23,6 +25,7 @@ __all__ = [
     "SessionEnd",
     "Stats",
     "EndedStats",
+    "SnapshotCounts",
     "MockClock",
     "FaultSwitch",
     "DEFAULTS",
@@ -151,6 +154,15 @@ class Stats:
     __hash__: None  # type: ignore[assignment]
 
 @final
+class SnapshotCounts:
+    @property
+    def live(self) -> int: ...
+    @property
+    def dormant(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class MockClock:
     def __new__(cls, now: Optional[datetime] = None) -> MockClock: ...
     def now(self) -> datetime: ...
@@ -188,7 +200,14 @@ class Tracker:
         redis_cluster: Optional[Iterable[str]] = None,
         key_prefix: Optional[str] = None,
         store_timeout: Optional[_Seconds] = None,
+        load: Optional[_Path] = None,
+        snapshot: Optional[_Path] = None,
+        snapshot_interval: Optional[_Seconds] = None,
+        snapshot_key: Optional[bytes] = None,
     ) -> Tracker: ...
+    @classmethod
+    def load(cls, path: _Path, **options: Any) -> Tracker: ...
+    def save(self, path: _Path) -> SnapshotCounts: ...
     def start(self, user_id: Optional[str] = None, attrs: Optional[_Attrs] = None) -> Session: ...
     def get(self, id: _SessionIdLike) -> Optional[Session]: ...
     def peek(self, id: _SessionIdLike) -> Optional[Session]: ...

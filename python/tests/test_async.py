@@ -224,7 +224,7 @@ def test_a_cancelled_call_still_completes_in_its_thread() -> None:
 def test_the_async_tracker_mirrors_the_tracker() -> None:
     """Every call of Tracker is a coroutine of AsyncTracker with the same
     parameters; the constructor takes every option, and max_workers."""
-    plain = {"token", "closed", "size", "store_is_remote"}
+    plain = {"token", "closed", "size", "store_is_remote", "load"}
     names = {n for n in dir(sojourn.Tracker) if not n.startswith("_")}
     assert plain <= names
     for name in sorted(names - plain):
@@ -236,6 +236,9 @@ def test_the_async_tracker_mirrors_the_tracker() -> None:
             ), name
     for name in plain - {"size"}:
         assert not inspect.iscoroutinefunction(getattr(AsyncTracker, name)), name
+    # A classmethod on both, that makes a tracker (which may read a file).
+    assert inspect.ismethod(AsyncTracker.load) and AsyncTracker.load.__self__ is AsyncTracker
+    assert sojourn.Tracker.load.__self__ is sojourn.Tracker  # a builtin bound to the class
     params = inspect.signature(AsyncTracker).parameters
     assert list(params) == [*sojourn.DEFAULTS, "max_workers"]
     assert all(p.default is None and p.kind is p.KEYWORD_ONLY for p in params.values())

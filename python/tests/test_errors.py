@@ -8,6 +8,7 @@ import pickle
 import uuid
 import warnings
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -18,6 +19,7 @@ from sojourn import (
     InvalidSessionId,
     SessionNotFound,
     SessionNotRevivable,
+    SnapshotError,
     SojournError,
     StoreError,
 )
@@ -31,12 +33,14 @@ def test_the_exception_tree() -> None:
     assert issubclass(InvalidArgument, SojournError) and issubclass(InvalidArgument, ValueError)
     assert issubclass(SessionNotRevivable, SojournError) and not issubclass(SessionNotRevivable, ValueError)
     assert issubclass(StoreError, SojournError)
+    assert issubclass(SnapshotError, SojournError) and not issubclass(SnapshotError, (ValueError, OSError))
     codes = {
         SessionNotFound: "SESSION_NOT_FOUND",
         InvalidSessionId: "INVALID_SESSION_ID",
         SessionNotRevivable: "SESSION_NOT_REVIVABLE",
         InvalidArgument: "INVALID_ARGUMENT",
         StoreError: "STORE_ERROR",
+        SnapshotError: "SNAPSHOT_ERROR",
     }
     assert {cls: cls.code for cls in codes} == codes
 
@@ -88,7 +92,7 @@ def test_errors_pickle_with_their_details(tracker: sojourn.Tracker) -> None:
     assert type(back) is SessionNotFound and back.session_id == UNKNOWN and str(back) == str(caught.value)
 
 
-def test_raised_errors_are_the_objects_their_class_makes(tracker: sojourn.Tracker) -> None:
+def test_raised_errors_are_the_objects_their_class_makes(tracker: sojourn.Tracker, tmp_path: Path) -> None:
     """The native module makes them with ``__new__`` and sets their
     attributes (no Python code of theirs runs): the same as ``cls(message,
     **details)``, every attribute of their ``__init__`` there."""
@@ -99,6 +103,8 @@ def test_raised_errors_are_the_objects_their_class_makes(tracker: sojourn.Tracke
         (lambda: tracker.get("not-a-uuid"), InvalidSessionId),
         (lambda: tracker.revive(s.id), SessionNotRevivable),
         (lambda: tracker.start(user_id=""), InvalidArgument),
+        (lambda: sojourn.Tracker(unsigned_tokens=True, load=tmp_path / "missing.snap"), SnapshotError),
+        (lambda: tracker.save(tmp_path / "no-such-folder" / "s.snap"), SnapshotError),
     ]
     for call, cls in raised:
         with pytest.raises(cls) as caught:
@@ -196,6 +202,18 @@ BAD_OPTIONS: list[tuple[dict[str, Any], type[Exception]]] = [
     ({"close_timeout": -1}, InvalidArgument),
     ({"max_counter_hint": 2**32}, InvalidArgument),
     ({"max_pending_ends": 0}, InvalidArgument),
+    ({"snapshot_interval": -1}, InvalidArgument),
+    ({"snapshot_interval": math.nan}, InvalidArgument),
+    ({"snapshot_interval": "60"}, TypeError),
+    ({"snapshot_key": b""}, InvalidArgument),
+    ({"snapshot_key": bytes(31)}, InvalidArgument),
+    ({"snapshot_key": bytes(33)}, InvalidArgument),
+    ({"snapshot_key": "00" * 32}, TypeError),
+    ({"snapshot_key": [0] * 32}, TypeError),
+    ({"load": b"/tmp/sessions.snap"}, TypeError),
+    ({"load": 3}, TypeError),
+    ({"snapshot": ["a.snap"]}, TypeError),
+    ({"snapshot": "sessions-\ud800.snap"}, InvalidArgument),
 ]
 
 
@@ -337,8 +355,13 @@ def test_no_input_crashes(tracker: sojourn.Tracker) -> None:
         calls += 1
     for option in sojourn.DEFAULTS:
         # Text that is no Redis URL is a ValueError (InvalidArgument);
-        # a URL where no Redis answers, a StoreError naming it.
-        refused = (TypeError, ValueError, StoreError) if option.startswith("redis") else (TypeError, ValueError)
+        # a URL where no Redis answers, a StoreError naming it; text that
+        # names no snapshot that can be read, a SnapshotError naming it.
+        refused: tuple[type[Exception], ...] = (TypeError, ValueError)
+        if option.startswith("redis"):
+            refused += (StoreError,)
+        if option in ("load", "snapshot"):
+            refused += (SnapshotError,)
         for junk in JUNK:
             try:
                 with warnings.catch_warnings():

@@ -21,7 +21,9 @@ from support import EPOCH
 def test_the_package_exports_what_it_lists() -> None:
     for name in sojourn.__all__:
         assert hasattr(sojourn, name), name
-    for cls in (sojourn.Tracker, sojourn.Session, sojourn.Tick, sojourn.SessionEnd, sojourn.Stats):
+    for cls in (
+        sojourn.Tracker, sojourn.Session, sojourn.Tick, sojourn.SessionEnd, sojourn.Stats, sojourn.SnapshotCounts
+    ):  # fmt: skip
         assert cls.__module__ == "sojourn"
     assert sojourn.__version__.count(".") == 2
 
@@ -201,6 +203,7 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
         "secret", "secrets", "unsigned_tokens", "max_counter_hint", "sweep_interval", "on_end",
         "max_pending_ends", "close_timeout", "max_attrs_bytes", "clock", "fault_switch",
         "redis_url", "redis_cluster", "key_prefix", "store_timeout",
+        "load", "snapshot", "snapshot_interval", "snapshot_key",
     ]  # fmt: skip
     assert list(sojourn.DEFAULTS) == options, "DEFAULTS lists every option"
     if sys.version_info >= (3, 10):  # a 3.9 abi3 class has no text signature
@@ -213,6 +216,8 @@ def test_defaults_come_from_the_core_and_are_documented() -> None:
     assert (d["max_sessions"], d["max_attrs_bytes"]) == (1_000_000, 4096)
     assert (d["redis_url"], d["redis_cluster"]) == (None, None)
     assert (d["key_prefix"], d["store_timeout"]) == ("sojourn", timedelta(milliseconds=250))
+    assert (d["load"], d["snapshot"], d["snapshot_key"]) == (None, None, None)
+    assert d["snapshot_interval"] == timedelta(seconds=60)
     with pytest.raises(TypeError):
         d["idle_timeout"] = 1  # type: ignore[index]
     doc = sojourn.Tracker.__doc__ or ""

@@ -1,6 +1,7 @@
 //! The tracker's options, from Python keywords to the core's builder, and
 //! their defaults, read from the core (`DEFAULTS`, `LIMITS`, and the
 //! `Tracker` docstring). A keyword left at `None` keeps the core default.
+//! The snapshot key never shows in any of them, nor in an error.
 
 use std::time::Duration;
 
@@ -40,6 +41,10 @@ pub struct Options<'a, 'py> {
     pub redis_cluster: Option<&'a Bound<'py, PyAny>>,
     pub key_prefix: Option<&'a Bound<'py, PyAny>>,
     pub store_timeout: Option<&'a Bound<'py, PyAny>>,
+    pub load: Option<&'a Bound<'py, PyAny>>,
+    pub snapshot: Option<&'a Bound<'py, PyAny>>,
+    pub snapshot_interval: Option<&'a Bound<'py, PyAny>>,
+    pub snapshot_key: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl Options<'_, '_> {
@@ -106,12 +111,35 @@ impl Options<'_, '_> {
             b = switch.get().store(b);
         }
         b = self.redis(b)?;
+        b = self.snapshots(b)?;
         Ok(b)
     }
 
-    /// Whether the tracker asks for Redis: building it connects.
-    pub fn wants_redis(&self) -> bool {
-        self.redis_url.is_some() || self.redis_cluster.is_some()
+    /// Whether building the tracker may wait: on Redis it connects; with a
+    /// snapshot it reads a file (a million sessions take about a second).
+    pub fn build_may_wait(&self) -> bool {
+        self.redis_url.is_some()
+            || self.redis_cluster.is_some()
+            || self.load.is_some()
+            || self.snapshot.is_some()
+    }
+
+    /// The snapshot options: every rule (a file that is missing, bad, or
+    /// keyed otherwise; an interval out of range) is the core's, at `build`.
+    fn snapshots(&self, mut b: TrackerBuilder) -> PyResult<TrackerBuilder> {
+        if let Some(path) = self.load {
+            b = b.load(convert::path("load", path)?);
+        }
+        if let Some(path) = self.snapshot {
+            b = b.snapshot(convert::path("snapshot", path)?);
+        }
+        if let Some(d) = self.snapshot_interval {
+            b = b.snapshot_interval(convert::duration("snapshot_interval", d)?);
+        }
+        if let Some(key) = self.snapshot_key {
+            b = b.snapshot_key(convert::snapshot_key(key)?);
+        }
+        Ok(b)
     }
 
     /// The Redis options. A Redis store and a fault switch together, an
@@ -189,6 +217,10 @@ pub fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("redis_cluster", py.None())?;
     d.set_item("key_prefix", &c.key_prefix)?;
     d.set_item("store_timeout", c.store_timeout)?;
+    d.set_item("load", py.None())?;
+    d.set_item("snapshot", py.None())?;
+    d.set_item("snapshot_interval", c.snapshot_interval)?;
+    d.set_item("snapshot_key", py.None())?;
     Ok(d)
 }
 
@@ -239,7 +271,11 @@ pub fn defaults_doc() -> String {
          - fault_switch: none (a store that never fails on purpose)\n\
          - redis_url / redis_cluster: none (sessions in this process's memory)\n\
          - key_prefix: {:?}\n\
-         - store_timeout: {}",
+         - store_timeout: {}\n\
+         - load: none\n\
+         - snapshot: none (sessions are not kept across a restart)\n\
+         - snapshot_interval: {} (0 saves only on close)\n\
+         - snapshot_key: none (snapshots are written in plain)",
         seconds(c.idle_timeout),
         seconds(c.max_lifetime),
         seconds(c.retention),
@@ -252,5 +288,6 @@ pub fn defaults_doc() -> String {
         c.max_attrs_bytes,
         c.key_prefix,
         seconds(c.store_timeout),
+        seconds(c.snapshot_interval),
     )
 }

@@ -1,5 +1,6 @@
 //! Python values into the core's types and back: session ids, kinds,
-//! durations, counts, attributes and timestamps.
+//! durations, counts, attributes, timestamps, file paths and the
+//! snapshot key.
 //!
 //! A value of the wrong type raises `TypeError`. A value of the right type
 //! that the core's type cannot hold (a negative duration, a negative or too
@@ -9,6 +10,7 @@
 //! refuses; an id that is not valid Unicode raises `InvalidSessionId`, and
 //! a token that is not is a token `resume` rejects.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
@@ -18,6 +20,7 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyFloat, PyFrozenSet,
     PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
 };
+use sojourn::snapshot::SnapshotKey;
 use sojourn::{AttrValue, Attrs, Kind, SessionId};
 
 use crate::errors::{OrRaise, invalid};
@@ -250,6 +253,78 @@ pub fn secret(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     } else {
         Err(wrong_type(name, "a str or bytes", obj))
     }
+}
+
+/// A file path: a `str` or an `os.PathLike` whose `__fspath__` gives one
+/// (`pathlib.Path`), as `os.fspath` reads it, encoded as the file system
+/// encoding says (a name that `os.listdir` decoded with surrogate escapes
+/// comes back as its bytes). A path of `bytes` is refused (`TypeError`),
+/// and a `str` that no file name can be (a lone surrogate that is no
+/// escaped byte) raises `InvalidArgument`. Whether the path names a file
+/// that can be read or written is the core's to say.
+pub fn path(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let py = obj.py();
+    let expected = "a str or os.PathLike[str]";
+    let fspath = if obj.is_instance_of::<PyString>() {
+        obj.clone()
+    } else {
+        static FSPATH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let fspath = FSPATH.import(py, "os", "fspath")?;
+        match fspath.call1((obj,)) {
+            Ok(path) => path,
+            Err(err) if err.is_instance_of::<PyTypeError>(py) => {
+                return Err(wrong_type(name, expected, obj));
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    let text = fspath.cast::<PyString>().map_err(|_| {
+        if fspath.is(obj) {
+            wrong_type(name, expected, obj)
+        } else {
+            PyTypeError::new_err(format!(
+                "{name} must be {expected}, and this {}'s __fspath__ gives {}",
+                type_name(obj),
+                type_name(&fspath)
+            ))
+        }
+    })?;
+    text.extract::<PathBuf>().map_err(|err| {
+        if err.is_instance_of::<PyUnicodeEncodeError>(py) {
+            invalid(
+                py,
+                name,
+                "holds a lone surrogate that is no file name's byte (no encoding of it exists)",
+            )
+        } else {
+            err
+        }
+    })
+}
+
+/// The snapshot key: exactly 32 `bytes` (or a `bytearray`), checked by the
+/// core. No message of this function's or the core's shows any of it.
+pub fn snapshot_key(obj: &Bound<'_, PyAny>) -> PyResult<SnapshotKey> {
+    let py = obj.py();
+    let key = if let Ok(bytes) = obj.cast::<PyBytes>() {
+        SnapshotKey::new(bytes.as_bytes())
+    } else if let Ok(array) = obj.cast::<PyByteArray>() {
+        let mut copy = array.to_vec();
+        let key = SnapshotKey::new(&copy);
+        copy.fill(0);
+        key
+    } else {
+        let hint = if obj.is_instance_of::<PyString>() {
+            " (32 bytes: bytes.fromhex() of 64 hex digits, for one)"
+        } else {
+            ""
+        };
+        return Err(PyTypeError::new_err(format!(
+            "snapshot_key must be bytes, not {}{hint}",
+            type_name(obj)
+        )));
+    };
+    key.or_raise(py)
 }
 
 /// Attributes: a mapping of `str` keys to JSON scalars.

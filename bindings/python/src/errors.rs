@@ -58,6 +58,11 @@ pub fn raise(py: Python<'_>, err: Error) -> PyErr {
         Error::Store { address, cause, .. } => {
             ("StoreError", vec![("address", address), ("cause", cause)])
         }
+        // The path and what is wrong with the file; the core never puts
+        // the snapshot key in either.
+        Error::Snapshot { path, problem } => {
+            ("SnapshotError", vec![("path", path), ("problem", problem)])
+        }
         // A code this binding does not know yet: the base class, which
         // still carries the code.
         _ => ("SojournError", vec![]),

@@ -10,6 +10,7 @@ mod ends;
 mod errors;
 mod process;
 mod session;
+mod snapshot;
 mod store;
 mod tracker;
 mod warnings;
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::PySessionEnd>()?;
     m.add_class::<session::PyStats>()?;
     m.add_class::<session::PyEndedStats>()?;
+    m.add_class::<snapshot::PySnapshotCounts>()?;
     m.add_class::<clock::PyMockClock>()?;
     m.add_class::<store::PyFaultSwitch>()?;
     m.add("DEFAULTS", config::defaults(py)?)?;

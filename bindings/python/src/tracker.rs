@@ -12,8 +12,10 @@
 //! long or wait on something other than a shard lock held briefly: those
 //! that visit every shard (`sessions`, `count`, `len`, `stats`,
 //! `end_user`, `forget_user`, `end_all`, `reassign_user`, `sweep`),
-//! batches (`track_many`), and those that wait for the driver thread
-//! (`close`, and dropping the tracker). The calls on one session keep it:
+//! batches (`track_many`), those that write or read a file (`save`, and
+//! building a tracker that loads a snapshot), and those that wait for the
+//! driver thread (`close`, which may save the tracker's snapshot, and
+//! dropping the tracker). The calls on one session keep it:
 //! the core never holds a store lock while it calls back (see
 //! `docs/architecture.md`), so a thread waiting for the GIL never holds
 //! the lock such a call waits for, and the wait is at most another
@@ -32,6 +34,7 @@ use pyo3::PyTraverseError;
 use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
 use sojourn::{Hints, Tick, Tracker};
 
 use crate::clock::PyMockClock;
@@ -41,6 +44,7 @@ use crate::ends::Callback;
 use crate::errors::{self, OrRaise};
 use crate::process::Slot;
 use crate::session::{self, PySession, PySessionEnd, PyStats, PyTick};
+use crate::snapshot::PySnapshotCounts;
 use crate::store::PyFaultSwitch;
 use crate::warnings;
 
@@ -93,6 +97,23 @@ use crate::warnings;
 ///   braces): trackers that share it share their sessions.
 /// - ``store_timeout``: how long a call waits for Redis (to connect, and
 ///   for each answer) before it raises ``StoreError``.
+/// - ``load``: a snapshot file (``str`` or ``os.PathLike``) to load when
+///   the tracker is made (``Tracker.load(path, ...)`` says the same): its
+///   sessions come back with their counters, users and attributes, and
+///   those whose deadline passed meanwhile end at it (their ends go to
+///   ``on_end``). A file that cannot be read whole raises
+///   ``SnapshotError`` and no tracker is made.
+/// - ``snapshot``: the tracker's own snapshot file: loaded when it is made
+///   if it exists, saved every ``snapshot_interval`` by the driver, and on
+///   ``close()`` (so at exit too). One file per process: a child after
+///   ``fork()`` neither loads nor saves it. A save that fails warns once
+///   (``SojournWarning``, code ``SNAPSHOT_ERROR``); the previous file stays
+///   whole.
+/// - ``snapshot_interval``: how often the driver saves ``snapshot``; 0
+///   saves only on ``close()``.
+/// - ``snapshot_key``: 32 ``bytes`` that encrypt the snapshots the tracker
+///   saves and open those it loads (it refuses a plain file then). It
+///   never shows in a ``repr`` or an error.
 ///
 /// A tracker is a context manager: leaving the block calls ``close()``.
 /// Trackers still open when the interpreter exits are closed then. In a
@@ -225,6 +246,10 @@ impl PyTracker {
         redis_cluster = None,
         key_prefix = None,
         store_timeout = None,
+        load = None,
+        snapshot = None,
+        snapshot_interval = None,
+        snapshot_key = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -250,6 +275,10 @@ impl PyTracker {
         redis_cluster: Option<&Bound<'_, PyAny>>,
         key_prefix: Option<&Bound<'_, PyAny>>,
         store_timeout: Option<&Bound<'_, PyAny>>,
+        load: Option<&Bound<'_, PyAny>>,
+        snapshot: Option<&Bound<'_, PyAny>>,
+        snapshot_interval: Option<&Bound<'_, PyAny>>,
+        snapshot_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options = Options {
             idle_timeout,
@@ -272,6 +301,10 @@ impl PyTracker {
             redis_cluster,
             key_prefix,
             store_timeout,
+            load,
+            snapshot,
+            snapshot_interval,
+            snapshot_key,
         };
         let mut builder = options.builder()?.on_warning(warnings::hook);
         let callback = match on_end {
@@ -289,8 +322,9 @@ impl PyTracker {
                 .on_end(callback.on_end())
                 .on_end_scope(Callback::scope());
         }
-        // Building on Redis connects: other threads go on meanwhile.
-        let core = if options.wants_redis() {
+        // Building on Redis connects, and loading a snapshot reads a file:
+        // other threads go on meanwhile.
+        let core = if options.build_may_wait() {
             py.detach(|| builder.build())
         } else {
             builder.build()
@@ -303,6 +337,45 @@ impl PyTracker {
         };
         warnings::give(py)?;
         Ok(tracker)
+    }
+
+    /// A tracker that loads the snapshot at ``path`` (``str`` or
+    /// ``os.PathLike``) when it is made, with the other options given as
+    /// keywords: the same as ``Tracker(load=path, **options)``. A file that
+    /// cannot be read whole raises ``SnapshotError``.
+    #[classmethod]
+    #[pyo3(signature = (path, **options))]
+    fn load<'py>(
+        cls: &Bound<'py, PyType>,
+        path: &Bound<'py, PyAny>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = match options {
+            Some(options) => options.copy()?,
+            None => PyDict::new(cls.py()),
+        };
+        if kwargs.contains("load")? {
+            return Err(PyTypeError::new_err(
+                "Tracker.load() takes the path once: as its first argument, not load=",
+            ));
+        }
+        kwargs.set_item("load", path)?;
+        cls.call((), Some(&kwargs))
+    }
+
+    /// Saves every live and remembered session to the file ``path`` (``str``
+    /// or ``os.PathLike``) and returns how many it wrote. The file is
+    /// written beside it under another name and renamed over it once whole,
+    /// so a crash at any moment leaves the previous file as it was;
+    /// encrypted with ``snapshot_key`` if the tracker has one. Lets the GIL
+    /// go for the whole save: other threads keep tracking (one part of the
+    /// store is copied at a time). On Redis, it saves every session under
+    /// the tracker's ``key_prefix``. A file that cannot be written raises
+    /// ``SnapshotError``.
+    fn save(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<PySnapshotCounts> {
+        let path = convert::path("path", path)?;
+        self.detached(py, |core| core.save(&path))
+            .map(PySnapshotCounts)
     }
 
     /// Starts a new session (``session_index`` 1), with an optional user
@@ -549,12 +622,14 @@ impl PyTracker {
         Ok(core.token(id))
     }
 
-    /// Stops the background driver, makes a last sweep, and delivers the
-    /// pending ends to ``on_end`` (on this thread, once the delivery in
-    /// progress is done), waiting at most ``close_timeout``; the ends still
-    /// pending then are dropped. Returns how many were dropped (0 when all
-    /// were delivered). The tracker still answers calls; ends are then
-    /// delivered by ``sweep()``. Calling it again delivers what is pending.
+    /// Stops the background driver, makes a last sweep, saves the tracker's
+    /// ``snapshot`` if it has one (a failure warns ``SNAPSHOT_ERROR``), and
+    /// delivers the pending ends to ``on_end`` (on this thread, once the
+    /// delivery in progress is done), waiting at most ``close_timeout``;
+    /// the ends still pending then are dropped. Returns how many were
+    /// dropped (0 when all were delivered). The tracker still answers
+    /// calls; ends are then delivered by ``sweep()``. Calling it again
+    /// delivers what is pending (and saves the snapshot again).
     fn close(&self, py: Python<'_>) -> PyResult<usize> {
         let slot: &Slot = &self.slot;
         let dropped = py.detach(|| match slot.current() {
