@@ -72,6 +72,10 @@ fn the_readme_states_the_cores_defaults() {
             "redis` / `redis_cluster",
             "key_prefix",
             "store_timeout",
+            "load",
+            "snapshot",
+            "snapshot_interval",
+            "snapshot_key",
         ]
     );
     for (name, default) in &rows {
@@ -98,6 +102,10 @@ fn the_readme_states_the_cores_defaults() {
             "redis` / `redis_cluster" => assert_eq!((default, &c.redis), ("none", &None)),
             "key_prefix" => assert_eq!(default.trim_matches('`'), c.key_prefix),
             "store_timeout" => assert_eq!(duration(default), c.store_timeout),
+            "snapshot_interval" => assert_eq!(duration(default), c.snapshot_interval),
+            "load" => assert_eq!((default, &c.load), ("none", &None)),
+            "snapshot" => assert_eq!((default, &c.snapshot), ("none", &None)),
+            "snapshot_key" => assert_eq!((default, c.snapshot_key.is_none()), ("none", true)),
             other => panic!("the table has an option the test does not know: {other}"),
         }
     }

@@ -85,6 +85,16 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A new file only its owner may read: a plain snapshot holds user ids
+/// and attributes in the clear.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 fn error(path: &Path, problem: Problem) -> Error {
     Error::Snapshot {
         path: path.display().to_string(),
@@ -137,7 +147,7 @@ impl Writer {
             salt,
         };
         remove_abandoned(path, &name.to_string_lossy());
-        let file = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
+        let file = BufWriter::with_capacity(1 << 20, private_file(&tmp).map_err(io)?);
         let mut writer = Writer {
             path: path.to_owned(),
             tmp,

@@ -88,6 +88,18 @@ fn what_is_written_is_read_back_plain_and_encrypted() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+#[cfg(unix)]
+#[test]
+fn only_its_owner_may_read_a_snapshot() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = folder("private");
+    let path = dir.join("s.snap");
+    write(&path, None, &entries(3));
+    let mode = fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
 fn problem(bytes: &[u8], k: Option<&SnapshotKey>) -> Problem {
     parse(bytes, k)
         .map(|l| l.entries.len())
