@@ -3,7 +3,10 @@
 through the Rust API, on every store: the memory store, a real Redis and a
 real three-master Redis Cluster (``scripts/with-redis``), each tracker
 under a key prefix of its own, so that a restart starts from nothing as on
-the memory store. The format is in ``tests/scenarios/README.md``.
+the memory store. Snapshot files (``save``, ``truncate``, and ``load`` in a
+``restart``) are in a folder of each run's own: on Redis a save exports the
+tracker's sessions, and a load imports them under the new tracker's
+prefix. The format is in ``tests/scenarios/README.md``.
 
 Each result is turned into the JSON shape of the scenarios through the
 Python attributes (not through ``to_json``), and every session, end, tick
@@ -14,6 +17,7 @@ Python view and the core's serialisation cannot drift apart.
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +41,7 @@ CONFIG_KEYS = {
     "max_counter_hint": "max_counter_hint",
     "secrets": "secrets",
     "unsigned_tokens": "unsigned_tokens",
+    "snapshot_key": "snapshot_key",
 }
 SESSION_FIELDS = (
     "id",
@@ -170,22 +175,33 @@ def assign(expected: list[Any], actual: list[Any], used: list[bool]) -> bool:
 
 
 class Run:
-    def __init__(self, scenario: dict[str, Any], store: str = "memory") -> None:
+    def __init__(self, scenario: dict[str, Any], folder: Path, store: str = "memory") -> None:
         self.store = store
+        #: Where this run's snapshot files are.
+        self.folder = folder
         self.base_config: dict[str, Any] = scenario.get("config", {})
         self.clock = sojourn.MockClock(EPOCH)
         self.ends: list[sojourn.SessionEnd] = []
         self.tracker = self.build(self.base_config)
         self.names: dict[str, tuple[str, str]] = {}
 
-    def build(self, config: dict[str, Any]) -> sojourn.Tracker:
+    def build(self, config: dict[str, Any], load: Optional[str] = None) -> sojourn.Tracker:
+        """A tracker with `config`, loading the snapshot file `load` of
+        this run (through ``Tracker.load``) if one is named."""
         # Unsigned on purpose, unless the scenario says otherwise.
         options: dict[str, Any] = {} if "secrets" in config else {"unsigned_tokens": True}
         for key, value in config.items():
             assert key in CONFIG_KEYS, f"unknown config key {key}"
-            options[CONFIG_KEYS[key]] = timedelta(milliseconds=value) if key.endswith("_ms") else value
+            if key == "snapshot_key":
+                value = bytes.fromhex(value)
+            elif key.endswith("_ms"):
+                value = timedelta(milliseconds=value)
+            options[CONFIG_KEYS[key]] = value
         options.update(store_options(self.store, "scenario"))
-        return sojourn.Tracker(clock=self.clock, sweep_interval=0, on_end=self.ends.append, **options)
+        options.update(clock=self.clock, sweep_interval=0, on_end=self.ends.append)
+        if load is not None:
+            return sojourn.Tracker.load(self.folder / load, **options)
+        return sojourn.Tracker(**options)
 
     def fill(self, value: Any) -> Any:
         """Replaces ``{name}`` and ``{name.token}`` in every string."""
@@ -232,6 +248,21 @@ class Run:
         assert op in ops, f"unknown op {op}"
         return ops[op]()
 
+    def save(self, step: dict[str, Any]) -> None:
+        """``{ "save": NAME }``: saves to this run's file NAME, and checks
+        the counts it wrote."""
+        try:
+            counts = self.tracker.save(self.folder / step["save"])
+        except sojourn.SojournError as e:
+            assert "error" in step, f"save: unexpected error {e.code} ({e})"
+            assert e.code == step["error"], f"save: expected {step['error']}, got {e.code} ({e})"
+            return
+        assert "error" not in step, f"save: expected {step['error']}, got {counts!r}"
+        assert isinstance(counts, sojourn.SnapshotCounts)
+        got = {"live": counts.live, "dormant": counts.dormant}
+        if "expect" in step:
+            assert matches(step["expect"], got), f"save: expected {step['expect']}\n got {got}"
+
     def step(self, step: dict[str, Any]) -> None:
         if "advance_ms" in step:
             self.clock.advance(timedelta(milliseconds=step["advance_ms"]))
@@ -242,10 +273,26 @@ class Run:
             expected = self.fill(step["ends"])
             assert matches(expected, got), f"ends: expected {expected}\n got {got}"
             return
+        if "save" in step:
+            self.save(step)
+            return
+        if "truncate" in step:
+            # A copy that stopped half way.
+            os.truncate(self.folder / step["truncate"], step["bytes"])
+            return
         if "restart" in step:
             code: Optional[str] = step.get("error")
+            config = {**self.base_config, **step["restart"]}
+            if "down_ms" in step:
+                # The process went away: it closes (delivering the ends due
+                # then), time passes, another starts.
+                assert code is None, "restart: down_ms leaves no tracker to keep on error"
+                self.tracker.close()
+                self.clock.advance(timedelta(milliseconds=step["down_ms"]))
+                self.tracker = self.build(config, step.get("load"))
+                return
             try:
-                tracker = self.build({**self.base_config, **step["restart"]})
+                tracker = self.build(config, step.get("load"))
             except sojourn.SojournError as e:
                 assert e.code == code, f"restart: unexpected error {e.code} ({e})"
                 return
@@ -279,9 +326,9 @@ def test_every_scenario_is_found() -> None:
 
 @pytest.mark.parametrize("path", scenario_files(), ids=lambda p: p.stem)
 @pytest.mark.parametrize("store", ["memory", "redis", "cluster"])
-def test_scenario(store: str, path: Path) -> None:
+def test_scenario(store: str, path: Path, tmp_path: Path) -> None:
     scenario = json.loads(path.read_text())
-    run = Run(scenario, store)
+    run = Run(scenario, tmp_path, store)
     assert run.tracker.store_is_remote is (store != "memory")
     try:
         for i, step in enumerate(scenario["steps"]):
@@ -309,8 +356,8 @@ def test_the_matcher_can_fail() -> None:
     assert matches(1, 1.0)
 
 
-def test_a_wrong_expectation_fails_the_run() -> None:
-    run = Run({"steps": []})
+def test_a_wrong_expectation_fails_the_run(tmp_path: Path) -> None:
+    run = Run({"steps": []}, tmp_path)
     run.step({"op": "start", "args": {}, "as": "a"})
     with pytest.raises(AssertionError, match="expected"):
         run.step({"op": "peek", "args": {"id": "{a}"}, "expect": {"view_sequence": 1}})
@@ -318,4 +365,24 @@ def test_a_wrong_expectation_fails_the_run() -> None:
         run.step({"op": "peek", "args": {"id": "{a}"}, "error": "SESSION_NOT_FOUND"})
     with pytest.raises(AssertionError, match="unexpected error"):
         run.step({"op": "track", "args": {"id": "{a}", "kind": "click"}})
+    run.tracker.close()
+
+
+def test_a_wrong_snapshot_expectation_fails_the_run(tmp_path: Path) -> None:
+    run = Run({"steps": []}, tmp_path)
+    run.step({"op": "start", "args": {}, "as": "a"})
+    with pytest.raises(AssertionError, match="save: expected"):
+        run.step({"save": "s1", "expect": {"live": 2, "dormant": 0}})
+    run.step({"save": "s1", "expect": {"live": 1, "dormant": 0}})
+    assert (tmp_path / "s1").is_file(), "the runner's folder holds the file"
+    with pytest.raises(AssertionError, match="expected error SNAPSHOT_ERROR"):
+        run.step({"restart": {}, "load": "s1", "error": "SNAPSHOT_ERROR"})
+    run.step({"truncate": "s1", "bytes": 10})
+    with pytest.raises(AssertionError, match="unexpected error SNAPSHOT_ERROR"):
+        run.step({"restart": {}, "load": "s1"})
+    with pytest.raises(AssertionError, match="down_ms leaves no tracker"):
+        run.step({"restart": {}, "load": "s1", "down_ms": 1, "error": "SNAPSHOT_ERROR"})
+    with pytest.raises(AssertionError, match="save: unexpected error SNAPSHOT_ERROR"):
+        run.step({"save": "no-such-folder/s1"})
+    run.step({"op": "exists", "args": {"id": "{a}"}, "expect": True})
     run.tracker.close()
