@@ -23,6 +23,7 @@ mod redis;
 mod scratch;
 mod session;
 mod store;
+mod task;
 mod tracker;
 mod wiring;
 // After `tracker`, so that in the generated `index.d.ts` the public

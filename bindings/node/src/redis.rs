@@ -3,25 +3,25 @@
 //! Promise. The arguments are converted on the main thread, when the call
 //! is made; the core's call, which waits on Redis, runs on libuv's thread
 //! pool (a napi-rs [`Task`]); its result is converted into JavaScript on
-//! the main thread again, where the Promise settles. A bad argument
-//! rejects the Promise, with the error the memory tracker throws, and
-//! nothing is queued. Connecting waits on Redis too: `_connect` is a task
-//! as well, which gives a [`RedisConnection`] for the wrapper to make the
-//! tracker of (`node/sojourn.js`: `RedisTracker.connect(options)`).
+//! the main thread again, where the Promise settles ([`crate::task`]). A
+//! bad argument rejects the Promise, with the error the memory tracker
+//! throws, and nothing is queued. Connecting waits on Redis too:
+//! `_connect` is a task as well, which gives a [`RedisConnection`] for the
+//! wrapper to make the tracker of (`node/sojourn.js`:
+//! `RedisTracker.connect(options)`).
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use napi::bindgen_prelude::{
-    AsyncTask, ClassInstance, FromNapiValue, Function, ToNapiValue, TypeName, Unknown,
-};
-use napi::{Env, JsError, Task, sys};
+use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Function, ToNapiValue};
+use napi::{Env, JsError, Task};
 use napi_derive::napi;
 use sojourn::TrackerBuilder;
 
-use crate::convert::{self, Any, Arg, Attrs, Id, Ids, Text, Token, check};
-use crate::error::{self, Code, ErrorValue, Result};
+use crate::convert::{self, Any, Arg, Attrs, Id, Ids, Text, Token};
+use crate::error::{self, ErrorValue, Result};
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
+use crate::task::{self, Call, Pending, Promised};
 use crate::tracker::{self, Item, OPTIONS, hints_of, kind_of};
 use crate::wiring::{Wired, Wiring};
 
@@ -468,85 +468,7 @@ impl RedisTracker {
         J: ToNapiValue,
         F: FnOnce(&sojourn::Tracker) -> sojourn::Result<R> + Send + 'static,
     {
-        Promised::of(args().map(|op| Call {
-            tracker: self.wired.inner.clone(),
-            op: Some(Box::new(op)),
-            convert,
-        }))
-    }
-}
-
-/// The Promise of a call of the core on the thread pool.
-pub type Pending<R, J> = Promised<Call<R, J>>;
-
-/// A Promise: of a task queued on the thread pool, or refused before it
-/// was queued (a bad argument), rejected with that error.
-pub enum Promised<T: Task> {
-    Queued(AsyncTask<T>),
-    Refused(napi::Error<Code>),
-}
-
-impl<T: Task> Promised<T> {
-    fn of(task: Result<T>) -> Promised<T> {
-        match task {
-            Ok(task) => Promised::Queued(AsyncTask::new(task)),
-            Err(error) => Promised::Refused(error),
-        }
-    }
-}
-
-impl<T: Task> ToNapiValue for Promised<T> {
-    unsafe fn to_napi_value(env: sys::napi_env, p: Self) -> napi::Result<sys::napi_value> {
-        match p {
-            // SAFETY: `env` is the one napi hands to every conversion.
-            Promised::Queued(task) => unsafe { AsyncTask::to_napi_value(env, task) },
-            Promised::Refused(error) => {
-                let (mut deferred, mut promise) = (std::ptr::null_mut(), std::ptr::null_mut());
-                // SAFETY: as above; each out-pointer is to a local, and the
-                // error is made in `env`.
-                unsafe {
-                    check(sys::napi_create_promise(env, &mut deferred, &mut promise))?;
-                    let error = JsError::from(error).into_value(env);
-                    check(sys::napi_reject_deferred(env, deferred, error))?;
-                }
-                Ok(promise)
-            }
-        }
-    }
-}
-
-/// One call of the core, run on the thread pool: `op` with the tracker;
-/// its result converted by `convert` on the main thread, or its error
-/// made the `Error` (with its `code`) that the Promise rejects with.
-pub struct Call<R, J> {
-    tracker: sojourn::Tracker,
-    op: Option<Op<R>>,
-    convert: fn(R) -> J,
-}
-
-/// The core's call that a [`Call`] makes.
-type Op<R> = Box<dyn FnOnce(&sojourn::Tracker) -> sojourn::Result<R> + Send>;
-
-impl<R: Send + 'static, J: ToNapiValue> Task for Call<R, J> {
-    type Output = sojourn::Result<R>;
-    type JsValue = Out<J>;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        let op = self
-            .op
-            .take()
-            .ok_or_else(|| napi::Error::from_reason("sojourn: a call ran twice".to_owned()))?;
-        // A panic must not unwind into libuv; none is expected.
-        catch_unwind(AssertUnwindSafe(|| op(&self.tracker)))
-            .map_err(|_| napi::Error::from_reason("sojourn: a call panicked".to_owned()))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Out<J>> {
-        match output {
-            Ok(value) => Ok(Out((self.convert)(value))),
-            // SAFETY: `env` is the main thread's, in the task's completion.
-            Err(error) => Err(unsafe { rejection(env.raw(), ErrorValue(error))? }),
-        }
+        Promised::of(args().map(|op| Call::new(self.wired.inner.clone(), op, convert)))
     }
 }
 
@@ -581,69 +503,13 @@ impl Task for Connect {
                 Ok(wired) => Ok(RedisConnection {
                     wired: Cell::new(Some(wired)),
                 }),
-                Err(error) => Err(unsafe { rejection(env.raw(), JsError::from(error))? }),
+                Err(error) => Err(unsafe { task::rejection(env.raw(), JsError::from(error))? }),
             },
             (Ok(_), None) => Err(napi::Error::from_reason(
                 "sojourn: a connection was wired twice".to_owned(),
             )),
-            (Err(error), _) => Err(unsafe { rejection(env.raw(), ErrorValue(error))? }),
+            (Err(error), _) => Err(unsafe { task::rejection(env.raw(), ErrorValue(error))? }),
         }
-    }
-}
-
-/// What the Promise rejects with: `error` made in `env`, handed to napi
-/// as it is (napi would make another `Error` of its own, with napi's
-/// status for `code`).
-///
-/// # Safety
-///
-/// `env` must be the current environment, on its thread.
-unsafe fn rejection(env: sys::napi_env, error: impl ToErrorValue) -> napi::Result<napi::Error> {
-    // SAFETY: as the caller's; the value is made in `env` and read at once.
-    let value = unsafe { error.into_js(env)? };
-    let value = unsafe { Unknown::from_napi_value(env, value)? };
-    Ok(napi::Error::from(value))
-}
-
-/// An error made into a JavaScript `Error` with its `code`.
-trait ToErrorValue {
-    /// # Safety
-    ///
-    /// `env` must be the current environment, on its thread.
-    unsafe fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value>;
-}
-
-impl ToErrorValue for ErrorValue {
-    unsafe fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
-        // SAFETY: as the caller's.
-        unsafe { ErrorValue::to_napi_value(env, self) }
-    }
-}
-
-impl ToErrorValue for JsError<Code> {
-    unsafe fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
-        // SAFETY: as the caller's.
-        Ok(unsafe { self.into_value(env) })
-    }
-}
-
-/// A task's result, as its conversion made it.
-pub struct Out<J>(J);
-
-impl<J> TypeName for Out<J> {
-    fn type_name() -> &'static str {
-        "unknown"
-    }
-
-    fn value_type() -> napi::ValueType {
-        napi::ValueType::Unknown
-    }
-}
-
-impl<J: ToNapiValue> ToNapiValue for Out<J> {
-    unsafe fn to_napi_value(env: sys::napi_env, out: Self) -> napi::Result<sys::napi_value> {
-        // SAFETY: `env` is the one napi hands to every conversion.
-        unsafe { J::to_napi_value(env, out.0) }
     }
 }
 
