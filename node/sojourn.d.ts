@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'SESSION_NOT_REVIVABLE'
   | 'INVALID_ARGUMENT'
   | 'STORE_ERROR'
+  | 'SNAPSHOT_ERROR'
 
 /**
  * An error of this package: a plain `Error` with a stable `code` (there is
@@ -35,11 +36,21 @@ export interface SojournError extends Error {
 export declare class Tracker extends native.Tracker {
   /**
    * A tracker with these options; throws `INVALID_ARGUMENT` for an option
-   * out of range, of the wrong type, or unknown. Without a secret and
-   * without `unsignedTokens: true` it warns (`process.emitWarning`, a
-   * `SojournWarning` with code `SOJOURN_UNSIGNED_TOKENS`).
+   * out of range, of the wrong type, or unknown, and `SNAPSHOT_ERROR`
+   * (naming the file) for a snapshot (`load`, `snapshot`) that cannot be
+   * read whole. Without a secret and without `unsignedTokens: true` it
+   * warns (`process.emitWarning`, a `SojournWarning` with code
+   * `SOJOURN_UNSIGNED_TOKENS`).
    */
   constructor(options?: native.TrackerOptions)
+  /**
+   * A tracker made from the snapshot at `path`: the same as `new
+   * Tracker({ ...options, load: path })`. Throws `SNAPSHOT_ERROR`, naming
+   * the file, when it cannot be read whole (missing, truncated, corrupt,
+   * not a snapshot, the wrong key or none, a plain file where a key is
+   * given); no tracker is made then.
+   */
+  static load<T extends Tracker>(this: new (options?: native.TrackerOptions) => T, path: string, options?: Omit<native.TrackerOptions, 'load'>): T
   /** How many sessions are live (`count()`). */
   get size(): number
   /**
@@ -56,9 +67,11 @@ export declare class Tracker extends native.Tracker {
    * pending end to `onEnd` before it returns, on this thread (for at most
    * `closeTimeout`; the ends still pending then are dropped and counted in
    * `stats().endsDropped`); then lets go of the threadsafe function.
-   * Returns how many ends it dropped: 0 when all were delivered. The
-   * tracker still answers calls; the ends of later calls are delivered by
-   * `sweep()` and `close()`, at once.
+   * Returns how many ends it dropped: 0 when all were delivered. With a
+   * `snapshot`, it saves it (after the last sweep). The tracker still
+   * answers calls; the ends of later calls are delivered by `sweep()` and
+   * `close()`, at once. A tracker with a `snapshot` that is still open when
+   * the process or worker thread exits is closed then, as by this.
    */
   close(): number
 }
@@ -119,8 +132,9 @@ export declare class RedisTracker extends native.RedisTracker {
    * Stops the background driver after a last sweep, delivers every
    * pending end to `onEnd` (for at most `closeTimeout`), and lets go of
    * the threadsafe functions: nothing of the tracker keeps the process
-   * alive then. Resolves to how many ends it dropped: 0 when all were
-   * delivered. The tracker still answers calls.
+   * alive then. With a `snapshot`, it saves it (after the last sweep).
+   * Resolves to how many ends it dropped: 0 when all were delivered. The
+   * tracker still answers calls.
    */
   close(): Promise<number>
 }

@@ -22,6 +22,10 @@
 // left goes with the next turn. Without a driver (`sweepInterval: 0`), as
 // in every language, ends wait for `sweep()` and `close()`. `close()`
 // delivers what is pending before it returns.
+//
+// Snapshots: `save` and `saveSync` are the addon's; `Tracker.load` is
+// here, and so is the close of a tracker with a `snapshot` of its own when
+// the process (or worker thread) exits without `close()` (below).
 
 const native = require('./index.js')
 
@@ -277,6 +281,39 @@ class Ends {
   }
 }
 
+/**
+ * The trackers with a `snapshot` of their own, still open, each held by a
+ * `WeakRef`: the 'exit' event of this process (or worker thread) closes
+ * them, as `close()` does, so that the snapshot is saved (and the last
+ * sweep's ends delivered). Without it, only the end of the script would
+ * save it: the environment's teardown drops the trackers, and the core
+ * closes the last handle of one, but `process.exit()` and an uncaught
+ * exception skip the teardown. A tracker is taken out when it closes, and
+ * when it is collected (the core closes it, and saves, then).
+ */
+const toCloseAtExit = new Set()
+const collected = new FinalizationRegistry((ref) => toCloseAtExit.delete(ref))
+let exitListening = false
+
+function closeAtExit(tracker) {
+  const ref = new WeakRef(tracker)
+  toCloseAtExit.add(ref)
+  collected.register(tracker, ref, ref)
+  if (!exitListening) {
+    exitListening = true
+    process.on('exit', () => {
+      for (const ref of toCloseAtExit) {
+        try {
+          ref.deref()?.close()
+        } catch {
+          // The others are closed all the same.
+        }
+      }
+    })
+  }
+  return ref
+}
+
 class Tracker extends native.Tracker {
   /**
    * This tracker's scratch buffer, private to it. Shared memory, because
@@ -286,6 +323,19 @@ class Tracker extends native.Tracker {
   #n = new Float64Array(new SharedArrayBuffer(SLOTS * Float64Array.BYTES_PER_ELEMENT))
   /** The delivery of its ends and warnings. */
   #ends = null
+  /** With a `snapshot`, until closed: its entry among the trackers closed at exit. */
+  #atExit = null
+
+  /**
+   * A tracker made from the snapshot at `path`: the same as `new
+   * Tracker({ ...options, load: path })` (of this class, or of the
+   * subclass it is called on).
+   */
+  static load(path, options) {
+    if (options === undefined || options === null) return new this({ load: path })
+    // Anything but an object goes to the constructor, to be refused there.
+    return new this(typeof options === 'object' ? { ...options, load: path } : options)
+  }
 
   constructor(options) {
     // The options go to the addon as they are, to be accepted or refused
@@ -307,10 +357,19 @@ class Tracker extends native.Tracker {
     // secret and without `unsignedTokens: true`): given while the addon
     // made the tracker, emitted now, on this thread.
     this.#ends.emitWarnings()
+    // The addon accepted the options: `snapshot`, if given, is a string.
+    if (options !== undefined && options !== null && options.snapshot !== undefined) {
+      this.#atExit = closeAtExit(this)
+    }
   }
 
   close() {
     if (!(#n in this)) throw new TypeError('Illegal invocation')
+    if (this.#atExit !== null) {
+      toCloseAtExit.delete(this.#atExit)
+      collected.unregister(this.#atExit)
+      this.#atExit = null
+    }
     super.close()
     return this.#ends.closed()
   }

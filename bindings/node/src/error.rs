@@ -1,7 +1,8 @@
 //! Every error this package throws, mapped in this one place: a JavaScript
 //! `Error` whose `code` is the core's stable code (`SESSION_NOT_FOUND`,
 //! `INVALID_SESSION_ID`, `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT`,
-//! `STORE_ERROR`).
+//! `STORE_ERROR`, `SNAPSHOT_ERROR`), and whose message is the core's (a
+//! snapshot's names the file and what is wrong with it).
 
 use napi::Status;
 

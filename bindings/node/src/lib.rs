@@ -12,8 +12,10 @@
 //!
 //! The Redis tracker ([`redis`]) has the same operations, each a Promise:
 //! its arguments converted on the main thread, the core's call run on
-//! libuv's thread pool, its result converted on the main thread. Both
-//! classes reach JavaScript's `onEnd` and warnings through [`wiring`].
+//! libuv's thread pool, its result converted on the main thread
+//! ([`task`]). Both classes reach JavaScript's `onEnd` and warnings through
+//! [`wiring`], and save snapshots the same way, on the thread pool
+//! ([`snapshot`] converts their options and results).
 
 mod clock;
 mod convert;
@@ -22,6 +24,7 @@ mod error;
 mod redis;
 mod scratch;
 mod session;
+mod snapshot;
 mod store;
 mod task;
 mod tracker;

@@ -17,10 +17,12 @@ use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Function, ToNapiValue}
 use napi::{Env, JsError, Task};
 use napi_derive::napi;
 use sojourn::TrackerBuilder;
+use sojourn::snapshot::Counts;
 
 use crate::convert::{self, Any, Arg, Attrs, Id, Ids, Text, Token};
 use crate::error::{self, ErrorValue, Result};
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
+use crate::snapshot::{self, SnapshotCounts};
 use crate::task::{self, Call, Pending, Promised};
 use crate::tracker::{self, Item, OPTIONS, hints_of, kind_of};
 use crate::wiring::{Wired, Wiring};
@@ -409,6 +411,23 @@ impl RedisTracker {
         self.call(number, || Ok(|t: &sojourn::Tracker| t.sweep()))
     }
 
+    /// Writes every session under this `keyPrefix` (every process's),
+    /// live and remembered, to a snapshot at `path`, read from Redis one
+    /// part at a time on libuv's thread pool; resolves to how many it
+    /// wrote. A tracker made with `load` (on any store) brings them back.
+    /// Rejects with `SNAPSHOT_ERROR`, naming the file, when it cannot be
+    /// written, and with `STORE_ERROR` when Redis does not answer.
+    #[napi(ts_return_type = "Promise<SnapshotCounts>")]
+    pub fn save(
+        &self,
+        #[napi(ts_arg_type = "string")] path: Arg<Text>,
+    ) -> Pending<Counts, SnapshotCounts> {
+        self.call(SnapshotCounts::from, || {
+            let path = snapshot::path(path)?;
+            Ok(move |t: &sojourn::Tracker| t.save(&path))
+        })
+    }
+
     /// The token a client keeps for the session `id`. It needs no store:
     /// returned at once, not a Promise, and it throws
     /// `INVALID_SESSION_ID` for a malformed id.
@@ -418,8 +437,9 @@ impl RedisTracker {
     }
 
     /// Stops the background driver after a last sweep, off the main
-    /// thread, and lets go of the threadsafe functions; resolves to how
-    /// many ends the core dropped (the package delivers the pending ones).
+    /// thread, saves the `snapshot` if there is one, and lets go of the
+    /// threadsafe functions; resolves to how many ends the core dropped
+    /// (the package delivers the pending ones).
     #[napi(ts_return_type = "Promise<number>")]
     pub fn close(&self) -> Pending<usize, f64> {
         let wired = self.wired.releaser();

@@ -2,9 +2,10 @@
 //! [`Task`]): its arguments converted on the main thread when the call is
 //! made, the core's call run on the pool, its result converted on the main
 //! thread again, where the Promise settles. Every operation of the Redis
-//! tracker is one (`redis.rs`): the event loop goes on while the call
-//! waits on Redis. A call whose arguments do not convert rejects its
-//! Promise with that error, and nothing is queued.
+//! tracker is one (`redis.rs`), and so is `save` of either tracker: the
+//! event loop goes on while the call waits on Redis or writes a file. A
+//! call whose arguments do not convert rejects its Promise with that
+//! error, and nothing is queued.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

@@ -6,6 +6,7 @@ use napi::bindgen_prelude::{
 };
 use napi::{Env, sys};
 use napi_derive::napi;
+use sojourn::snapshot::Counts;
 use sojourn::{Kind, SessionId, TrackerBuilder};
 
 use crate::clock::MockClock;
@@ -14,7 +15,9 @@ use crate::error::{self, ErrorValue, OrThrow, Result};
 use crate::redis::REDIS_OPTIONS;
 use crate::scratch::Scratch;
 use crate::session::{Hints, Resumed, Session, SessionEnd, StartOptions, Stats, Tick};
+use crate::snapshot::{self, Key, SnapshotCounts};
 use crate::store::{self, FaultSwitch};
+use crate::task::{Call, Pending, Promised};
 use crate::wiring::{Wired, Wiring};
 
 /// The options of a tracker. Every one may be left out: it then takes the
@@ -92,11 +95,39 @@ pub struct TrackerOptions<'env> {
     /// is on, every call that reaches the store throws `STORE_ERROR`.
     #[napi(ts_type = "FaultSwitch")]
     pub fault_switch: Option<Arg<ClassInstance<'env, FaultSwitch>>>,
+    /// A snapshot file to load when the tracker is made (`Tracker.load(path,
+    /// options)` says the same): every session in it, live and
+    /// remembered, comes back as it was saved, and those whose deadline
+    /// passed meanwhile end at it, their ends going to `onEnd`. A file that
+    /// cannot be read whole (missing, truncated, corrupt, not a snapshot,
+    /// the wrong key or none) throws `SNAPSHOT_ERROR`, naming it, and no
+    /// tracker is made.
+    #[napi(ts_type = "string")]
+    pub load: Option<Text>,
+    /// The tracker's own snapshot file: loaded when the tracker is made, if
+    /// it exists (as `load`); saved by the driver every `snapshotInterval`,
+    /// once more by `close()`, and when the process or worker thread exits
+    /// without `close()`. A save that fails is warned of once
+    /// (`SOJOURN_SNAPSHOT_ERROR`), and the previous file stays whole. One
+    /// file per process.
+    #[napi(ts_type = "string")]
+    pub snapshot: Option<Text>,
+    /// How often the driver saves `snapshot` (default 60 s: 60,000 ms); 0
+    /// saves it only on `close()` and at exit.
+    pub snapshot_interval: Option<f64>,
+    /// 32 bytes (from a secret store) that encrypt and authenticate the
+    /// snapshots this tracker saves (ChaCha20-Poly1305), and open those it
+    /// loads: a tracker with a key loads only files of that key, and
+    /// refuses a plain one. Anything but a `Uint8Array` (a `Buffer` is
+    /// one) of exactly 32 bytes throws `INVALID_ARGUMENT`. The key never
+    /// shows in an error.
+    #[napi(ts_type = "Uint8Array")]
+    pub snapshot_key: Option<Key>,
 }
 
 /// The names of the options, as JavaScript gives them: every field of
 /// [`TrackerOptions`].
-pub(crate) const OPTIONS: [&str; 17] = [
+pub(crate) const OPTIONS: [&str; 21] = [
     "idleTimeout",
     "maxLifetime",
     "reviveWindow",
@@ -114,13 +145,18 @@ pub(crate) const OPTIONS: [&str; 17] = [
     "maxAttrsBytes",
     "clock",
     "faultSwitch",
+    "load",
+    "snapshot",
+    "snapshotInterval",
+    "snapshotKey",
 ];
 
 /// Tracks live sessions: their counters, user, timestamps and attributes,
 /// their expiry, revival and ends. Ids are UUID strings; a malformed one
 /// throws `INVALID_SESSION_ID`. Every error is an `Error` with a stable
 /// `code`: `SESSION_NOT_FOUND`, `INVALID_SESSION_ID`,
-/// `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT` or `STORE_ERROR`.
+/// `SESSION_NOT_REVIVABLE`, `INVALID_ARGUMENT`, `STORE_ERROR` or
+/// `SNAPSHOT_ERROR`.
 #[napi]
 pub struct Tracker {
     /// The core tracker and what ties it to JavaScript: the delivery of
@@ -133,7 +169,9 @@ pub struct Tracker {
 #[napi]
 impl Tracker {
     /// A tracker with these options; throws `INVALID_ARGUMENT` for an
-    /// option out of range, of the wrong type, or unknown. (`ready` is the
+    /// option out of range, of the wrong type, or unknown, and
+    /// `SNAPSHOT_ERROR` for a snapshot (`load`, `snapshot`) that cannot be
+    /// read whole. (`ready` is the
     /// package's: called with no argument on the main thread when session
     /// ends wait, it takes them with `_takeEnds` and calls `onEnd`. Ends
     /// are kept for it when it is given, and only then. `warned` is the
@@ -389,16 +427,53 @@ impl Tracker {
         Ok(self.wired.inner.sweep().or_throw()? as f64)
     }
 
+    /// Writes every session, live and remembered, to a snapshot at `path`,
+    /// encrypted with `snapshotKey` if there is one; resolves to how many
+    /// it wrote. The file is written on libuv's thread pool, the store
+    /// copied one part at a time: the event loop, and this tracker's
+    /// calls, go on meanwhile. It replaces the previous file at once when
+    /// complete: a crash at any moment leaves the previous one whole.
+    /// Rejects with `SNAPSHOT_ERROR`, naming the file, when it cannot be
+    /// written (`INVALID_ARGUMENT` if `path` is not a string).
+    #[napi(ts_return_type = "Promise<SnapshotCounts>")]
+    pub fn save(
+        &self,
+        #[napi(ts_arg_type = "string")] path: Arg<Text>,
+    ) -> Pending<Counts, SnapshotCounts> {
+        let tracker = self.wired.inner.clone();
+        Promised::of(snapshot::path(path).map(|path| {
+            Call::new(
+                tracker,
+                move |t: &sojourn::Tracker| t.save(&path),
+                SnapshotCounts::from,
+            )
+        }))
+    }
+
+    /// As `save`, on this thread: returns when the file is written.
+    #[napi]
+    pub fn save_sync(
+        &self,
+        #[napi(ts_arg_type = "string")] path: Arg<Text>,
+    ) -> Result<SnapshotCounts> {
+        let path = snapshot::path(path)?;
+        self.wired
+            .inner
+            .save(path)
+            .or_throw()
+            .map(SnapshotCounts::from)
+    }
+
     /// The token a client keeps for the session `id`.
     #[napi]
     pub fn token(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<String> {
         Ok(self.wired.inner.token(id.get()?))
     }
 
-    /// Stops the background driver after a last sweep, delivers every
-    /// pending end to `onEnd` before it returns (for at most
-    /// `closeTimeout`; the ends still pending then are dropped), and lets
-    /// go of the threadsafe function. Returns how many ends it dropped: 0
+    /// Stops the background driver after a last sweep, saves the
+    /// `snapshot` if there is one, delivers every pending end to `onEnd`
+    /// before it returns (for at most `closeTimeout`; the ends still
+    /// pending then are dropped), and lets go of the threadsafe function. Returns how many ends it dropped: 0
     /// when all were delivered. The tracker still answers calls; the ends
     /// of later calls are delivered by `sweep()` and `close()`, at once.
     #[napi]
@@ -585,7 +660,13 @@ pub(crate) fn configure(o: TrackerOptions) -> Result<TrackerBuilder> {
         // Checked here; called by the wrapper.
         on_end.get("onEnd")?;
     }
-    Ok(b)
+    let snapshots = snapshot::Options {
+        load: o.load,
+        snapshot: o.snapshot,
+        snapshot_interval: o.snapshot_interval,
+        snapshot_key: o.snapshot_key,
+    };
+    snapshot::configure(b, snapshots)
 }
 
 /// A kind argument: `'view'` or `'event'`.
