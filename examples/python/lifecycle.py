@@ -1,13 +1,16 @@
 """A visit's whole lifecycle on the embedded memory store, narrated, from
-Python. Run it with `make demo`. The clock is a mock clock that the demo
-moves by hand, so half an hour of idleness takes no time at all."""
+Python, then a deploy that loses nothing (a snapshot). Run it with `make
+demo`. The clock is a mock clock that the demo moves by hand, so half an
+hour of idleness takes no time at all."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import sojourn
-from sojourn import Outcome, SessionEnd, Tracker
+from sojourn import EndReason, Outcome, SessionEnd, Tracker
 
 SECRET = "demo-secret-do-not-use-in-production"
 
@@ -65,7 +68,7 @@ def main() -> None:
     tick = tracker.track(back.id, "view")
     print(f"   view /account -> view #{tick.view_sequence}, sequence {tick.sequence} (counting on)")
 
-    print("5. A server restart forgets everything; the client's token and counters bring it back.")
+    print("5. A restart without a snapshot forgets everything; the client's token and counters bring it back.")
     restarted = Tracker(clock=clock, secret=SECRET, on_end=print_end, sweep_interval=0)
     again, outcome = restarted.resume(
         session.token, view_sequence=tick.view_sequence, event_sequence=tick.event_sequence
@@ -93,6 +96,52 @@ def main() -> None:
     )
     tracker.close()
     restarted.close()
+
+    with tempfile.TemporaryDirectory() as folder:
+        deploy(clock, Path(folder) / "sessions.snap")
+
+
+def deploy(clock: sojourn.MockClock, file: Path) -> None:
+    """A restart that loses nothing: each process's tracker keeps its own
+    snapshot, loaded when it is made and saved when it closes."""
+    ends: list[SessionEnd] = []
+
+    def process() -> Tracker:
+        def on_end(end: SessionEnd) -> None:
+            ends.append(end)
+            print_end(end)
+
+        return Tracker(clock=clock, secret=SECRET, snapshot=file, on_end=on_end, sweep_interval=0)
+
+    print("9. A deploy: the tracker keeps a snapshot of its sessions (snapshot=...).")
+    before = process()
+    ann = before.start(user_id="ann", attrs={"plan": "pro"})
+    before.track(ann.id, "view")
+    idle = before.start()
+    print(f"   ann's session {ann.id} (1 view), and {idle.id}, idle from now on")
+    clock.advance(timedelta(minutes=10))
+    before.track(ann.id, "view")
+    before.close()
+    print(f"   the process stops: close() saves the snapshot ({file.stat().st_size} bytes)")
+
+    clock.advance(timedelta(minutes=25))
+    print("10. 25 minutes later the new process loads it; the idle session ran out meanwhile:")
+    after = process()
+    after.sweep()
+    print(
+        f"   it ended at {ends[0].ended_at:%H:%M} UTC, its deadline, "
+        f"not when the new process started ({clock.now():%H:%M} UTC)"
+    )
+    back, outcome = after.resume(ann.token)
+    tick = after.track(back.id, "view")
+    print(
+        f"   ann comes back: {outcome}, user {back.user_id}, plan {back.attrs['plan']}, "
+        f"view #{tick.view_sequence}; {after.stats().loaded} sessions loaded"
+    )
+    after.close()
+    # `make test` runs this demo too: what it tells must be so.
+    assert outcome is Outcome.EXISTING and (back.user_id, tick.view_sequence) == ("ann", 3)
+    assert [(e.session.id, e.reason, e.ended_at) for e in ends] == [(idle.id, EndReason.IDLE, idle.expires_at)]
 
 
 if __name__ == "__main__":
