@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Optional, Union
 
 import sojourn
@@ -71,6 +73,37 @@ def main() -> None:
     assert dropped == 0
 
 
+def snapshots(folder: Path) -> None:
+    """A deploy: save, load, the tracker's own file, a bad file."""
+    key: bytes = bytes.fromhex("ab" * 32)
+    own = Tracker(
+        unsigned_tokens=True,
+        sweep_interval=0,
+        snapshot=str(folder / "own.snap"),
+        snapshot_interval=timedelta(seconds=30),
+        snapshot_key=key,
+    )
+    session = own.start(user_id="ann")
+    counts: sojourn.SnapshotCounts = own.save(folder / "copy.snap")
+    assert (counts.live, counts.dormant) == (1, 0) and counts == own.save(folder / "again.snap")
+    own.close()
+    loaded: Tracker = Tracker.load(folder / "copy.snap", unsigned_tokens=True, snapshot_key=key, sweep_interval=0)
+    assert loaded.peek(session.id) is not None and loaded.stats().loaded == 1
+    loaded.close()
+    try:
+        Tracker(unsigned_tokens=True, load=folder / "copy.snap")
+    except sojourn.SnapshotError as e:
+        where: str = e.path
+        assert where.endswith("copy.snap") and e.code == "SNAPSHOT_ERROR" and e.problem
+
+
+async def save_async(folder: Path) -> None:
+    tracker = AsyncTracker.load(folder / "copy.snap", unsigned_tokens=True, snapshot_key=bytes.fromhex("ab" * 32))
+    counts: sojourn.SnapshotCounts = await tracker.save(folder / "async.snap")
+    assert counts.live == 1
+    await tracker.close()
+
+
 def shared(redis_url: Optional[str] = None, nodes: Optional[list[str]] = None) -> AsyncTracker:
     """An AsyncTracker for an ASGI app: on Redis when given, else in memory."""
     return AsyncTracker(
@@ -103,3 +136,6 @@ async def serve() -> None:
 if __name__ == "__main__":
     main()
     asyncio.run(serve())
+    with tempfile.TemporaryDirectory() as folder:
+        snapshots(Path(folder))
+        asyncio.run(save_async(Path(folder)))
