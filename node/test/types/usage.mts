@@ -10,6 +10,7 @@ import type {
   Resumed,
   Session,
   SessionEnd,
+  SnapshotCounts,
   SojournError,
   Stats,
   Tick,
@@ -95,6 +96,28 @@ const stats: Stats = tracker.stats()
 const byReason: number[] = [stats.ended.idle, stats.ended.lifetime, stats.ended.ended, stats.ended.evicted]
 const limits: number[] = [stats.hintsClamped, stats.attrsDropped, stats.endsDropped, stats.endsPending]
 const signed: string = tracker.token(id)
+
+// Snapshots: the options, Tracker.load (of the subclass it is called on), save and saveSync.
+const snapshotKey: Uint8Array = new Uint8Array(32)
+const snapshotOptions: TrackerOptions = {
+  secret: 'a secret of at least sixteen bytes',
+  snapshot: '/var/lib/app/sessions.snap',
+  snapshotInterval: 30_000,
+  snapshotKey,
+}
+new Tracker({ ...snapshotOptions, load: '/var/lib/app/old.snap' })
+const loaded: Tracker = Tracker.load('/var/lib/app/sessions.snap')
+Tracker.load('/var/lib/app/sessions.snap', { secret: 'a secret of at least sixteen bytes', snapshotKey })
+class AppTracker extends Tracker {}
+const appTracker: AppTracker = AppTracker.load('/var/lib/app/sessions.snap', snapshotOptions)
+async function saving(): Promise<number> {
+  const counts: SnapshotCounts = await tracker.save('/var/lib/app/sessions.snap')
+  return counts.live + counts.dormant
+}
+const savedNow: SnapshotCounts = tracker.saveSync('/var/lib/app/sessions.snap')
+const snapshotCode: ErrorCode = 'SNAPSHOT_ERROR'
+void [loaded, appTracker, saving, savedNow, snapshotCode]
+
 const dropped: number = tracker.close()
 
 // What the types refuse.
@@ -128,6 +151,23 @@ new Tracker({ secert: 'a secret of at least sixteen bytes' })
 new Tracker({}, () => {})
 // @ts-expect-error: `size` is read-only
 tracker.size = 3
+// @ts-expect-error: the key is bytes, not text
+new Tracker({ snapshotKey: 'do-not-show-this-key-0123456789!' })
+// @ts-expect-error: the interval is milliseconds
+new Tracker({ snapshotInterval: '60s' })
+// @ts-expect-error: a path is a string
+new Tracker({ snapshot: new URL('file:///var/lib/app/sessions.snap') })
+// @ts-expect-error: save is a Promise: await it
+void tracker.save('/tmp/s.snap').live
+// @ts-expect-error: saveSync is not
+void tracker.saveSync('/tmp/s.snap').then
+// @ts-expect-error: Tracker.load takes the path first
+void Tracker.load({ load: '/tmp/s.snap' })
+// @ts-expect-error: and the path beside the options, not among them
+void Tracker.load('/tmp/s.snap', { load: '/tmp/other.snap' })
+// @ts-expect-error: not a code of this package
+const notACode: ErrorCode = 'SNAPSHOT_FAILED'
+void notACode
 
 void [now, user, previous, times, counters, page, tick, batch, first, failed, found, peeked, live, revived, outcome]
 void [all, mine, counts, ended, moved, gone, byReason, limits, signed, dropped]
@@ -172,6 +212,9 @@ async function onRedis(): Promise<void> {
     await redis.sweep(),
   ]
   const stats: Stats = await redis.stats()
+  const exported: SnapshotCounts = await redis.save('/var/lib/app/redis.snap')
+  await RedisTracker.connect({ redisUrl: 'redis://127.0.0.1:6379', load: '/var/lib/app/redis.snap', snapshotKey: new Uint8Array(32) })
+  void exported
   const token: string = redis.token(s.id)
   const dropped: number = await redis.close()
   void [tick, failed, found, peeked, live, identified, withAttrs, revived, resumed, ended, all, mine, counts, gone, stats, token, dropped]
