@@ -5,9 +5,12 @@
 // `Tracker`, or a Promise of a `RedisTracker` with a store of its own),
 // and every result is awaited. With `promises`, every operation must
 // return a Promise (the `RedisTracker`'s contract), its errors rejections.
+// Snapshot files are in a folder of each run's own, removed at its end.
 
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 import { MockClock } from 'sojourn'
 import { flush, matches, scenarioShape } from './scenario.mjs'
@@ -33,6 +36,16 @@ const CONFIG = {
   max_counter_hint: 'maxCounterHint',
   secrets: 'secrets',
   unsigned_tokens: 'unsignedTokens',
+  snapshot_key: 'snapshotKey',
+}
+
+// Config values that the Node API takes in another form: the snapshot key
+// is given as 64 hex digits, and is bytes.
+const VALUES = {
+  snapshot_key: (hex) => {
+    assert.match(hex, /^([0-9a-f]{2})*$/i, 'snapshot_key is hex')
+    return Buffer.from(hex, 'hex')
+  },
 }
 
 const hints = (a) => ({
@@ -79,6 +92,8 @@ export class Run {
     this.make = make
     this.promises = promises
     this.tracker = null
+    /** The folder of this run's snapshot files, made at the first use. */
+    this.dir = null
   }
 
   /** A run of `scenario` on trackers that `make(options)` makes. */
@@ -88,7 +103,7 @@ export class Run {
     return run
   }
 
-  /** Replays every step, then closes the tracker. */
+  /** Replays every step, then closes the tracker and removes the run's files. */
   async replay(scenario) {
     try {
       for (const [i, step] of scenario.steps.entries()) {
@@ -100,19 +115,33 @@ export class Run {
         }
       }
     } finally {
-      await this.tracker.close()
+      try {
+        await this.tracker.close()
+      } finally {
+        if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true })
+      }
     }
   }
 
-  build(config) {
+  /** The snapshot file `name` of this run. */
+  file(name) {
+    assert.equal(typeof name, 'string', 'a snapshot is named by a string')
+    assert.ok(name.length > 0 && !name.includes('/') && !name.includes('\\'), `a bare file name, not ${name}`)
+    this.dir ??= mkdtempSync(path.join(os.tmpdir(), 'sojourn-node-scenario-'))
+    return path.join(this.dir, name)
+  }
+
+  /** A tracker with `config`; with `load`, made from that snapshot file. */
+  build(config, load) {
     const options = { clock: this.clock, sweepInterval: 0, onEnd: (end) => this.ends.push(end) }
     // Unsigned on purpose, unless the scenario says otherwise (as the Rust
     // runner does).
     if (!('secrets' in config)) options.unsignedTokens = true
     for (const [key, value] of Object.entries(config)) {
       assert.ok(key in CONFIG, `unknown config key ${key}`)
-      options[CONFIG[key]] = value
+      options[CONFIG[key]] = key in VALUES ? VALUES[key](value) : value
     }
+    if (load !== undefined) options.load = this.file(load)
     return this.make(options)
   }
 
@@ -141,15 +170,30 @@ export class Run {
       assert.ok(matches(expected, got), `ends: expected ${json(expected)}\n got ${json(got)}`)
     } else if ('restart' in step) {
       await this.restart(step)
+    } else if ('save' in step) {
+      await this.save(step)
+    } else if ('truncate' in step) {
+      assert.ok(Number.isSafeInteger(step.bytes) && step.bytes >= 0, 'truncate needs bytes')
+      truncateSync(this.file(step.truncate), step.bytes)
     } else {
       await this.call(step)
     }
   }
 
   async restart(step) {
+    const config = { ...this.baseConfig, ...step.restart }
+    if ('down_ms' in step) {
+      // The process went away: it closes, time passes, another starts, and
+      // there is no old tracker left to keep.
+      assert.equal(step.error, undefined, 'restart: down_ms leaves no tracker to keep on error')
+      await this.tracker.close()
+      this.clock.advance(step.down_ms)
+      this.tracker = await this.build(config, step.load)
+      return
+    }
     let tracker
     try {
-      tracker = await this.build({ ...this.baseConfig, ...step.restart })
+      tracker = await this.build(config, step.load)
     } catch (error) {
       assert.equal(error.code, step.error, `restart: unexpected error ${error.code} (${error.message})`)
       return
@@ -157,6 +201,33 @@ export class Run {
     assert.equal(step.error, undefined, `restart: expected error ${step.error}, got a tracker`)
     await this.tracker.close()
     this.tracker = tracker
+  }
+
+  /**
+   * `{ "save": name }`: the tracker's sessions saved to that file, as a
+   * Promise on a RedisTracker (`save`), at once on a Tracker (`saveSync`);
+   * `expect` checks the counts it wrote.
+   */
+  async save(step) {
+    const file = this.file(step.save)
+    const what = `save ${step.save}`
+    let counts
+    try {
+      if (this.promises) {
+        const pending = this.tracker.save(file)
+        assert.ok(pending instanceof Promise, `${what}: returned ${pending}, not a Promise`)
+        counts = await pending
+      } else {
+        counts = this.tracker.saveSync(file)
+      }
+    } catch (error) {
+      assert.equal(step.error, error.code, `${what}: unexpected error ${error.code} (${error.message})`)
+      return
+    }
+    assert.equal(step.error, undefined, `${what}: expected ${step.error}, got ${json(counts)}`)
+    if ('expect' in step) {
+      assert.ok(matches(step.expect, counts), `${what}: expected ${json(step.expect)}\n got ${json(counts)}`)
+    }
   }
 
   async call(step) {
