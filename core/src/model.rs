@@ -149,6 +149,15 @@ pub enum Entry {
     Dormant(SessionId, Dormant),
 }
 
+impl Entry {
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        match self {
+            Entry::Live(id, _) | Entry::Dormant(id, _) => *id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

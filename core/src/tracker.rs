@@ -13,7 +13,7 @@ use crate::driver::{Chores, Driver, Housekeeping};
 use crate::ends::Ends;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::model::{Departure, Dormant, Entry, Record};
+use crate::model::{Departure, Dormant, Record};
 use crate::rules::{Rules, set_user};
 use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, snapshot, timestamp};
 use crate::snapshot::{self as snapshot_file, Counts};
@@ -618,20 +618,10 @@ impl Inner {
     /// session as it was, then a sweep ends those whose deadline passed
     /// while no process held them, each at its deadline.
     fn load(&self, path: &std::path::Path) -> Result<()> {
-        let mut entries = snapshot_file::read(path, self.config.snapshot_key.as_ref())?.entries;
-        // Oldest first, remembered before live: a store smaller than the
-        // snapshot then keeps what the capacity rules keep (the latest
-        // deadlines, the latest departures), whatever order it was saved in.
-        let rules = &self.rules;
-        entries.sort_unstable_by_key(|e| match e {
-            Entry::Dormant(id, d) => (0, rules.forget_at(d), *id),
-            Entry::Live(id, r) => (1, rules.expires_at(r), *id),
-        });
+        let entries = snapshot_file::read(path, self.config.snapshot_key.as_ref())?.entries;
         let loaded = entries.len() as u64;
         let mut cx = Cx::new(self.now(), &self.rules);
-        for entry in entries {
-            self.store.import(entry, &mut cx)?;
-        }
+        self.store.import_all(entries, &mut cx)?;
         self.tally.add(Count::Loaded, loaded);
         self.finish(cx);
         self.expire_due()?;

@@ -123,6 +123,48 @@ fn loading_into_fewer_places_evicts_as_the_bound_says() {
 }
 
 #[test]
+fn a_large_load_into_fewer_places_keeps_the_latest() {
+    // Enough sessions for the memory store to load on several threads,
+    // shard by shard: each shard must still keep its latest.
+    let dir = folder("smaller-large");
+    let path = dir.join("s.snap");
+    let clock = MockClock::new(EPOCH_MS).unwrap();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let first = builder(&clock, &ends).build().unwrap();
+    let older: Vec<_> = (0..30_000)
+        .map(|_| first.start(None, None).unwrap().id)
+        .collect();
+    clock.advance(Duration::from_secs(60)).unwrap();
+    let newer: Vec<_> = (0..20_000)
+        .map(|_| first.start(None, None).unwrap().id)
+        .collect();
+    first.save(&path).unwrap();
+    let second = builder(&clock, &ends)
+        .max_sessions(25_000)
+        .load(&path)
+        .build()
+        .unwrap();
+    let held = second.len().unwrap();
+    assert!((20_000..=25_000).contains(&held), "{held}");
+    // Every shard keeps its share of the bound, latest first: a newer
+    // session goes only if its own shard had more newer ones than room.
+    // (Nothing lost or doubled by the threads: held + evicted = saved.)
+    let newer_kept = newer
+        .iter()
+        .filter(|id| second.exists(**id).unwrap())
+        .count();
+    let older_kept = older
+        .iter()
+        .filter(|id| second.exists(**id).unwrap())
+        .count();
+    assert!(newer_kept >= 19_500, "{newer_kept} of the newer kept");
+    assert_eq!(newer_kept + older_kept, held);
+    assert_eq!(second.stats().unwrap().ended.evicted, 50_000 - held as u64);
+    second.close();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_bad_or_wrongly_keyed_file_fails_the_build_naming_it() {
     let dir = folder("bad");
     let path = dir.join("s.snap");

@@ -3,7 +3,7 @@
 
 use super::Rules;
 use crate::id::SessionId;
-use crate::model::{Departure, Dormant, Record};
+use crate::model::{Departure, Dormant, Entry, Record};
 use crate::session::EndReason;
 use crate::store::{Action, Found, Step};
 
@@ -52,6 +52,17 @@ impl Rules {
     /// When the dormant record `d` is forgotten.
     pub fn forget_at(&self, d: &Dormant) -> i64 {
         d.ended_at.saturating_add(self.retention_ms)
+    }
+
+    /// Where a snapshot's session goes in the order of a load (least
+    /// first): remembered before live, each by the deadline it has, so
+    /// that a store too small for them all keeps the latest of each, as
+    /// its capacity rules would have.
+    pub fn import_order(&self, entry: &Entry) -> (bool, i64) {
+        match entry {
+            Entry::Dormant(_, d) => (false, self.forget_at(d)),
+            Entry::Live(_, r) => (true, self.expires_at(r)),
+        }
     }
 
     /// Whether the dormant record `d` is still remembered at `now`.

@@ -22,6 +22,9 @@ use wire::Wire;
 /// hundred KB, large enough that zstd finds what repeats.
 const FRAME_RECORDS: u32 = 4096;
 
+/// Threads that decode a snapshot's frames at most.
+const MAX_DECODE_THREADS: usize = 4;
+
 /// The 32-byte key that encrypts snapshots (ChaCha20-Poly1305). Its
 /// `Debug` shows nothing of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -302,9 +305,8 @@ fn parse(bytes: &[u8], key: Option<&SnapshotKey>) -> std::result::Result<Loaded,
         _ => {}
     }
     let sealer = Sealer::new(header, key);
-    let total = header.live.saturating_add(header.dormant);
-    // Never trust a count to size memory: grow as records come.
-    let mut entries = Vec::with_capacity(total.min(1 << 16) as usize);
+    // First every frame's place and checksum, then their records.
+    let mut frames = Vec::new();
     let mut at = HEADER_BYTES;
     let mut index = 0u32;
     loop {
@@ -334,22 +336,13 @@ fn parse(bytes: &[u8], key: Option<&SnapshotKey>) -> std::result::Result<Loaded,
         if index >= header.frames {
             return Err(Problem::Corrupt("more frames than the header says"));
         }
-        let plain = sealer.open(index, stored, true)?;
-        let mut rest = plain.as_slice();
-        for _ in 0..records {
-            let (wire, tail) = postcard::take_from_bytes::<Wire>(rest)
-                .map_err(|_| Problem::Corrupt("a record does not decode"))?;
-            entries.push(wire.entry()?);
-            rest = tail;
-        }
-        if !rest.is_empty() {
-            return Err(Problem::Corrupt("bytes after a frame's records"));
-        }
+        frames.push((index, stored, records));
         index += 1;
     }
     if at != bytes.len() {
         return Err(Problem::Corrupt("bytes after the seal"));
     }
+    let entries = decode_all(&frames, &sealer)?;
     let live = entries
         .iter()
         .filter(|e| matches!(e, Entry::Live(..)))
@@ -361,6 +354,75 @@ fn parse(bytes: &[u8], key: Option<&SnapshotKey>) -> std::result::Result<Loaded,
         created_ms: header.created_ms,
         entries,
     })
+}
+
+/// The records of every frame, in order; frames are independent, so
+/// several threads share them (a frame's records in one thread).
+fn decode_all(
+    frames: &[(u32, &[u8], u32)],
+    sealer: &Sealer,
+) -> std::result::Result<Vec<Entry>, Problem> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_DECODE_THREADS);
+    if threads < 2 || frames.len() < 2 * threads {
+        return decode(frames, sealer);
+    }
+    let chunk = frames.len().div_ceil(threads);
+    let parts: Vec<std::result::Result<Vec<Entry>, Problem>> = std::thread::scope(|scope| {
+        let running: Vec<_> = frames
+            .chunks(chunk)
+            .map(|part| {
+                let spawned = std::thread::Builder::new()
+                    .name("sojourn-load".into())
+                    .spawn_scoped(scope, || decode(part, sealer));
+                // A thread that cannot start (a pids limit): done here.
+                spawned.map_err(|_| part)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|r| match r {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(part) => decode(part, sealer),
+            })
+            .collect()
+    });
+    let mut entries = Vec::new();
+    for part in parts {
+        let part = part?;
+        if entries.is_empty() {
+            entries = part;
+        } else {
+            entries.extend(part);
+        }
+    }
+    Ok(entries)
+}
+
+/// The records of `frames`, in order.
+fn decode(
+    frames: &[(u32, &[u8], u32)],
+    sealer: &Sealer,
+) -> std::result::Result<Vec<Entry>, Problem> {
+    // Never trust a count to size memory: grow as records come.
+    let mut entries = Vec::new();
+    for &(index, stored, records) in frames {
+        let plain = sealer.open(index, stored, true)?;
+        let mut rest = plain.as_slice();
+        for _ in 0..records {
+            let (wire, tail) = postcard::take_from_bytes::<Wire>(rest)
+                .map_err(|_| Problem::Corrupt("a record does not decode"))?;
+            entries.push(wire.entry()?);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(Problem::Corrupt("bytes after a frame's records"));
+        }
+    }
+    Ok(entries)
 }
 
 #[cfg(test)]

@@ -81,6 +81,10 @@ impl Store for Backend {
         on!(self, s => s.import(entry, cx))
     }
 
+    fn import_all(&self, entries: Vec<Entry>, cx: &mut Cx<'_>) -> Result<()> {
+        on!(self, s => s.import_all(entries, cx))
+    }
+
     #[inline]
     fn track(&self, id: SessionId, kind: Kind, cx: &mut Cx<'_>) -> Result<Result<Tick>> {
         on!(self, s => s.track(id, kind, cx))

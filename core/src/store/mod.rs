@@ -187,6 +187,20 @@ pub trait Store: Send + Sync + 'static {
     /// `Insert` would be); an id the store holds is replaced.
     fn import(&self, entry: Entry, cx: &mut Cx<'_>) -> Result<()>;
 
+    /// Adds every session of `entries` (a snapshot, in any order) as
+    /// `import` does, oldest first ([`oldest_first`]), so that a store
+    /// smaller than the snapshot keeps what its capacity rules keep. A
+    /// store may do it faster than one by one, keeping that order among
+    /// the sessions that compete for the same room (the memory store
+    /// imports its shards on several threads).
+    fn import_all(&self, entries: Vec<Entry>, cx: &mut Cx<'_>) -> Result<()> {
+        let rules = cx.rules;
+        for entry in oldest_first(entries, |e| rules.import_order(e)) {
+            self.import(entry, cx)?;
+        }
+        Ok(())
+    }
+
     /// Counts one view or event on the live session `id`: `Ok(Err(..))` is
     /// the item's own error ([`Rules::track`]). A store may specialise it
     /// (one script on Redis); the default is an `update`.
@@ -233,4 +247,13 @@ pub fn track_each<S: Store + ?Sized>(
         }
     }
     Ok(ticks)
+}
+
+/// `items` in the order of their `key`, least first: sorted as small keys,
+/// then each moved once (an entry is large).
+pub fn oldest_first<T, K: Ord>(items: Vec<T>, key: impl Fn(&T) -> K) -> impl Iterator<Item = T> {
+    let mut order: Vec<(K, usize)> = items.iter().map(key).zip(0..).collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(move |(_, i)| slots[i].take())
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::id::SessionId;
 use crate::model::{Entry, Record};
 use crate::session::{Kind, Tick};
-use crate::store::{Cx, Found, Sizes, Step, Store, Which};
+use crate::store::{Cx, Found, Sizes, Step, Store, Which, oldest_first};
 use crate::sync::{Mutex, MutexGuard};
 use shard::{Shard, Users};
 use users::UserIndex;
@@ -30,6 +30,14 @@ const SESSIONS_PER_SHARD: usize = 2048;
 // line (measured: W1 on two threads +7%, one thread unchanged; 1,024
 // shards cost one thread 4%).
 const MAX_SHARDS: usize = 256;
+
+/// Threads that import a snapshot at most, and the fewest sessions worth
+/// starting them for.
+const MAX_IMPORT_THREADS: usize = 4;
+const MIN_PARALLEL_IMPORT: usize = 16_384;
+
+/// The sessions of a snapshot that one thread imports, with their shards.
+type Group = Vec<(usize, Entry)>;
 
 /// A shard on a cache line of its own, so that two threads working on
 /// neighbouring shards do not slow each other down.
@@ -210,11 +218,65 @@ impl Store for MemoryStore {
     }
 
     fn import(&self, entry: Entry, cx: &mut Cx<'_>) -> Result<()> {
-        let id = match &entry {
-            Entry::Live(id, _) | Entry::Dormant(id, _) => *id,
-        };
-        self.shard_at(self.shard_index(id))
+        self.shard_at(self.shard_index(entry.id()))
             .import(entry, cx, &self.users);
+        Ok(())
+    }
+
+    /// Shards are independent (each keeps its own bounds), so each thread
+    /// takes a set of them, the order of each shard's sessions kept.
+    fn import_all(&self, entries: Vec<Entry>, cx: &mut Cx<'_>) -> Result<()> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_IMPORT_THREADS)
+            .min(self.shards.len());
+        if threads < 2 || entries.len() < MIN_PARALLEL_IMPORT {
+            let rules = cx.rules;
+            for entry in oldest_first(entries, |e| rules.import_order(e)) {
+                self.import(entry, cx)?;
+            }
+            return Ok(());
+        }
+        let share = entries.len() / threads + entries.len() / 8;
+        let mut groups: Vec<Group> = (0..threads).map(|_| Vec::with_capacity(share)).collect();
+        for entry in entries {
+            let shard = self.shard_index(entry.id());
+            groups[shard % threads].push((shard, entry));
+        }
+        let (now, rules) = (cx.now, cx.rules);
+        let slots: Vec<Mutex<Option<Group>>> =
+            groups.into_iter().map(|g| Mutex::new(Some(g))).collect();
+        // Whoever takes a group first imports it.
+        let import = |slot: &Mutex<Option<Group>>| {
+            let mut local = Cx::new(now, rules);
+            let group = slot.lock().take().unwrap_or_default();
+            for (shard, entry) in oldest_first(group, |(_, e)| rules.import_order(e)) {
+                self.shard_at(shard).import(entry, &mut local, &self.users);
+            }
+            local.departed
+        };
+        std::thread::scope(|scope| {
+            let running: Vec<_> = slots[1..]
+                .iter()
+                .filter_map(|slot| {
+                    std::thread::Builder::new()
+                        .name("sojourn-load".into())
+                        .spawn_scoped(scope, || import(slot))
+                        .ok()
+                })
+                .collect();
+            // This thread takes the first group, and any that a thread
+            // could not be started for (a pids limit).
+            for slot in &slots {
+                cx.departed.extend(import(slot));
+            }
+            for handle in running {
+                match handle.join() {
+                    Ok(departed) => cx.departed.extend(departed),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
         Ok(())
     }
 }
