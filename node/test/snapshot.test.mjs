@@ -617,6 +617,31 @@ describe('at exit', () => {
     loaded.close()
   })
 
+  test('a child that handles SIGTERM with process.exit() saves its snapshot when terminated', async (t) => {
+    const file = path.join(folder(t), 'child.snap')
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `
+        import { Tracker } from 'sojourn'
+        const tracker = new Tracker({ secret: '${SECRET}', snapshot: ${JSON.stringify(file)}, sweepInterval: 60_000, snapshotInterval: 60_000 })
+        process.on('SIGTERM', () => process.exit(0))
+        console.log(tracker.start({ userId: 'u1' }).id)
+        setInterval(() => {}, 1000)
+      `],
+      { cwd: PACKAGE, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const [id] = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim().split('\n'))))
+    assert.ok(!fs.existsSync(file))
+    child.kill('SIGTERM')
+    const [status, signal] = await new Promise((resolve) => child.on('close', (...args) => resolve(args)))
+    clearTimeout(killer)
+    assert.deepEqual([status, signal], [0, null])
+    const loaded = Tracker.load(file, { secret: SECRET, sweepInterval: 0 })
+    assert.equal(loaded.get(id)?.userId, 'u1')
+    loaded.close()
+  })
+
   for (const [name, body] of [
     ['that ends', ''],
     ['that calls process.exit()', 'process.exit(0)'],
@@ -701,5 +726,19 @@ describe('snapshots and Redis', () => {
     assert.equal(back.get(a.id).eventSequence, 1)
     assert.equal(back.stats().loaded, 3)
     back.close()
+  })
+
+  test('a Redis tracker\'s own snapshot is saved by await close()', async (t) => {
+    const file = path.join(folder(t), 'own.snap')
+    const options = { redisUrl: redisUrl(), storeTimeout: TEST_TIMEOUT, secret: SECRET, sweepInterval: 0, snapshot: file }
+    const first = await RedisTracker.connect({ ...options, keyPrefix: uniquePrefix('snapshot-own') })
+    const id = (await first.start({ userId: 'u1' })).id
+    assert.ok(!fs.existsSync(file))
+    await first.close()
+    // The next one, under another prefix, loads it.
+    const next = await RedisTracker.connect({ ...options, keyPrefix: uniquePrefix('snapshot-own') })
+    assert.equal((await next.get(id))?.userId, 'u1')
+    assert.equal((await next.stats()).loaded, 1)
+    await next.close()
   })
 })
