@@ -1,7 +1,13 @@
 // A visit's whole lifecycle through the Node package, narrated: the same
-// story as core/examples/lifecycle.rs. Run it with `make demo`. The clock is
-// a mock clock that the demo moves by hand, so half an hour of idleness
-// takes no time at all. (An application imports from 'sojourn'.)
+// story as core/examples/lifecycle.rs, then a deploy that loses nothing (a
+// snapshot, as core/examples/restart.rs). Run it with `make demo`. The
+// clock is a mock clock that the demo moves by hand, so half an hour of
+// idleness takes no time at all. (An application imports from 'sojourn'.)
+
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 import { MockClock, Tracker } from '../../node/sojourn.mjs'
 
@@ -69,7 +75,7 @@ console.log(
 tick = tracker.track(session.id, 'view')
 console.log(`   view /account -> view #${tick.viewSequence}, sequence ${tick.sequence} (counting on)`)
 
-console.log('5. A server restart forgets everything; the client\'s token and counters bring it back.')
+console.log('5. A restart without a snapshot forgets everything; the client\'s token and counters bring it back.')
 const restarted = new Tracker({ clock, secret: SECRET, onEnd: printEnd })
 const again = restarted.resume(session.token, {
   viewSequence: tick.viewSequence,
@@ -104,3 +110,56 @@ try {
 }
 tracker.close()
 restarted.close()
+
+// A restart that loses nothing: each process's tracker keeps its own
+// snapshot, loaded when it is made and saved when it closes (or exits).
+const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'sojourn-demo-'))
+const file = path.join(folder, 'sessions.snap')
+const ends = []
+const processTracker = () =>
+  new Tracker({
+    clock,
+    secret: SECRET,
+    snapshot: file,
+    sweepInterval: 0,
+    onEnd: (end) => {
+      ends.push(end)
+      printEnd(end)
+    },
+  })
+const hhmm = (date) => date.toISOString().slice(11, 16)
+
+console.log('10. A deploy: the tracker keeps a snapshot of its sessions ({ snapshot: file }).')
+const before = processTracker()
+const ann = before.start({ userId: 'ann', attrs: { plan: 'pro' } })
+before.track(ann.id, 'view')
+const idle = before.start()
+console.log(`   ann's session ${ann.id} (1 view), and ${idle.id}, idle from now on`)
+clock.advance(10 * MINUTE)
+before.track(ann.id, 'view')
+before.close()
+console.log(`   the process stops: close() saves the snapshot (${fs.statSync(file).size} bytes)`)
+
+clock.advance(25 * MINUTE)
+console.log('11. 25 minutes later the new process loads it; the idle session ran out meanwhile:')
+const after = processTracker()
+after.sweep()
+await settle()
+console.log(
+  `   it ended at ${hhmm(ends[0].endedAt)} UTC, its deadline, not when the new process started (${hhmm(clock.now())} UTC)`,
+)
+const { session: annBack, outcome: annOutcome } = after.resume(ann.token)
+const annTick = after.track(annBack.id, 'view')
+console.log(
+  `   ann comes back: ${annOutcome}, user ${annBack.userId}, plan ${annBack.attrs.plan}, ` +
+    `view #${annTick.viewSequence}; ${after.stats().loaded} sessions loaded`,
+)
+after.close()
+fs.rmSync(folder, { recursive: true })
+// `make test` runs this demo too: what it tells must be so.
+assert.equal(annOutcome, 'existing')
+assert.deepEqual([annBack.userId, annBack.attrs, annTick.viewSequence], ['ann', { plan: 'pro' }, 3])
+assert.deepEqual(
+  ends.map((end) => [end.session.id, end.reason, end.endedAt.getTime()]),
+  [[idle.id, 'idle', idle.expiresAt.getTime()]],
+)

@@ -1,5 +1,6 @@
 // `make demo`'s Node narration runs, and tells its story in order (the
-// ends printed by onEnd where the narration expects them).
+// ends printed by onEnd where the narration expects them), the deploy with
+// a snapshot included.
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -24,4 +25,16 @@ test('the lifecycle demo runs and narrates in order', () => {
   assert.ok(at(/onEnd: .* ended after 1248 min/) < at(/^   1 session ended$/))
   assert.match(out, /8\. After the restart: 1 live, 1 started, 1 revived, 1 rejected, 1 ended\./)
   assert.match(out, /INVALID_SESSION_ID: invalid session id "not-a-session-id"/)
+  // The deploy with a snapshot: the idle session's end is reported by the
+  // new process, at its deadline, and ann goes on.
+  assert.ok(at(/^10\. A deploy/) < at(/close\(\) saves the snapshot \(\d+ bytes\)$/))
+  const loaded = at(/^11\. 25 minutes later the new process loads it/)
+  assert.ok(loaded < at(/onEnd: .* idle after 0 min: 0 views, 0 events, user -, revivable false$/))
+  const ended = /^   it ended at (\d\d):(\d\d) UTC, its deadline, not when the new process started \((\d\d):(\d\d) UTC\)$/.exec(
+    lines[at(/^   it ended at/)],
+  )
+  assert.ok(ended, out)
+  const [, h1, m1, h2, m2] = ended.map(Number)
+  assert.equal((h2 * 60 + m2 - (h1 * 60 + m1) + 1440) % 1440, 5, 'the end was 5 minutes before the new process started')
+  assert.ok(loaded < at(/^   ann comes back: existing, user ann, plan pro, view #3; 2 sessions loaded$/))
 })
