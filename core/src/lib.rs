@@ -34,7 +34,7 @@ pub use clock::{Clock, MockClock, SystemClock};
 pub use config::{Config, RedisTarget};
 pub use error::{Error, Result, StoreSource};
 pub use id::SessionId;
-pub use model::{Departure, Dormant, Entry, Extra, Record};
+pub use model::{Departure, Dormant, Entry, EntryRef, Extra, Record};
 pub use rules::Rules;
 pub use session::{EndReason, EndedStats, Hints, Kind, Outcome, Session, SessionEnd, Stats, Tick};
 pub use store::{MemoryStore, RedisStore, ReferenceStore, Store};

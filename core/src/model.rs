@@ -156,6 +156,34 @@ impl Entry {
             Entry::Live(id, _) | Entry::Dormant(id, _) => *id,
         }
     }
+
+    /// The entry, borrowed.
+    pub fn view(&self) -> EntryRef<'_> {
+        match self {
+            Entry::Live(id, r) => EntryRef::Live(*id, r),
+            Entry::Dormant(id, d) => EntryRef::Dormant(*id, d),
+        }
+    }
+}
+
+/// One session as a store shows it to `export`: borrowed where it lies,
+/// so that a snapshot encodes it without a copy (attributes and all).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntryRef<'a> {
+    /// A live session.
+    Live(SessionId, &'a Record),
+    /// A departed session still remembered.
+    Dormant(SessionId, &'a Dormant),
+}
+
+impl EntryRef<'_> {
+    /// An owned copy, to `import` elsewhere.
+    pub fn to_entry(self) -> Entry {
+        match self {
+            EntryRef::Live(id, r) => Entry::Live(id, r.clone()),
+            EntryRef::Dormant(id, d) => Entry::Dormant(id, d.clone()),
+        }
+    }
 }
 
 #[cfg(test)]

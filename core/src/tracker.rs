@@ -580,12 +580,19 @@ impl Inner {
     fn save(&self, path: &std::path::Path) -> Result<Counts> {
         let key = self.config.snapshot_key.as_ref();
         let mut writer = snapshot_file::Writer::create(path, key, self.now())?;
-        let mut part_entries = Vec::new();
         for part in 0..self.store.parts() {
-            self.store.export(part, &mut |e| part_entries.push(e))?;
-            for entry in part_entries.drain(..) {
-                writer.push(&entry)?;
+            // Encoded where they lie, under the part's lock; compressed
+            // and written once it is let go.
+            let mut failed = None;
+            self.store.export(part, &mut |entry| {
+                if let (None, Err(e)) = (&failed, writer.push(entry)) {
+                    failed = Some(e);
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
             }
+            writer.write_ready()?;
         }
         writer.finish()
     }

@@ -15,7 +15,7 @@ const EPOCH_MS: i64 = 1_767_225_600_000;
 fn entries(store: &dyn Store) -> Vec<Entry> {
     let mut all = Vec::new();
     for part in 0..store.parts() {
-        store.export(part, &mut |e| all.push(e)).unwrap();
+        store.export(part, &mut |e| all.push(e.to_entry())).unwrap();
     }
     let key = |e: &Entry| match e {
         Entry::Live(id, _) => (0, *id),

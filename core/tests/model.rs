@@ -28,8 +28,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, TestRunner};
 use sojourn::store::{Cx, Found, Sizes, Step, Store, Which};
 use sojourn::{
-    AttrValue, Attrs, Clock, Config, EndReason, Entry, Error, Hints, Kind, MemoryStore, MockClock,
-    Outcome, Record, ReferenceStore, Session, SessionEnd, SessionId, Tick, Tracker,
+    AttrValue, Attrs, Clock, Config, EndReason, Entry, EntryRef, Error, Hints, Kind, MemoryStore,
+    MockClock, Outcome, Record, ReferenceStore, Session, SessionEnd, SessionId, Tick, Tracker,
 };
 use support::Redis;
 
@@ -396,7 +396,7 @@ impl Store for InIdOrder {
         self.0.sizes()
     }
 
-    fn export(&self, part: usize, f: &mut dyn FnMut(Entry)) -> sojourn::Result<()> {
+    fn export(&self, part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> sojourn::Result<()> {
         self.0.export(part, f)
     }
 
@@ -560,14 +560,14 @@ impl Side {
         for part in 0..self.store.parts() {
             self.store
                 .export(part, &mut |entry| {
-                    if let Entry::Dormant(_, d) = &entry {
+                    if let EntryRef::Dormant(_, d) = entry {
                         if d.ended_at + self.retention_ms <= now {
                             return;
                         }
                     }
                     entries.push(match entry {
-                        Entry::Live(id, r) => NEntry::Live(self.key(id), self.record(&r)),
-                        Entry::Dormant(id, d) => NEntry::Dormant {
+                        EntryRef::Live(id, r) => NEntry::Live(self.key(id), self.record(r)),
+                        EntryRef::Dormant(id, d) => NEntry::Dormant {
                             id: self.key(id),
                             record: self.record(&d.record),
                             reason: d.reason,

@@ -153,11 +153,15 @@ fn the_node_readme_states_the_cores_defaults() {
             "maxAttrsBytes" => assert_eq!(value(), c.max_attrs_bytes as u64),
             "reviveWindow" => assert_eq!(default, "`idleTimeout`"),
             "unsignedTokens" => assert_eq!(default, "`false`"),
-            "secret` / `secrets" | "onEnd" | "faultSwitch" => assert_eq!(default, "none"),
+            "snapshotInterval" => assert_eq!(value(), ms(c.snapshot_interval)),
+            "secret` / `secrets" | "onEnd" | "faultSwitch" | "load" | "snapshot"
+            | "snapshotKey" => {
+                assert_eq!(default, "none")
+            }
             "clock" => assert_eq!(default, "the system clock"),
             other => panic!("the Node table has an option the test does not know: {other}"),
         }
         seen.push(name.to_owned());
     }
-    assert_eq!(seen.len(), 16, "every option: {seen:?}");
+    assert_eq!(seen.len(), 20, "every option: {seen:?}");
 }

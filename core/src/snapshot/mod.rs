@@ -14,9 +14,9 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::model::Entry;
+use crate::model::{Entry, EntryRef};
 use format::{FRAME_HEAD_BYTES, HEADER_BYTES, Header, MAX_FRAME_BYTES, SEAL, Sealer};
-use wire::Wire;
+use wire::{Out, Wire};
 
 /// Records a frame holds at most: small enough that a frame is a few
 /// hundred KB, large enough that zstd finds what repeats.
@@ -125,6 +125,8 @@ pub(crate) struct Writer {
     header: Header,
     buf: Vec<u8>,
     records: u32,
+    /// Frames filled and not yet written.
+    ready: Vec<Vec<u8>>,
 }
 
 impl Writer {
@@ -159,6 +161,7 @@ impl Writer {
             header,
             buf: Vec::new(),
             records: 0,
+            ready: Vec::new(),
         };
         // The header as a placeholder; the counts are written at the end.
         let file = writer.file.as_mut().expect("just opened");
@@ -171,16 +174,30 @@ impl Writer {
     }
 
     /// Adds one session.
-    pub fn push(&mut self, entry: &Entry) -> Result<()> {
+    /// Encodes one session into the frame being filled; writes nothing
+    /// (a store calls this holding a lock: see [`Writer::write_ready`]).
+    pub fn push(&mut self, entry: EntryRef<'_>) -> Result<()> {
         match entry {
-            Entry::Live(..) => self.header.live += 1,
-            Entry::Dormant(..) => self.header.dormant += 1,
+            EntryRef::Live(..) => self.header.live += 1,
+            EntryRef::Dormant(..) => self.header.dormant += 1,
         }
-        self.buf = postcard::to_extend(&Wire::of(entry), std::mem::take(&mut self.buf))
+        self.buf = postcard::to_extend(&Out::of(entry), std::mem::take(&mut self.buf))
             .map_err(|e| error(&self.path, Problem::Io(e.to_string())))?;
         self.records += 1;
         if self.records == FRAME_RECORDS {
-            self.flush_frame()?;
+            let room = self.buf.len();
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(room));
+            self.ready.push(full);
+            self.records = 0;
+        }
+        Ok(())
+    }
+
+    /// Compresses (encrypts) and writes the frames filled so far.
+    pub fn write_ready(&mut self) -> Result<()> {
+        for plain in std::mem::take(&mut self.ready) {
+            self.write_frame(self.header.frames, &plain, FRAME_RECORDS, true)?;
+            self.header.frames += 1;
         }
         Ok(())
     }
@@ -204,6 +221,7 @@ impl Writer {
     }
 
     fn flush_frame(&mut self) -> Result<()> {
+        self.write_ready()?;
         if self.records == 0 {
             return Ok(());
         }

@@ -24,11 +24,25 @@ fn entries(n: u32) -> Vec<Entry> {
             r.views = i;
             r.events = i / 2;
             r.revivals = i % 3;
+            // Every shape of what a session may hold, each value type.
             if i % 2 == 0 {
                 r.extra = Some(Box::new(Extra {
                     user_id: Some(format!("user-{i}").into()),
                     previous_id: Some(SessionId::new_v7(NOW - 5)),
-                    attrs: [("page".to_owned(), AttrValue::from(format!("/p/{i}")))].into(),
+                    attrs: [
+                        ("page".to_owned(), AttrValue::from(format!("/p/{i}"))),
+                        ("n".to_owned(), AttrValue::Int(-i64::from(i))),
+                        ("x".to_owned(), AttrValue::Float(f64::from(i) / 3.0)),
+                        ("b".to_owned(), AttrValue::Bool(i % 4 == 0)),
+                        ("z".to_owned(), AttrValue::Null),
+                    ]
+                    .into(),
+                }));
+            } else if i % 5 == 0 {
+                r.extra = Some(Box::new(Extra {
+                    user_id: None,
+                    previous_id: None,
+                    attrs: [("only".to_owned(), AttrValue::from("attrs"))].into(),
                 }));
             }
             let id = SessionId::new_v7(NOW + i64::from(i));
@@ -53,7 +67,7 @@ fn entries(n: u32) -> Vec<Entry> {
 fn write(path: &Path, key: Option<&SnapshotKey>, all: &[Entry]) -> Counts {
     let mut w = Writer::create(path, key, NOW).unwrap();
     for e in all {
-        w.push(e).unwrap();
+        w.push(e.view()).unwrap();
     }
     w.finish().unwrap()
 }
@@ -176,8 +190,9 @@ fn an_unfinished_save_leaves_the_previous_snapshot_whole() {
     write(&path, None, &first);
     let mut w = Writer::create(&path, None, NOW).unwrap();
     for e in entries(FRAME_RECORDS + 5).iter() {
-        w.push(e).unwrap();
+        w.push(e.view()).unwrap();
     }
+    w.write_ready().unwrap(); // a frame is in the temporary file
     drop(w);
     assert_eq!(read(&path, None).unwrap().entries, first);
     assert_eq!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::id::SessionId;
-use crate::model::{Entry, Record};
+use crate::model::{Entry, EntryRef, Record};
 use crate::session::{Kind, Tick};
 use crate::store::{Cx, Found, MemoryStore, Sizes, Step, Store, Which};
 
@@ -73,7 +73,7 @@ impl Store for Backend {
         on!(self, s => s.sizes())
     }
 
-    fn export(&self, part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
+    fn export(&self, part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> Result<()> {
         on!(self, s => s.export(part, f))
     }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::model::{Entry, Record};
+use crate::model::{Entry, EntryRef, Record};
 use crate::session::{Kind, Tick};
 use crate::store::{Cx, Found, Sizes, Step, Store, Which};
 
@@ -100,7 +100,7 @@ impl Store for FaultyStore {
         self.inner.sizes()
     }
 
-    fn export(&self, part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
+    fn export(&self, part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> Result<()> {
         self.switch.check()?;
         self.inner.export(part, f)
     }

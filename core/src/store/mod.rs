@@ -11,7 +11,7 @@ pub(crate) mod reference;
 
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::model::{Departure, Dormant, Entry, Record};
+use crate::model::{Departure, Dormant, Entry, EntryRef, Record};
 use crate::rules::Rules;
 use crate::session::{EndReason, Kind, Tick};
 
@@ -181,7 +181,7 @@ pub trait Store: Send + Sync + 'static {
     fn sizes(&self) -> Result<Sizes>;
 
     /// Shows every session of `part`, live and dormant, to `f`.
-    fn export(&self, part: usize, f: &mut dyn FnMut(Entry)) -> Result<()>;
+    fn export(&self, part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> Result<()>;
 
     /// Adds a session as it is (a live session under capacity as an
     /// `Insert` would be); an id the store holds is replaced.

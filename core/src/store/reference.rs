@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::id::SessionId;
-use crate::model::{Dormant, Entry, Record};
+use crate::model::{Dormant, Entry, EntryRef, Record};
 use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which};
 use crate::sync::Mutex;
 
@@ -201,13 +201,13 @@ impl Store for ReferenceStore {
         })
     }
 
-    fn export(&self, _part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
+    fn export(&self, _part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> Result<()> {
         let state = self.state.lock();
         for (&id, record) in &state.live {
-            f(Entry::Live(id, record.clone()));
+            f(EntryRef::Live(id, record));
         }
         for (&id, dormant) in &state.dormant {
-            f(Entry::Dormant(id, dormant.clone()));
+            f(EntryRef::Dormant(id, dormant));
         }
         Ok(())
     }

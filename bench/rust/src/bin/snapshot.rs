@@ -2,12 +2,15 @@
 //! plain and encrypted: seconds, file bytes a session, and the peak RSS a
 //! save adds over the tracker's own (VmHWM before and after).
 //!
-//!     snapshot [N] [plain|encrypted]      (prints one JSON line a mode)
+//!     snapshot [N] [plain|encrypted|attrs]   (prints one JSON line a mode)
+//!
+//! `attrs` is plain, with every session holding a user and three
+//! attributes (an entry page, a campaign, a flag), as a web app's might.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sojourn::Tracker;
+use sojourn::{AttrValue, Tracker};
 use sojourn::snapshot::SnapshotKey;
 
 fn status(field: &str) -> u64 {
@@ -28,10 +31,11 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let only = std::env::args().nth(2);
     let modes = [
-        ("plain", None),
-        ("encrypted", Some(SnapshotKey::new(&[9; 32]).unwrap())),
+        ("plain", None, false),
+        ("encrypted", Some(SnapshotKey::new(&[9; 32]).unwrap()), false),
+        ("attrs", None, true),
     ];
-    for (mode, key) in modes {
+    for (mode, key, with_attrs) in modes {
         // One mode a process measures its peak right (`VmHWM` never falls).
         if only.as_deref().is_some_and(|o| o != mode) {
             continue;
@@ -47,8 +51,19 @@ fn main() {
         .build()
         .unwrap();
         for i in 0..n {
-            let user = (i % 3 == 0).then(|| format!("user-{}", i % 50_000));
-            tracker.start(user.as_deref(), None).unwrap();
+            if with_attrs {
+                let attrs = [
+                    ("entry_page".to_owned(), AttrValue::from(format!("/products/{}", i % 5_000))),
+                    ("utm_campaign".to_owned(), AttrValue::from(format!("spring-{}", i % 20))),
+                    ("returning".to_owned(), AttrValue::from(i % 2 == 0)),
+                ]
+                .into();
+                let user = format!("user-{}", i % 200_000);
+                tracker.start(Some(&user), Some(attrs)).unwrap();
+            } else {
+                let user = (i % 3 == 0).then(|| format!("user-{}", i % 50_000));
+                tracker.start(user.as_deref(), None).unwrap();
+            }
         }
         let store_bytes = status("VmRSS:").saturating_sub(before);
         let path = dir.join(format!("{mode}.snap"));

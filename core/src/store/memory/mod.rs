@@ -11,7 +11,7 @@ use foldhash::fast::RandomState;
 
 use crate::error::Result;
 use crate::id::SessionId;
-use crate::model::{Entry, Record};
+use crate::model::{Entry, EntryRef, Record};
 use crate::session::{Kind, Tick};
 use crate::store::{Cx, Found, Sizes, Step, Store, Which, oldest_first};
 use crate::sync::{Mutex, MutexGuard};
@@ -212,7 +212,7 @@ impl Store for MemoryStore {
         Ok(sizes)
     }
 
-    fn export(&self, part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
+    fn export(&self, part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> Result<()> {
         self.shard_at(part).export(f);
         Ok(())
     }

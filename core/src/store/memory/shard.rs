@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::model::{Dormant, Entry, Record};
+use crate::model::{Dormant, Entry, EntryRef, Record};
 use crate::session::{EndReason, Kind, Tick};
 use crate::store::memory::table::Table;
 use crate::store::memory::users::UserIndex;
@@ -230,12 +230,12 @@ impl Shard {
     }
 
     /// Every session, live and dormant, as entries.
-    pub fn export(&self, f: &mut dyn FnMut(Entry)) {
+    pub fn export(&self, f: &mut dyn FnMut(EntryRef<'_>)) {
         for slot in self.live.iter() {
-            f(Entry::Live(slot.id, slot.record.clone()));
+            f(EntryRef::Live(slot.id, &slot.record));
         }
         for (&id, d) in &self.dormant {
-            f(Entry::Dormant(id, d.clone()));
+            f(EntryRef::Dormant(id, d));
         }
     }
 

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RedisTarget;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::model::{Dormant, Entry, Record};
+use crate::model::{Dormant, Entry, EntryRef, Record};
 use crate::rules::Rules;
 use crate::session::{Kind, Tick};
 use crate::store::{Action, Cx, Found, Sizes, Step, Store, Which, track_each};
@@ -740,12 +740,12 @@ impl Store for RedisStore {
         Ok(Sizes { live, dormant })
     }
 
-    fn export(&self, _part: usize, f: &mut dyn FnMut(Entry)) -> Result<()> {
+    fn export(&self, _part: usize, f: &mut dyn FnMut(EntryRef<'_>)) -> Result<()> {
         for key in [self.live_key(), self.dormant_key()] {
             for id in self.ids(key)? {
                 match self.read(id)?.1 {
-                    Some(Held::Live(r)) => f(Entry::Live(id, r)),
-                    Some(Held::Dormant(d)) => f(Entry::Dormant(id, d)),
+                    Some(Held::Live(r)) => f(EntryRef::Live(id, &r)),
+                    Some(Held::Dormant(d)) => f(EntryRef::Dormant(id, &d)),
                     None => {}
                 }
             }
