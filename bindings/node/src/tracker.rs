@@ -100,8 +100,8 @@ pub struct TrackerOptions<'env> {
     /// remembered, comes back as it was saved, and those whose deadline
     /// passed meanwhile end at it, their ends going to `onEnd`. A file that
     /// cannot be read whole (missing, truncated, corrupt, not a snapshot,
-    /// the wrong key or none) throws `SNAPSHOT_ERROR`, naming it, and no
-    /// tracker is made.
+    /// the wrong key or none, a plain file where a key is given) throws
+    /// `SNAPSHOT_ERROR`, naming it, and no tracker is made.
     #[napi(ts_type = "string")]
     pub load: Option<Text>,
     /// The tracker's own snapshot file: loaded when the tracker is made, if
@@ -473,9 +473,10 @@ impl Tracker {
     /// Stops the background driver after a last sweep, saves the
     /// `snapshot` if there is one, delivers every pending end to `onEnd`
     /// before it returns (for at most `closeTimeout`; the ends still
-    /// pending then are dropped), and lets go of the threadsafe function. Returns how many ends it dropped: 0
-    /// when all were delivered. The tracker still answers calls; the ends
-    /// of later calls are delivered by `sweep()` and `close()`, at once.
+    /// pending then are dropped), and lets go of the threadsafe function.
+    /// Returns how many ends it dropped: 0 when all were delivered. The
+    /// tracker still answers calls; the ends of later calls are delivered
+    /// by `sweep()` and `close()`, at once.
     #[napi]
     pub fn close(&self) -> f64 {
         let dropped = self.wired.inner.close();
