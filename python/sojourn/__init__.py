@@ -267,7 +267,8 @@ def _after_fork_in_child() -> None:
     """In a child just forked (gunicorn ``--preload``, ``multiprocessing``):
     every tracker made before the fork becomes a new, empty tracker with
     the same options and a driver of its own; the parent keeps its sessions
-    and reports their ends."""
+    and reports their ends, and keeps its ``snapshot`` file, which the
+    child neither loads nor saves."""
     _renew_trackers()
     util = sys.modules.get("multiprocessing.util")
     if util is not None:

@@ -116,9 +116,10 @@ use crate::warnings;
 ///   never shows in a ``repr`` or an error.
 ///
 /// A tracker is a context manager: leaving the block calls ``close()``.
-/// Trackers still open when the interpreter exits are closed then. In a
-/// child process after ``fork()``, a tracker made before it is a new, empty
-/// tracker with the same options and a driver of its own.
+/// Trackers still open when the interpreter exits are closed then (which
+/// saves their ``snapshot``). In a child process after ``fork()``, a
+/// tracker made before it is a new, empty tracker with the same options
+/// and a driver of its own, without the parent's ``snapshot`` file.
 #[pyclass(name = "Tracker", module = "sojourn", frozen, weakref)]
 pub struct PyTracker {
     /// Taken only by `Drop`.
