@@ -579,22 +579,10 @@ impl Inner {
     /// `Tracker::save`: one part of the store copied at a time.
     fn save(&self, path: &std::path::Path) -> Result<Counts> {
         let key = self.config.snapshot_key.as_ref();
-        let mut writer = snapshot_file::Writer::create(path, key, self.now())?;
-        for part in 0..self.store.parts() {
-            // Encoded where they lie, under the part's lock; compressed
-            // and written once it is let go.
-            let mut failed = None;
-            self.store.export(part, &mut |entry| {
-                if let (None, Err(e)) = (&failed, writer.push(entry)) {
-                    failed = Some(e);
-                }
-            })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            writer.write_ready()?;
-        }
-        writer.finish()
+        let writer = snapshot_file::Writer::create(path, key, self.now())?;
+        snapshot_file::write_parts(writer, self.store.parts(), |part, f| {
+            self.store.export(part, f)
+        })
     }
 
     /// Saves the tracker's own snapshot if one is set and it is time

@@ -126,13 +126,14 @@ impl Sealer {
         *Nonce::from_slice(&n)
     }
 
-    /// The stored bytes of frame `index` holding `plain`.
-    pub fn seal(&self, index: u32, plain: &[u8], compress: bool) -> Result<Vec<u8>, Problem> {
-        let packed = if compress {
-            zstd::bulk::compress(plain, 1).map_err(|e| Problem::Io(e.to_string()))?
-        } else {
-            plain.to_vec()
-        };
+    /// A frame's records compressed (any thread may: no frame index yet).
+    pub fn pack(plain: &[u8]) -> Result<Vec<u8>, Problem> {
+        zstd::bulk::compress(plain, 1).map_err(|e| Problem::Io(e.to_string()))
+    }
+
+    /// The stored bytes of frame `index` holding `packed` (encrypted, with
+    /// a key).
+    pub fn seal(&self, index: u32, packed: Vec<u8>) -> Result<Vec<u8>, Problem> {
         match &self.cipher {
             None => Ok(packed),
             Some(cipher) => {

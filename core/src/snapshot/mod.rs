@@ -12,6 +12,8 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 use crate::error::{Error, Result};
 use crate::model::{Entry, EntryRef};
@@ -22,8 +24,9 @@ use wire::{Out, Wire};
 /// hundred KB, large enough that zstd finds what repeats.
 const FRAME_RECORDS: u32 = 4096;
 
-/// Threads that decode a snapshot's frames at most.
+/// Threads that decode a snapshot's frames at most, and that encode one.
 const MAX_DECODE_THREADS: usize = 4;
+const MAX_SAVE_THREADS: usize = 4;
 
 /// The 32-byte key that encrypts snapshots (ChaCha20-Poly1305). Its
 /// `Debug` shows nothing of it.
@@ -114,19 +117,171 @@ pub struct Counts {
     pub dormant: u64,
 }
 
-/// A snapshot being written: `push` each session, then `finish`. Dropped
-/// unfinished, it removes its temporary file and the previous snapshot
-/// stays.
+/// Sessions encoded into frames, by one thread of a save: `push` holds
+/// no lock of its own and writes nothing, so a store may call it under
+/// its lock; the frames filled are compressed once it is let go.
+#[derive(Default)]
+pub(crate) struct Encoder {
+    filling: Frame,
+    full: Vec<Frame>,
+}
+
+/// A frame's records, encoded, and what they count.
+#[derive(Default)]
+struct Frame {
+    plain: Vec<u8>,
+    records: u32,
+    live: u64,
+    dormant: u64,
+}
+
+/// A frame compressed, to be sealed and written in its place.
+pub(crate) struct Packed {
+    bytes: Vec<u8>,
+    records: u32,
+    live: u64,
+    dormant: u64,
+}
+
+impl Encoder {
+    /// Encodes one session into the frame being filled.
+    pub fn push(&mut self, entry: EntryRef<'_>) -> std::result::Result<(), Problem> {
+        let f = &mut self.filling;
+        match entry {
+            EntryRef::Live(..) => f.live += 1,
+            EntryRef::Dormant(..) => f.dormant += 1,
+        }
+        f.plain = postcard::to_extend(&Out::of(entry), std::mem::take(&mut f.plain))
+            .map_err(|e| Problem::Io(e.to_string()))?;
+        f.records += 1;
+        if f.records == FRAME_RECORDS {
+            let room = f.plain.len();
+            let next = Frame {
+                plain: Vec::with_capacity(room),
+                ..Frame::default()
+            };
+            self.full.push(std::mem::replace(&mut self.filling, next));
+        }
+        Ok(())
+    }
+
+    /// The frames filled so far, compressed; with `all`, the one being
+    /// filled too.
+    fn pack(&mut self, all: bool) -> impl Iterator<Item = std::result::Result<Packed, Problem>> {
+        if all && self.filling.records > 0 {
+            self.full.push(std::mem::take(&mut self.filling));
+        }
+        std::mem::take(&mut self.full).into_iter().map(|f| {
+            Ok(Packed {
+                bytes: Sealer::pack(&f.plain)?,
+                records: f.records,
+                live: f.live,
+                dormant: f.dormant,
+            })
+        })
+    }
+}
+
+/// Writes every part of a store to `writer` and finishes it: several
+/// threads each take parts in turn, `export` each (which may hold the
+/// part's lock while it shows its sessions), encode and compress them;
+/// this thread seals the frames and writes them as they come, through a
+/// short queue (never the whole store in memory).
+pub(crate) fn write_parts<E>(mut writer: Writer, parts: usize, export: E) -> Result<Counts>
+where
+    E: Fn(usize, &mut dyn FnMut(EntryRef<'_>)) -> Result<()> + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_SAVE_THREADS)
+        .min(parts);
+    let path = writer.path.clone();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = sync_channel::<Result<Packed>>(2 * threads.max(1));
+    let work = |tx: SyncSender<Result<Packed>>| {
+        let mut encoder = Encoder::default();
+        let send = |packed: std::result::Result<Packed, Problem>| {
+            tx.send(packed.map_err(|p| error(&path, p))).is_ok()
+        };
+        loop {
+            let part = next.fetch_add(1, Ordering::Relaxed);
+            let last = part >= parts;
+            if !last {
+                let mut failed = None;
+                let shown = export(part, &mut |entry| {
+                    if let (None, Err(p)) = (&failed, encoder.push(entry)) {
+                        failed = Some(p);
+                    }
+                });
+                if let Err(e) = shown {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                if let Some(p) = failed {
+                    send(Err(p));
+                    return;
+                }
+            }
+            for packed in encoder.pack(last) {
+                // The writer stopped (an error): so do we.
+                if !send(packed) {
+                    return;
+                }
+            }
+            if last {
+                return;
+            }
+        }
+    };
+    let written = std::thread::scope(|scope| {
+        let mut running = 0;
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name("sojourn-save".into())
+                .spawn_scoped(scope, || work(tx));
+            running += usize::from(spawned.is_ok());
+        }
+        drop(tx);
+        if running == 0 {
+            return Err(None); // no thread at all (a pids limit): one by one
+        }
+        for packed in rx {
+            writer.write_packed(packed?).map_err(Some)?;
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => writer.finish(),
+        Err(Some(e)) => Err(e),
+        Err(None) => {
+            for part in 0..parts {
+                let mut failed = None;
+                export(part, &mut |entry| {
+                    if let (None, Err(p)) = (&failed, writer.encoder.push(entry)) {
+                        failed = Some(p);
+                    }
+                })?;
+                if let Some(p) = failed {
+                    return Err(error(&path, p));
+                }
+                writer.write_ready(false)?;
+            }
+            writer.finish()
+        }
+    }
+}
+
+/// A snapshot being written: frames (`write_packed`, or `push` each
+/// session and `write_ready`), then `finish`. Dropped unfinished, it
+/// removes its temporary file and the previous snapshot stays.
 pub(crate) struct Writer {
     path: PathBuf,
     tmp: PathBuf,
     file: Option<BufWriter<File>>,
     sealer: Sealer,
     header: Header,
-    buf: Vec<u8>,
-    records: u32,
-    /// Frames filled and not yet written.
-    ready: Vec<Vec<u8>>,
+    encoder: Encoder,
 }
 
 impl Writer {
@@ -159,9 +314,7 @@ impl Writer {
             file: Some(file),
             sealer: Sealer::new(header, key),
             header,
-            buf: Vec::new(),
-            records: 0,
-            ready: Vec::new(),
+            encoder: Encoder::default(),
         };
         // The header as a placeholder; the counts are written at the end.
         let file = writer.file.as_mut().expect("just opened");
@@ -173,45 +326,38 @@ impl Writer {
         error(&self.path, Problem::Io(e.to_string()))
     }
 
-    /// Adds one session.
-    /// Encodes one session into the frame being filled; writes nothing
-    /// (a store calls this holding a lock: see [`Writer::write_ready`]).
+    /// Encodes one session into the frame being filled; writes nothing.
+    #[cfg(test)]
     pub fn push(&mut self, entry: EntryRef<'_>) -> Result<()> {
-        match entry {
-            EntryRef::Live(..) => self.header.live += 1,
-            EntryRef::Dormant(..) => self.header.dormant += 1,
-        }
-        self.buf = postcard::to_extend(&Out::of(entry), std::mem::take(&mut self.buf))
-            .map_err(|e| error(&self.path, Problem::Io(e.to_string())))?;
-        self.records += 1;
-        if self.records == FRAME_RECORDS {
-            let room = self.buf.len();
-            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(room));
-            self.ready.push(full);
-            self.records = 0;
+        let path = &self.path;
+        self.encoder.push(entry).map_err(|p| error(path, p))
+    }
+
+    /// Compresses and writes the frames filled so far (with `all`, the
+    /// one being filled too).
+    pub fn write_ready(&mut self, all: bool) -> Result<()> {
+        let packed: Vec<_> = self.encoder.pack(all).collect();
+        for p in packed {
+            let p = p.map_err(|p| error(&self.path, p))?;
+            self.write_packed(p)?;
         }
         Ok(())
     }
 
-    /// Compresses (encrypts) and writes the frames filled so far.
-    pub fn write_ready(&mut self) -> Result<()> {
-        for plain in std::mem::take(&mut self.ready) {
-            self.write_frame(self.header.frames, &plain, FRAME_RECORDS, true)?;
-            self.header.frames += 1;
-        }
+    /// Seals `packed` as the next frame and writes it.
+    fn write_packed(&mut self, packed: Packed) -> Result<()> {
+        let index = self.header.frames;
+        self.write_frame(index, packed.bytes, packed.records)?;
+        self.header.frames += 1;
+        self.header.live += packed.live;
+        self.header.dormant += packed.dormant;
         Ok(())
     }
 
-    fn write_frame(
-        &mut self,
-        index: u32,
-        plain: &[u8],
-        records: u32,
-        compress: bool,
-    ) -> Result<()> {
+    fn write_frame(&mut self, index: u32, packed: Vec<u8>, records: u32) -> Result<()> {
         let stored = self
             .sealer
-            .seal(index, plain, compress)
+            .seal(index, packed)
             .map_err(|p| error(&self.path, p))?;
         let file = self.file.as_mut().expect("open until finished");
         let written = file
@@ -220,27 +366,13 @@ impl Writer {
         written.map_err(|e| self.io(e))
     }
 
-    fn flush_frame(&mut self) -> Result<()> {
-        self.write_ready()?;
-        if self.records == 0 {
-            return Ok(());
-        }
-        let plain = std::mem::take(&mut self.buf);
-        self.write_frame(self.header.frames, &plain, self.records, true)?;
-        self.header.frames += 1;
-        self.records = 0;
-        self.buf = plain;
-        self.buf.clear();
-        Ok(())
-    }
-
     /// Writes the rest, the seal and the counts, makes the file durable
     /// and puts it in place of the previous snapshot.
     pub fn finish(mut self) -> Result<Counts> {
-        self.flush_frame()?;
+        self.write_ready(true)?;
         let h = self.header;
         let seal = format::seal_plain(h.frames, h.live, h.dormant);
-        self.write_frame(h.frames, &seal, SEAL, false)?;
+        self.write_frame(h.frames, seal.to_vec(), SEAL)?;
         let mut file = self.file.take().expect("open until finished");
         let done = (|| {
             file.seek(SeekFrom::Start(0))?;

@@ -192,7 +192,7 @@ fn an_unfinished_save_leaves_the_previous_snapshot_whole() {
     for e in entries(FRAME_RECORDS + 5).iter() {
         w.push(e.view()).unwrap();
     }
-    w.write_ready().unwrap(); // a frame is in the temporary file
+    w.write_ready(false).unwrap(); // a frame is in the temporary file
     drop(w);
     assert_eq!(read(&path, None).unwrap().entries, first);
     assert_eq!(
@@ -211,4 +211,62 @@ fn a_key_is_32_bytes_and_never_shown() {
     );
     let shown = format!("{:?}", key(0xab));
     assert_eq!(shown, "SnapshotKey(***)");
+}
+
+/// What a store's `export` is, as `write_parts` takes it.
+trait Export: Fn(usize, &mut dyn FnMut(EntryRef<'_>)) -> Result<()> + Sync {}
+impl<F: Fn(usize, &mut dyn FnMut(EntryRef<'_>)) -> Result<()> + Sync> Export for F {}
+
+/// `all` split into `parts` parts, each exported as a store would.
+fn export_parts(all: &[Entry], parts: usize, failing: Option<usize>) -> impl Export + '_ {
+    move |part, f| {
+        if Some(part) == failing {
+            return Err(Error::Store {
+                address: "test".into(),
+                cause: "gone".into(),
+                source: None,
+            });
+        }
+        for e in all.iter().skip(part).step_by(parts) {
+            f(e.view());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn parts_written_by_several_threads_come_back_whole() {
+    let dir = folder("parts");
+    let path = dir.join("s.snap");
+    let all = entries(FRAME_RECORDS * 5 + 3);
+    for k in [None, Some(key(2))] {
+        let w = Writer::create(&path, k.as_ref(), NOW).unwrap();
+        let counts = write_parts(w, 16, export_parts(&all, 16, None)).unwrap();
+        assert_eq!(counts.live + counts.dormant, all.len() as u64);
+        let mut loaded = read(&path, k.as_ref()).unwrap().entries;
+        let mut expected = all.clone();
+        loaded.sort_by_key(Entry::id);
+        expected.sort_by_key(Entry::id);
+        assert_eq!(loaded, expected);
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_part_that_fails_fails_the_save_and_keeps_the_previous_file() {
+    let dir = folder("parts-failing");
+    let path = dir.join("s.snap");
+    let first = entries(10);
+    write(&path, None, &first);
+    let all = entries(FRAME_RECORDS * 5);
+    let w = Writer::create(&path, None, NOW).unwrap();
+    let err = write_parts(w, 16, export_parts(&all, 16, Some(11))).unwrap_err();
+    assert_eq!(err.code(), "STORE_ERROR");
+    assert_eq!(read(&path, None).unwrap().entries, first);
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+    let _ = fs::remove_dir_all(&dir);
 }

@@ -29,7 +29,9 @@ pub struct WireRecord {
     revivals: u32,
     user_id: Option<String>,
     previous_id: Option<u128>,
-    attrs: Vec<(String, WireValue)>,
+    /// Read as pairs straight into the map: no list in between.
+    #[serde(deserialize_with = "attrs_in")]
+    attrs: Attrs,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,6 +61,26 @@ impl Wire {
     }
 }
 
+/// A list of (name, tagged value) pairs as attributes (the last of a
+/// name wins, as a map's collect would).
+fn attrs_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Attrs, D::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Attrs;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of attributes")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Attrs, A::Error> {
+            let mut attrs = Attrs::new();
+            while let Some((name, value)) = seq.next_element::<(String, WireValue)>()? {
+                attrs.insert(name, value.value());
+            }
+            Ok(attrs)
+        }
+    }
+    d.deserialize_seq(Pairs)
+}
+
 fn id_of(bits: u128) -> Result<SessionId, Problem> {
     SessionId::from_u128(bits).map_err(|_| Problem::Corrupt("a session id"))
 }
@@ -66,11 +88,7 @@ fn id_of(bits: u128) -> Result<SessionId, Problem> {
 impl WireRecord {
     fn record(self) -> Result<Record, Problem> {
         let previous_id = self.previous_id.map(id_of).transpose()?;
-        let attrs: Attrs = self
-            .attrs
-            .into_iter()
-            .map(|(k, v)| (k, v.value()))
-            .collect();
+        let attrs = self.attrs;
         let extra =
             (self.user_id.is_some() || previous_id.is_some() || !attrs.is_empty()).then(|| {
                 Box::new(Extra {
