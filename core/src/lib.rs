@@ -27,6 +27,7 @@ mod tally;
 mod token;
 mod tracker;
 mod warning;
+pub mod web;
 
 pub use attrs::{AttrValue, Attrs, attrs_from_json};
 pub use builder::TrackerBuilder;

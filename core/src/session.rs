@@ -62,6 +62,13 @@ impl Tick {
             Err(err) => Err(err),
         }
     }
+
+    /// `session`'s counters as this tick left them.
+    pub fn apply(&self, session: &mut Session) {
+        session.view_sequence = self.view_sequence;
+        session.event_sequence = self.event_sequence;
+        session.sequence = self.sequence;
+    }
 }
 
 /// A snapshot of a live session.

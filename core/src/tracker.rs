@@ -404,6 +404,11 @@ impl Tracker {
         self.inner.save(path.as_ref())
     }
 
+    /// The options the tracker was made with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
     /// Whether a call may wait on a store outside this process (Redis, or
     /// a store given to [`TrackerBuilder::store`]) rather than the embedded
     /// memory store: a binding lets its runtime go on around such calls.
