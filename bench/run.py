@@ -151,6 +151,12 @@ def measure_redis(languages, runs, url):
     return results
 
 
+def targets(checks):
+    """The rows of a table of (target, measured, met)."""
+    rows = ["", "| target | measured | met |", "|---|---:|---|"]
+    return rows + [f"| {name} | {value:.2f} | {'yes' if met else '**no**'} |" for name, value, met in checks]
+
+
 def measure_snapshots(runs):
     results = {}
     for mode in SNAPSHOT_MODES:
@@ -180,12 +186,7 @@ def snapshot_table(snapshots):
         checks.append((f"{mode} save < {MAX_SAVE_S} s", save, save < MAX_SAVE_S))
         checks.append((f"{mode} load < {MAX_LOAD_S} s", load, load < MAX_LOAD_S))
         checks.append((f"{mode} save's extra memory < {MAX_SAVE_EXTRA:.0%} of the store", share, share < MAX_SAVE_EXTRA))
-    lines.append("")
-    lines.append("| target | measured | met |")
-    lines.append("|---|---:|---|")
-    for name, value, met in checks:
-        lines.append(f"| {name} | {value:.2f} | {'yes' if met else '**no**'} |")
-    return "\n".join(lines)
+    return "\n".join(lines + targets(checks))
 
 
 def redis_table(redis):
@@ -261,12 +262,7 @@ def table(results):
             f"| {language} tracks per second, one call each / `track_many` of {b['size']} | "
             f"{b['single_per_sec']:,.0f} / {b['batched_per_sec']:,.0f} ({b['batched_per_sec'] / b['single_per_sec']:.1f}×) |"
         )
-    lines.append("")
-    lines.append("| target | measured | met |")
-    lines.append("|---|---:|---|")
-    for name, value, met in checks:
-        lines.append(f"| {name} | {value:.2f} | {'yes' if met else '**no**'} |")
-    return "\n".join(lines)
+    return "\n".join(lines + targets(checks))
 
 
 def machine():
