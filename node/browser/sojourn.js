@@ -98,11 +98,14 @@ export class Sojourn {
     const headers = { 'content-type': 'application/json' }
     if (held.token) headers['sojourn-token'] = held.token
     this.sending = fetch(url, { method: 'POST', body, headers, keepalive: true, credentials: 'same-origin' })
-      .then((r) => r.ok ? r.json() : Promise.reject(new Error(r.status)))
+      .then((r) => r.ok ? r.json() : Promise.reject(r.status))
       .then((answer) => this.keep(answer.session))
-      .catch(() => {
-        // Not taken: put them back for the next try, in order.
-        this.queue.unshift(...items.slice(0, this.options.maxQueue - this.queue.length))
+      .catch((status) => {
+        // Unreachable, or the server failed: put them back for the next
+        // try, in order. Refused (4xx): they would be again; drop them.
+        if (!(status >= 400 && status < 500)) {
+          this.queue.unshift(...items.slice(0, this.options.maxQueue - this.queue.length))
+        }
         return null
       })
       .finally(() => {
