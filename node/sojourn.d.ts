@@ -1,7 +1,7 @@
 // The package's types: the addon's, generated from the Rust doc comments
 // into `index.d.ts`, and what `sojourn.js` adds to `Tracker`. The values
-// exported are those of `sojourn.js`: `Tracker`, `RedisTracker`, `MockClock`
-// and `testing`.
+// exported are those of `sojourn.js`: `Tracker`, `RedisTracker`, `MockClock`,
+// `Web` and `testing`.
 import * as native from './index'
 
 export type * from './index'
@@ -137,6 +137,35 @@ export declare class RedisTracker extends native.RedisTracker {
    * tracker still answers calls.
    */
   close(): Promise<number>
+}
+
+/**
+ * The web layer's rules with one set of options, for a framework's
+ * middleware (`sojourn/express` and `sojourn/fastify` are made of it):
+ * which requests make a session, where the token comes from, the cookie
+ * sent back, and the collect endpoint (see the addon's `Web`). With a
+ * `Tracker`, `visit` and `collect` return at once; with a `RedisTracker`,
+ * each returns a Promise, the call waiting on libuv's thread pool.
+ */
+export declare class Web extends native.Web {
+  /**
+   * Resumes the session of a page request and gives the `Set-Cookie` value
+   * to send back (a bad or forged token starts a new session, never an
+   * error). Throws `STORE_ERROR` when the store fails.
+   */
+  visit(tracker: Tracker, request: native.WebRequest): native.Visit
+  /** As with a `Tracker`, as a Promise; rejects with `STORE_ERROR` when Redis fails. */
+  visit(tracker: RedisTracker, request: native.WebRequest): Promise<native.Visit>
+  visit(tracker: Tracker | RedisTracker, request: native.WebRequest): native.Visit | Promise<native.Visit>
+  /**
+   * Answers a collect request whose body's bytes (up to `maxBodyBytes`,
+   * and one more to tell that it is over) are `body`: a reply with its
+   * status and JSON body, never an error for what the client sent.
+   */
+  collect(tracker: Tracker, request: native.WebRequest, body: Uint8Array): native.Reply
+  /** As with a `Tracker`, as a Promise. */
+  collect(tracker: RedisTracker, request: native.WebRequest, body: Uint8Array): Promise<native.Reply>
+  collect(tracker: Tracker | RedisTracker, request: native.WebRequest, body: Uint8Array): native.Reply | Promise<native.Reply>
 }
 
 /**

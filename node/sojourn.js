@@ -23,6 +23,9 @@
 // in every language, ends wait for `sweep()` and `close()`. `close()`
 // delivers what is pending before it returns.
 //
+// The web layer: `Web` is the addon's, as it is; the middlewares of
+// `sojourn/express` and `sojourn/fastify` are made of it (`web.js`).
+//
 // Snapshots: `save` and `saveSync` are the addon's; `Tracker.load` is
 // here, and so is the close of a tracker with a `snapshot` of its own when
 // the process (or worker thread) exits without `close()` (below).
@@ -538,4 +541,7 @@ class RedisTracker extends native.RedisTracker {
 /** For tests: a `FaultSwitch`, given as the option `faultSwitch`, makes the tracker's store fail on demand. */
 const testing = Object.freeze({ FaultSwitch: native.FaultSwitch })
 
-module.exports = { Tracker, RedisTracker, MockClock: native.MockClock, testing }
+/** The web layer's rules for a framework's middleware: the addon's class, as it is. */
+const Web = native.Web
+
+module.exports = { Tracker, RedisTracker, MockClock: native.MockClock, Web, testing }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import sojourn, { MockClock, RedisTracker, Tracker } from 'sojourn'
+import sojourn, { MockClock, RedisTracker, Tracker, Web } from 'sojourn'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -21,6 +21,8 @@ test('import: named and default exports', () => {
   assert.equal(typeof RedisTracker.connect, 'function')
   assert.equal(sojourn.Tracker, Tracker)
   assert.equal(sojourn.RedisTracker, RedisTracker)
+  assert.equal(typeof Web, 'function')
+  assert.equal(sojourn.Web, Web)
   const tracker = new Tracker({ sweepInterval: 0, unsignedTokens: true })
   assert.equal(tracker.start().sessionIndex, 1)
   assert.equal(tracker.size, 1)
@@ -32,7 +34,8 @@ test('require: the same classes as import', () => {
   assert.equal(cjs.Tracker, Tracker)
   assert.equal(cjs.MockClock, MockClock)
   assert.equal(cjs.RedisTracker, RedisTracker)
-  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'RedisTracker', 'Tracker', 'testing'])
+  assert.equal(cjs.Web, Web)
+  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'RedisTracker', 'Tracker', 'Web', 'testing'])
   assert.equal(cjs.testing, sojourn.testing)
 })
 

@@ -28,6 +28,7 @@ mod snapshot;
 mod store;
 mod task;
 mod tracker;
+mod web;
 mod wiring;
 // After `tracker`, so that in the generated `index.d.ts` the public
 // methods come first.

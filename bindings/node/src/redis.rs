@@ -97,7 +97,7 @@ fn configure(options: tracker::TrackerOptions, redis: RedisOptions) -> Result<Tr
 /// `storeTimeout`.
 #[napi]
 pub struct RedisTracker {
-    wired: Wired,
+    pub(crate) wired: Wired,
 }
 
 /// A connected Redis tracker, until it is made into a `RedisTracker`
