@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Union
 __all__ = [
     "DEFAULTS",
     "LIMITS",
+    "WEB_DEFAULTS",
+    "AsyncRequestSession",
     "AsyncTracker",
     "AttrValue",
     "EndReason",
@@ -40,6 +42,9 @@ __all__ = [
     "Kind",
     "MockClock",
     "Outcome",
+    "Reply",
+    "RequestSession",
+    "Route",
     "Seconds",
     "Session",
     "SessionEnd",
@@ -54,6 +59,8 @@ __all__ = [
     "StoreError",
     "Tick",
     "Tracker",
+    "Visit",
+    "Web",
     "__version__",
 ]
 
@@ -74,6 +81,20 @@ class Outcome(str, enum.Enum):
     REVIVED = "revived"
     #: A new session was started (linked to the old one when there was one).
     STARTED = "started"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Route(str, enum.Enum):
+    """What a web middleware does with a request (:meth:`Web.route`)."""
+
+    #: Pass it on untouched: no session, no cookie (the filter skips it).
+    SKIP = "skip"
+    #: Answer it: the collect endpoint (:meth:`Web.collect`).
+    COLLECT = "collect"
+    #: A page: resume its session (:meth:`Web.visit`), then pass it on.
+    PAGE = "page"
 
     def __str__(self) -> str:
         return self.value
@@ -237,18 +258,23 @@ class SojournWarning(UserWarning):
 from sojourn._native import (  # noqa: E402
     DEFAULTS as _NATIVE_DEFAULTS,
     LIMITS as _NATIVE_LIMITS,
+    WEB_DEFAULTS as _NATIVE_WEB_DEFAULTS,
     _after_fork_in_child as _renew_trackers,
     _close_all,
     EndedStats,
     MockClock,
+    Reply,
     Session,
     SessionEnd,
     SnapshotCounts,
     Stats,
     Tick,
     Tracker,
+    Visit,
+    Web,
     __version__,
 )
+from sojourn._web import AsyncRequestSession, RequestSession  # noqa: E402
 
 #: Every option's default, read from the Rust core (``None`` for
 #: ``revive_window`` means "equal to ``idle_timeout``").
@@ -256,6 +282,10 @@ DEFAULTS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_DEFAULTS)
 #: Fixed bounds of the core: ``user_id`` length, secret length, clock skew
 #: allowed to an unknown UUIDv7, largest counter.
 LIMITS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_LIMITS)
+#: Every option of :class:`Web` (and so of the web middlewares) with its
+#: default, read from the Rust core (``None`` for ``cookie_max_age`` means
+#: "the tracker's ``retention``").
+WEB_DEFAULTS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_WEB_DEFAULTS)
 
 
 def _close_when_multiprocessing_leaves(_: object) -> None:

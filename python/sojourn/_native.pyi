@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Optional, Union, final
 
-from sojourn import EndReason, Kind, Outcome, SojournError
+from sojourn import EndReason, Kind, Outcome, Route, SojournError
 
 _Seconds = Union[int, float, timedelta]
 _SessionIdLike = Union[str, uuid.UUID]
@@ -28,8 +28,12 @@ __all__ = [
     "SnapshotCounts",
     "MockClock",
     "FaultSwitch",
+    "Web",
+    "Visit",
+    "Reply",
     "DEFAULTS",
     "LIMITS",
+    "WEB_DEFAULTS",
     "__version__",
     "_close_all",
     "_after_fork_in_child",
@@ -37,6 +41,7 @@ __all__ = [
 
 DEFAULTS: dict[str, Any]
 LIMITS: dict[str, Any]
+WEB_DEFAULTS: dict[str, Any]
 __version__: str
 
 def _close_all() -> int: ...
@@ -261,3 +266,90 @@ class Tracker:
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> Literal[False]: ...
+
+@final
+class Visit:
+    @property
+    def session(self) -> Session: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def tick(self) -> Optional[Tick]: ...
+    @property
+    def set_cookie(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Reply:
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def set_cookie(self) -> Optional[str]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Web:
+    def __new__(
+        cls,
+        *,
+        cookie_name: Optional[str] = None,
+        cookie_domain: Optional[str] = None,
+        cookie_path: Optional[str] = None,
+        same_site: Optional[Literal["lax", "strict", "none"]] = None,
+        secure: Optional[Union[Literal["auto"], bool]] = None,
+        cookie_max_age: Optional[_Seconds] = None,
+        token_header: Optional[str] = None,
+        collect_path: Optional[str] = ...,
+        max_body_bytes: Optional[int] = None,
+        max_items: Optional[int] = None,
+        track_views: Optional[bool] = None,
+        skip_paths: Optional[Iterable[str]] = None,
+        skip_prefixes: Optional[Iterable[str]] = None,
+        skip_extensions: Optional[Iterable[str]] = None,
+        bot_words: Optional[Iterable[str]] = None,
+    ) -> Web: ...
+    @property
+    def options(self) -> dict[str, Any]: ...
+    @property
+    def cookie_name(self) -> str: ...
+    @property
+    def token_header(self) -> str: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        https: bool = False,
+        cookie: Optional[str] = None,
+        token_header: Optional[str] = None,
+        user_agent: Optional[str] = None,
+    ) -> Route: ...
+    def visit(
+        self,
+        tracker: Tracker,
+        method: str,
+        path: str,
+        *,
+        https: bool = False,
+        cookie: Optional[str] = None,
+        token_header: Optional[str] = None,
+        user_agent: Optional[str] = None,
+    ) -> Visit: ...
+    def collect(
+        self,
+        tracker: Tracker,
+        method: str,
+        path: str,
+        body: Union[bytes, bytearray],
+        *,
+        https: bool = False,
+        cookie: Optional[str] = None,
+        token_header: Optional[str] = None,
+        user_agent: Optional[str] = None,
+    ) -> Reply: ...

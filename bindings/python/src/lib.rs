@@ -14,6 +14,7 @@ mod snapshot;
 mod store;
 mod tracker;
 mod warnings;
+mod web;
 
 use pyo3::prelude::*;
 
@@ -30,8 +31,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<snapshot::PySnapshotCounts>()?;
     m.add_class::<clock::PyMockClock>()?;
     m.add_class::<store::PyFaultSwitch>()?;
+    m.add_class::<web::PyWeb>()?;
+    m.add_class::<web::PyVisit>()?;
+    m.add_class::<web::PyReply>()?;
     m.add("DEFAULTS", config::defaults(py)?)?;
     m.add("LIMITS", config::limits(py)?)?;
+    m.add("WEB_DEFAULTS", web::defaults(py)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(process::close_all, m)?)?;
     m.add_function(wrap_pyfunction!(process::after_fork_in_child, m)?)?;

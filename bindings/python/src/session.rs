@@ -24,12 +24,12 @@ fn reason(py: Python<'_>, reason: EndReason) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// The members of an enum of the package, with their values.
-type Members = PyOnceLock<Vec<(String, Py<PyAny>)>>;
+pub type Members = PyOnceLock<Vec<(String, Py<PyAny>)>>;
 
 /// The member of the enum `class` whose value is `value`, from `members`,
 /// listed once: calling the enum runs Python code, which no call should
 /// run under a Rust frame (see `errors.rs`).
-fn member<'py>(
+pub fn member<'py>(
     py: Python<'py>,
     members: &Members,
     class: &str,
@@ -70,7 +70,7 @@ fn id_hash(id: SessionId) -> u64 {
 /// Timestamps in `repr`s: ISO 8601 with milliseconds and `Z`.
 const ISO: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 
-fn repr_of<'py>(value: impl IntoPyObject<'py>, py: Python<'py>) -> PyResult<String> {
+pub(crate) fn repr_of<'py>(value: impl IntoPyObject<'py>, py: Python<'py>) -> PyResult<String> {
     Ok(value.into_bound_py_any(py)?.repr()?.to_cow()?.into_owned())
 }
 
@@ -263,7 +263,7 @@ impl PyTick {
         serde_json::to_string(&self.0).map_err(json_error)
     }
 
-    fn __repr__(&self) -> String {
+    pub(crate) fn __repr__(&self) -> String {
         let t = &self.0;
         format!(
             "Tick(view_sequence={}, event_sequence={}, sequence={})",

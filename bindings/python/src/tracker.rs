@@ -140,7 +140,7 @@ impl PyTracker {
     /// (a sweep that failed), or its error raised. The GIL is kept on the
     /// memory store, let go on a remote one (see above).
     #[inline]
-    fn call<R: Send>(
+    pub(crate) fn call<R: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&Tracker) -> sojourn::Result<R> + Send,
