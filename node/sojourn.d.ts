@@ -168,6 +168,40 @@ export declare class Web extends native.Web {
   collect(tracker: Tracker | RedisTracker, request: native.WebRequest, body: Uint8Array): native.Reply | Promise<native.Reply>
 }
 
+/** What a call of `T` gives: at once with a `Tracker`, as a Promise with a `RedisTracker`. */
+export type Answer<T extends Tracker | RedisTracker, R> = T extends RedisTracker ? Promise<R> : R
+
+/**
+ * What the middlewares of `sojourn/express` and `sojourn/fastify` put on a
+ * page request (`req.sojourn`, `request.sojourn`): its session and a small
+ * API on it. With a `RedisTracker`, `track` and `identify` return Promises.
+ */
+export interface WebSession<T extends Tracker | RedisTracker = Tracker | RedisTracker> {
+  /** The session, as of the request's start. */
+  readonly session: native.Session
+  /** How it was found: `started`, `existing` or `revived`. */
+  readonly outcome: 'existing' | 'revived' | 'started'
+  /** Counts a view or an event now; the counters right after it. */
+  track(kind: 'view' | 'event'): Answer<T, native.Tick>
+  /** Sets the session's user (at most 256 bytes); the session then. */
+  identify(userId: string): Answer<T, native.Session>
+}
+
+/**
+ * The options of the middlewares of `sojourn/express` and
+ * `sojourn/fastify`: the tracker, `skip`, and every option of `Web`.
+ */
+export interface MiddlewareOptions<T extends Tracker | RedisTracker, R> extends native.WebOptions {
+  /** The tracker of the sessions: a `Tracker`, or a `RedisTracker`. */
+  tracker: T
+  /**
+   * Returns true for a request to leave alone, as the filter leaves static
+   * files alone: no session, no cookie, the collect endpoint not answered.
+   * Asked first, on every request.
+   */
+  skip?: (request: R) => boolean
+}
+
 /**
  * What tests need and applications do not. `FaultSwitch`, given to a
  * tracker as the option `faultSwitch`, makes its store fail on demand: while

@@ -1,5 +1,7 @@
 // The package loads both ways on Node 20: `import` (ES modules) and
-// `require` (CommonJS), as one module with the same classes.
+// `require` (CommonJS), as one module with the same classes; so do its
+// middlewares, `sojourn/express` and `sojourn/fastify`, which the main
+// entry point does not load.
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -8,6 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
 import sojourn, { MockClock, RedisTracker, Tracker, Web } from 'sojourn'
+import sojournExpress from 'sojourn/express'
+import sojournFastify from 'sojourn/fastify'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -57,4 +61,21 @@ test('a CommonJS script and an ES module script, each in its own process', () =>
 test('only the entry point is exported; the generated loader is private', () => {
   assert.throws(() => require('sojourn/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
   assert.equal(require('sojourn/package.json').name, 'sojourn')
+})
+
+test('the middlewares: the same functions from import and require', () => {
+  assert.equal(require('sojourn/express'), sojournExpress)
+  assert.equal(require('sojourn/fastify'), sojournFastify)
+  assert.equal(typeof sojournExpress, 'function')
+  assert.equal(typeof sojournFastify, 'function')
+  assert.throws(() => require('sojourn/web.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
+})
+
+test("require('sojourn') loads neither Express nor Fastify", () => {
+  const script = `
+    require('sojourn')
+    const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\/](express|fastify|fastify-plugin)[\\/]/.test(f))
+    console.log(JSON.stringify(loaded))
+  `
+  assert.equal(node('-e', script), '[]\n')
 })

@@ -1,5 +1,7 @@
 // `npm pack` gives a tarball that installs into an empty folder and works
-// there: the README's examples run against the installed copy.
+// there: the README's examples run against the installed copy, without
+// Express or Fastify (optional peers); the middlewares load from it,
+// `sojourn/fastify` once `fastify-plugin` is installed beside it.
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -23,7 +25,22 @@ test('the packed tarball installs into an empty folder and runs the README there
   const files = packed[0].files.map((f) => f.path).sort()
   assert.deepEqual(
     files.filter((f) => !f.endsWith('.node')),
-    ['README.md', 'index.d.ts', 'index.js', 'package.json', 'sojourn.d.ts', 'sojourn.js', 'sojourn.mjs'],
+    [
+      'README.md',
+      'express.d.ts',
+      'express.js',
+      'express.mjs',
+      'fastify.d.ts',
+      'fastify.js',
+      'fastify.mjs',
+      'index.d.ts',
+      'index.js',
+      'package.json',
+      'sojourn.d.ts',
+      'sojourn.js',
+      'sojourn.mjs',
+      'web.js',
+    ],
   )
   assert.equal(files.filter((f) => f.endsWith('.node')).length, 1, 'one addon')
 
@@ -35,4 +52,11 @@ test('the packed tarball installs into an empty folder and runs the README there
   for (const { code, flags } of readmeExamples()) {
     execFileSync(process.execPath, [...flags, '-e', code], { cwd: app, encoding: 'utf8', env: exampleEnv(), timeout: 20_000 })
   }
+
+  const load = (specifier) =>
+    execFileSync(process.execPath, ['-e', `console.log(typeof require(${JSON.stringify(specifier)}))`], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+  assert.equal(load('sojourn/express'), 'function\n', 'the Express middleware needs nothing of Express')
+  assert.throws(() => load('sojourn/fastify'), /Cannot find module 'fastify-plugin'/)
+  npm(['install', '--prefer-offline', 'fastify-plugin@5'], app)
+  assert.equal(load('sojourn/fastify'), 'function\n')
 })
