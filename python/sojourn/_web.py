@@ -8,7 +8,7 @@ core's, through :class:`sojourn.Web`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Optional, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 from sojourn import Kind, Outcome
 from sojourn._native import Session, Tick, Tracker, Visit
@@ -108,8 +108,3 @@ class AsyncRequestSession:
     def __repr__(self) -> str:
         return f"<sojourn.AsyncRequestSession {self.visit.session.id} {self.visit.outcome.value}>"
 
-
-#: What the middlewares put on a request: the API, or ``None`` for a
-#: request that makes no session (the filter or ``skip`` left it alone, or
-#: the store failed).
-AnyRequestSession = Optional[Union[RequestSession, AsyncRequestSession]]

@@ -20,9 +20,9 @@ on). On each HTTP request:
   :class:`sojourn.Tracker`) or a :class:`sojourn.AsyncRequestSession`
   (with a :class:`sojourn.AsyncTracker`, whose ``track`` and ``identify``
   are awaited); the ``Set-Cookie`` header is added when the response
-  starts. If the store fails (``StoreError``), the page is served without
-  a session (``None``) and the error is logged on the ``sojourn.web``
-  logger.
+  starts. If the store fails, the ``StoreError`` is raised to the
+  server, as any error of a middleware (the client gets a ``500``); the
+  collect endpoint answers ``503`` itself.
 
 With an :class:`~sojourn.AsyncTracker` on Redis, ``visit`` and ``collect``
 run in the tracker's own threads and the event loop goes on meanwhile; on
@@ -39,11 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Optional, TypeVar, Union
 
-from sojourn import Route, StoreError
+from sojourn import Route
 from sojourn._async import AsyncTracker
 from sojourn._native import Tracker, Web
 from sojourn._web import AsyncRequestSession, RequestSession
@@ -57,7 +56,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _T = TypeVar("_T")
-_LOG = logging.getLogger("sojourn.web")
 
 
 class SojournMiddleware:
@@ -141,13 +139,7 @@ class SojournMiddleware:
             state["sojourn"] = None
             await self.app(scope, receive, send)
             return
-        try:
-            visit = await self._call(self.web.visit, self._tracker, method, path, **parts)
-        except StoreError as e:
-            _LOG.warning("sojourn: no session for %s %s (%s: %s)", method, path, e.code, e)
-            state["sojourn"] = None
-            await self.app(scope, receive, send)
-            return
+        visit = await self._call(self.web.visit, self._tracker, method, path, **parts)
         if self._async is not None:
             state["sojourn"] = AsyncRequestSession(self._async, visit)
         else:

@@ -27,9 +27,9 @@ On each request:
   ``request.sojourn`` set to ``None``;
 - any other is a page: its session is resumed (:meth:`sojourn.Web.visit`)
   and exposed as ``request.sojourn``, and the response gets the cookie.
-  If the store fails (``StoreError``), the page is served without a
-  session (``None``) and the error is logged on the ``sojourn.web``
-  logger.
+  If the store fails, the ``StoreError`` is raised as a view's error
+  would be (Django answers ``500``, after ``got_request_exception``); the
+  collect endpoint answers ``503`` itself.
 
 ``request.sojourn`` is a :class:`sojourn.AsyncRequestSession` (``await``
 its ``track`` and ``identify``) when the stack is async and the tracker an
@@ -46,19 +46,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Container
 from http.cookies import Morsel
 from typing import Any, Callable, Optional, TypeVar
 
-from sojourn import Route, StoreError
+from sojourn import Route
 from sojourn._native import Reply, Tracker, Visit, Web
 from sojourn._web import AsyncRequestSession, RequestSession
 
 __all__ = ["SojournMiddleware"]
 
 _T = TypeVar("_T")
-_LOG = logging.getLogger("sojourn.web")
 # Django has no type information: its objects are Any here.
 _Request = Any
 _Response = Any
@@ -139,12 +137,7 @@ class SojournMiddleware:
         if self._skips(route, request):
             request.sojourn = None
             return self.get_response(request)
-        try:
-            visit = self.web.visit(self._tracker, method, path, **parts)
-        except StoreError as e:
-            _LOG.warning("sojourn: no session for %s %s (%s: %s)", method, path, e.code, e)
-            request.sojourn = None
-            return self.get_response(request)
+        visit = self.web.visit(self._tracker, method, path, **parts)
         request.sojourn = RequestSession(self._tracker, visit)
         return self._with_cookie(self.get_response(request), visit)
 
@@ -167,12 +160,7 @@ class SojournMiddleware:
         if self._skips(route, request):
             request.sojourn = None
             return await self.get_response(request)
-        try:
-            visit = await self._call(self.web.visit, self._tracker, method, path, **parts)
-        except StoreError as e:
-            _LOG.warning("sojourn: no session for %s %s (%s: %s)", method, path, e.code, e)
-            request.sojourn = None
-            return await self.get_response(request)
+        visit = await self._call(self.web.visit, self._tracker, method, path, **parts)
         if self._async is not None:
             request.sojourn = AsyncRequestSession(self._async, visit)
         else:

@@ -18,8 +18,9 @@ On each request:
 - any other is a page: its session is resumed (:meth:`sojourn.Web.visit`)
   and put in ``environ["sojourn"]`` as a :class:`sojourn.RequestSession`,
   and the ``Set-Cookie`` header is added to the response. If the store
-  fails (``StoreError``), the page is served without a session (``None``)
-  and the error is logged on the ``sojourn.web`` logger.
+  fails, the ``StoreError`` is raised to the server, as any error of a
+  middleware (the client gets a ``500``); the collect endpoint answers
+  ``503`` itself.
 
 Paths are the application's (``PATH_INFO``, under ``SCRIPT_NAME``).
 HTTPS is judged from ``wsgi.url_scheme``: behind a proxy, make the server
@@ -31,12 +32,11 @@ wait).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from sojourn import Route, StoreError
+from sojourn import Route
 from sojourn._native import Tracker, Web
 from sojourn._web import RequestSession
 
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
     import flask
 
 __all__ = ["SojournMiddleware", "init_app"]
-
-_LOG = logging.getLogger("sojourn.web")
 
 
 class SojournMiddleware:
@@ -104,12 +102,7 @@ class SojournMiddleware:
         if route is Route.SKIP or (self._skip is not None and self._skip(environ)):
             environ["sojourn"] = None
             return self.app(environ, start_response)
-        try:
-            visit = self.web.visit(self.tracker, method, path, **parts)
-        except StoreError as e:
-            _LOG.warning("sojourn: no session for %s %s (%s: %s)", method, path, e.code, e)
-            environ["sojourn"] = None
-            return self.app(environ, start_response)
+        visit = self.web.visit(self.tracker, method, path, **parts)
         environ["sojourn"] = RequestSession(self.tracker, visit)
         cookie = ("Set-Cookie", visit.set_cookie)
 

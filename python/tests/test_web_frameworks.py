@@ -4,8 +4,9 @@ ASGI (``sojourn.django``), each served by a real server on a loopback port
 (uvicorn; werkzeug's threaded server) and asked by a real HTTP client
 (httpx): first and return visits, garbage and forged cookies, a forgotten
 session revived with the client's counters, the collect endpoint and its
-refusals, the filter, ``Secure`` over TLS, concurrent requests of one
-visitor, and a store that fails."""
+refusals, the filter, cookie options and ``Secure`` over TLS, the API on
+the request, concurrent requests of one visitor, and a store that
+fails."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import pytest
 
 import sojourn
 from sojourn.testing import FaultSwitch
-from web_apps import BROWSER, FRAMEWORKS, Servers, Tls, skip_under, tracker
+from support import wait_until
+from web_apps import BROWSER, FRAMEWORKS, Servers, Tls, set_cookies, skip_under, tracker
 
 COLLECT = sojourn.WEB_DEFAULTS["collect_path"]
 RETENTION = int(sojourn.DEFAULTS["retention"].total_seconds())
@@ -33,16 +35,6 @@ def framework(request: pytest.FixtureRequest) -> str:
 def client(**options: Any) -> httpx.Client:
     """A client with a cookie jar, as a browser is."""
     return httpx.Client(headers={"User-Agent": BROWSER}, timeout=10, **options)
-
-
-def set_cookies(response: httpx.Response) -> dict[str, str]:
-    """The response's Set-Cookie headers, by cookie name."""
-    found = {}
-    for header in response.headers.get_list("set-cookie"):
-        name = header.split("=", 1)[0].strip()
-        assert name not in found, f"two Set-Cookie headers for {name}: {response.headers}"
-        found[name] = header.strip()
-    return found
 
 
 def page(response: httpx.Response) -> Any:
@@ -186,6 +178,20 @@ def test_the_collect_endpoint_refuses_what_it_cannot_take_changing_nothing(frame
     assert t.stats() == stats, "nothing was started, resumed or tracked"
 
 
+def test_a_body_far_over_the_bound_is_refused_at_once(framework: str, servers: Servers) -> None:
+    """8 MiB against a bound of 1 KiB: 413 without waiting for the rest
+    (but on Django's ASGI handler, which reads a whole body before any
+    middleware), and the server goes on."""
+    t = tracker()
+    url = servers.start(framework, t, max_body_bytes=1024)
+    with client() as c:
+        r = c.post(url + COLLECT, content=b" " * (8 << 20))
+        assert (r.status_code, r.json()["error"]["code"]) == (413, "BODY_TOO_LARGE")
+        assert c.post(url + COLLECT, content=b'{"items": []}' + b" " * 1011).status_code == 200, "1024 bytes"
+        assert page(c.get(url + "/"))["outcome"] == "existing"
+    assert t.stats().started == 1
+
+
 def test_the_filter_and_skip_make_no_session(framework: str, servers: Servers) -> None:
     t = tracker()
     url = servers.start(framework, t, skip=skip_under(framework, "/admin/"))
@@ -297,7 +303,7 @@ def test_concurrent_requests_of_one_visitor_share_one_session(framework: str, se
     assert t.stats().started == 1 and t.count() == 1
 
 
-def test_a_failing_store_serves_pages_without_a_session(
+def test_a_failing_store_is_an_error_of_the_server_and_a_503_of_the_collect_endpoint(
     framework: str, servers: Servers, caplog: pytest.LogCaptureFixture
 ) -> None:
     switch = FaultSwitch()
@@ -306,14 +312,17 @@ def test_a_failing_store_serves_pages_without_a_session(
     with client() as c:
         first = page(c.get(url + "/"))
         switch.fail(True)
-        with caplog.at_level(logging.WARNING, logger="sojourn.web"):
-            r = c.get(url + "/pricing")
-            assert page(r) is None and "sojourn" not in set_cookies(r)
+        try:
+            with caplog.at_level(logging.ERROR):
+                r = c.get(url + "/pricing")
+                assert r.status_code == 500 and "sojourn" not in set_cookies(r)
+                # Logged by the server as the response goes (ASGI: after it).
+                wait_until(lambda: "StoreError: store error at faulty://sojourn" in caplog.text, timeout=5)
             r = c.post(url + COLLECT, json={"items": [{"kind": "view"}]})
-        assert r.status_code == 503 and r.json()["error"]["code"] == "STORE_ERROR"
-        assert "sojourn" not in set_cookies(r)
-        assert any("no session for GET /pricing" in m and "STORE_ERROR" in m for m in caplog.messages), caplog.text
-        switch.fail(False)
+            assert r.status_code == 503 and r.json()["error"]["code"] == "STORE_ERROR"
+            assert "sojourn" not in set_cookies(r)
+        finally:
+            switch.fail(False)
         again = page(c.get(url + "/"))
     assert (again["outcome"], again["id"]) == ("existing", first["id"])
     assert t.peek(first["id"]).view_sequence == 0  # type: ignore[union-attr]

@@ -75,6 +75,17 @@ async def respond_async(api: Any, path: str) -> dict[str, Any]:
     return body
 
 
+def set_cookies(response: Any) -> dict[str, str]:
+    """The response's Set-Cookie headers, by cookie name."""
+    found = {}
+    for header in response.headers.get_list("set-cookie"):
+        name = header.split("=", 1)[0].strip()
+        assert name not in found, f"two Set-Cookie headers for {name}: {response.headers}"
+        found[name] = header.strip()
+    return found
+
+
+
 # The applications.
 
 
@@ -279,6 +290,7 @@ class Servers:
             host="127.0.0.1",
             port=0,
             log_level="warning",
+            log_config=None,  # the process's logging, as it is
             lifespan=lifespan,
             proxy_headers=proxy_headers,
             forwarded_allow_ips="127.0.0.1",
