@@ -1,6 +1,7 @@
 // The JavaScript examples of README.md, each a whole program: run by the
 // README test in this package, and by the pack test where the packed
-// tarball is installed.
+// tarball is installed. The web frameworks' servers (```js server blocks,
+// which listen until stopped) are run by the web README test.
 
 import { readFileSync } from 'node:fs'
 
@@ -25,4 +26,10 @@ export function readmeExamples(readme = README) {
     code,
     flags: /^import /m.test(code) ? ['--input-type=module'] : [],
   }))
+}
+
+/** Every ```js server block: a program that serves on `PORT` until it is stopped. */
+export function readmeServers(readme = README) {
+  const text = readFileSync(readme, 'utf8')
+  return [...text.matchAll(/```js server\n([\s\S]*?)```/g)].map(([, code]) => code)
 }
