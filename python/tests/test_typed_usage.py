@@ -10,6 +10,7 @@ import typed_usage
 
 def test_typed_usage_runs(tmp_path: Path) -> None:
     typed_usage.main()
+    typed_usage.web()
     asyncio.run(typed_usage.serve())
     typed_usage.snapshots(tmp_path)
     asyncio.run(typed_usage.save_async(tmp_path))

@@ -133,8 +133,40 @@ async def serve() -> None:
         assert ended is not None and await tracker.count() == 0
 
 
+def web() -> None:
+    """The web layer: sojourn.Web by hand, and the middlewares' API."""
+    import sojourn.asgi
+    import sojourn.wsgi
+
+    tracker = Tracker(secret="first key, sixteen bytes+", sweep_interval=0)
+    rules = sojourn.Web(same_site="strict", secure="auto", cookie_max_age=timedelta(days=7), collect_path=None)
+    route: sojourn.Route = rules.route("GET", "/pricing", user_agent="Mozilla/5.0")
+    assert route is sojourn.Route.PAGE
+    visit: sojourn.Visit = rules.visit(tracker, "GET", "/pricing", https=True, cookie=None)
+    assert visit.outcome is Outcome.STARTED and visit.set_cookie.endswith("; Secure")
+    api = sojourn.RequestSession(tracker, visit)
+    tick: Tick = api.track("event")
+    assert tick.event_sequence == 1 and api.identify("ann").user_id == "ann"
+    reply: sojourn.Reply = sojourn.Web().collect(tracker, "POST", "/sojourn/collect", b'{"items": []}')
+    body: bytes = reply.body
+    cookie: Optional[str] = reply.set_cookie
+    assert reply.status == 200 and body.startswith(b"{") and cookie is not None
+    most: int = sojourn.WEB_DEFAULTS["max_body_bytes"]
+    assert most == rules.max_body_bytes
+
+    async def app(scope: sojourn.asgi.Scope, receive: sojourn.asgi.Receive, send: sojourn.asgi.Send) -> None:
+        pass
+
+    asgi = sojourn.asgi.SojournMiddleware(app, tracker=AsyncTracker(unsigned_tokens=True, sweep_interval=0), track_views=True)
+    assert isinstance(asgi.tracker, AsyncTracker)
+    wsgi = sojourn.wsgi.SojournMiddleware(lambda environ, start_response: [b""], tracker=tracker)
+    assert wsgi.web.cookie_name == "sojourn"
+    tracker.close()
+
+
 if __name__ == "__main__":
     main()
+    web()
     asyncio.run(serve())
     with tempfile.TemporaryDirectory() as folder:
         snapshots(Path(folder))
