@@ -1,7 +1,8 @@
 """Runs every Python block of `python/README.md`, in order, in one
 namespace (its Redis examples on the Redis of scripts/with-redis, as
 REDIS_URL), and the one of the project's README: the quick starts cannot
-go stale."""
+go stale. The blocks of web applications (fenced ```python NAME) are
+served and asked by test_web_readme.py."""
 
 from __future__ import annotations
 
