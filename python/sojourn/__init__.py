@@ -16,6 +16,12 @@ snapshot (``snapshot=`` or ``save()`` and ``load=``). Durations are seconds
 (``int``, ``float`` or :class:`datetime.timedelta`), timestamps are aware UTC
 :class:`datetime.datetime` objects, attributes are a ``dict`` of JSON
 scalars. The exact rules are in ``docs/semantics.md`` of the repository.
+
+In front of a web application, one line of middleware does the rest:
+:mod:`sojourn.asgi` (Starlette, FastAPI), :mod:`sojourn.wsgi` (Flask, any
+WSGI app) and :mod:`sojourn.django`, over :class:`Web`, the core's rules
+for cookies, filtering and the collect endpoint (``docs/web.md``); each
+imports its framework only when it is used.
 """
 
 from __future__ import annotations

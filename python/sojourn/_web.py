@@ -36,22 +36,26 @@ class RequestSession:
     - ``identify(user_id)``: sets the session's user; returns the session.
     """
 
-    __slots__ = ("_tracker", "visit")
+    __slots__ = ("_tracker", "_visit")
 
     def __init__(self, tracker: Tracker, visit: Visit) -> None:
         self._tracker = tracker
-        #: What the middleware got from :meth:`sojourn.Web.visit`.
-        self.visit = visit
+        self._visit = visit
+
+    @property
+    def visit(self) -> Visit:
+        """What the middleware got from :meth:`sojourn.Web.visit`."""
+        return self._visit
 
     @property
     def session(self) -> Session:
         """The session, as of the request's start."""
-        return self.visit.session
+        return self._visit.session
 
     @property
     def outcome(self) -> Outcome:
         """How the session was found."""
-        return self.visit.outcome
+        return self._visit.outcome
 
     @property
     def tracker(self) -> Tracker:
@@ -60,14 +64,14 @@ class RequestSession:
 
     def track(self, kind: _KindLike) -> Tick:
         """Counts a ``"view"`` or an ``"event"`` on the session now."""
-        return self._tracker.track(self.visit.session.id, kind)
+        return self._tracker.track(self._visit.session.id, kind)
 
     def identify(self, user_id: str) -> Session:
         """Sets the session's user; returns the session."""
-        return self._tracker.identify(self.visit.session.id, user_id)
+        return self._tracker.identify(self._visit.session.id, user_id)
 
     def __repr__(self) -> str:
-        return f"<sojourn.RequestSession {self.visit.session.id} {self.visit.outcome.value}>"
+        return f"<sojourn.RequestSession {self._visit.session.id} {self._visit.outcome.value}>"
 
 
 class AsyncRequestSession:
@@ -75,22 +79,26 @@ class AsyncRequestSession:
     as :class:`RequestSession`, with ``track`` and ``identify``
     coroutines (``await request.state.sojourn.track("event")``)."""
 
-    __slots__ = ("_tracker", "visit")
+    __slots__ = ("_tracker", "_visit")
 
     def __init__(self, tracker: AsyncTracker, visit: Visit) -> None:
         self._tracker = tracker
-        #: What the middleware got from :meth:`sojourn.Web.visit`.
-        self.visit = visit
+        self._visit = visit
+
+    @property
+    def visit(self) -> Visit:
+        """What the middleware got from :meth:`sojourn.Web.visit`."""
+        return self._visit
 
     @property
     def session(self) -> Session:
         """The session, as of the request's start."""
-        return self.visit.session
+        return self._visit.session
 
     @property
     def outcome(self) -> Outcome:
         """How the session was found."""
-        return self.visit.outcome
+        return self._visit.outcome
 
     @property
     def tracker(self) -> AsyncTracker:
@@ -99,12 +107,15 @@ class AsyncRequestSession:
 
     async def track(self, kind: _KindLike) -> Tick:
         """Counts a ``"view"`` or an ``"event"`` on the session now."""
-        return await self._tracker.track(self.visit.session.id, kind)
+        return await self._tracker.track(self._visit.session.id, kind)
 
     async def identify(self, user_id: str) -> Session:
         """Sets the session's user; returns the session."""
-        return await self._tracker.identify(self.visit.session.id, user_id)
+        return await self._tracker.identify(self._visit.session.id, user_id)
 
     def __repr__(self) -> str:
-        return f"<sojourn.AsyncRequestSession {self.visit.session.id} {self.visit.outcome.value}>"
+        return f"<sojourn.AsyncRequestSession {self._visit.session.id} {self._visit.outcome.value}>"
 
+
+# Shown as the package's, where they are exported.
+RequestSession.__module__ = AsyncRequestSession.__module__ = "sojourn"

@@ -138,7 +138,8 @@ impl PyTracker {
 
     /// `f` on the core tracker: its result, after the warnings it gave
     /// (a sweep that failed), or its error raised. The GIL is kept on the
-    /// memory store, let go on a remote one (see above).
+    /// memory store, let go on a remote one (see above). The web layer's
+    /// `visit` and `collect` (`web.rs`) run through it too.
     #[inline]
     pub(crate) fn call<R: Send>(
         &self,
