@@ -13,7 +13,7 @@ import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { chromium } from 'playwright-core'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -53,6 +53,17 @@ async function serve (name, port, snapshot) {
     })
     child.on('exit', (code) => reject(new Error(`${name} exited (${code}): ${out}`)))
   })
+  // Said is not yet done: wait until the port takes a connection.
+  for (let tries = 0; ; tries++) {
+    const socket = connect(port, '127.0.0.1')
+    const connected = await new Promise((resolve) => {
+      socket.on('connect', () => resolve(true)).on('error', () => resolve(false))
+    })
+    socket.destroy()
+    if (connected) break
+    if (tries > 200) throw new Error(`${name} never took a connection`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
   return child
 }
 
@@ -80,7 +91,7 @@ async function served (page) {
 for (const name of Object.keys(EXAMPLES)) {
   for (const snapshot of [false, true]) {
     const mode = snapshot ? 'with a snapshot' : 'without a snapshot'
-    test(`${name}: a visit goes on across a restart ${mode}`, async () => {
+    test(`${name}: a visit goes on across a restart ${mode}`, { timeout: 60_000 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sojourn-e2e-'))
       const file = snapshot ? join(dir, 'sessions.snap') : undefined
       const port = await freePort()
@@ -104,6 +115,14 @@ for (const name of Object.keys(EXAMPLES)) {
 
         await stop(server)
         server = await serve(name, port, file)
+
+        // The first request after the restart: the snapshot brought the
+        // session back; without one, the client's cookie and counters do.
+        const first = await served(page)
+        assert.equal(first.session.id, before.id)
+        assert.equal(first.outcome, snapshot ? 'existing' : 'revived')
+        assert.equal(first.session.event_sequence, 1)
+        assert.equal(first.session.view_sequence, before.views)
 
         await page.click('#event')
         await page.waitForFunction(() => Number(document.getElementById('events').textContent) === 2)

@@ -47,7 +47,7 @@ pub struct Batch {
 /// Why a request was refused: an HTTP status and a stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// `400`, `413`, `415`, or `503` when the store failed.
+    /// `400`, `405`, `413`, or `503` when the store failed.
     pub status: u16,
     /// `INVALID_BODY`, `TOO_MANY_ITEMS`, `BODY_TOO_LARGE`, or an error code
     /// of the tracker's (`STORE_ERROR`).

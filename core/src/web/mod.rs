@@ -148,6 +148,15 @@ impl Web {
             ));
         }
         options.token_header.make_ascii_lowercase();
+        // As they are matched: a bot word against the lower-cased agent,
+        // an extension without its dot, either case.
+        let f = &mut options.filter;
+        for word in &mut f.bots {
+            word.make_ascii_lowercase();
+        }
+        for ext in &mut f.extensions {
+            *ext = ext.trim_start_matches('.').to_owned();
+        }
         Ok(Web { options })
     }
 

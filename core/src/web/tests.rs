@@ -298,3 +298,22 @@ fn options_out_of_range_are_refused() {
         assert_eq!(Web::new(options).unwrap_err().code(), "INVALID_ARGUMENT");
     }
 }
+
+#[test]
+fn filter_words_are_taken_as_they_are_matched() {
+    let w = Web::new(WebOptions {
+        filter: Filter {
+            bots: vec!["MyCrawler".into()],
+            extensions: vec![".CSV".into()],
+            ..Filter::none()
+        },
+        ..WebOptions::default()
+    })
+    .unwrap();
+    let mut req = page(None);
+    req.user_agent = Some("mycrawler/1.0");
+    assert_eq!(w.route(&req), Route::Skip);
+    req.user_agent = None;
+    req.path = "/export.csv";
+    assert_eq!(w.route(&req), Route::Skip);
+}
