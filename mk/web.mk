@@ -1,5 +1,6 @@
-# The web layer end to end (tests/e2e/): `make e2e-test` builds the Node
-# addon and the Python wheel as their tests do, installs the Express
+# The web layer end to end (tests/e2e/), after node.mk and python.mk (this
+# file is read after them: its rule needs their stamps): `make e2e-test`
+# builds the Node addon and the Python wheel as their tests do, installs the Express
 # example's packages and playwright-core (npm), then runs the browser test
 # of both example apps (examples/web/) in Debian's headless Chromium,
 # installed if missing by scripts/with-chromium. Screenshots: target/e2e/.
