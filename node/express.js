@@ -7,13 +7,14 @@
 //
 // On each request, unless `skip(req)` says so: the collect endpoint is
 // answered here (its body read up to its bound, without a body parser);
+// so is a `GET` of the browser client (`clientPath`), with the module;
 // a request the filter skips passes on untouched; a page gets its session
 // on `req.sojourn` and the session cookie, appended to any `Set-Cookie`
 // the app sets, when its headers are written. HTTPS is Express's
 // `req.secure` (behind a proxy, set `trust proxy`). With a `RedisTracker`,
 // a failing store is the request's error (`next(error)`, `STORE_ERROR`).
 
-const { Middleware, readBody, andThen, JSON_TYPE } = require('./web.js')
+const { Middleware, readBody, andThen, JSON_TYPE, BROWSER_CLIENT, CLIENT_HEADERS } = require('./web.js')
 
 /** Adds `cookie` to the `Set-Cookie` header, keeping every one already there. */
 function appendCookie(res, cookie) {
@@ -87,6 +88,10 @@ function sojourn(options) {
       const route = web.route(parts)
       if (route === 'skip') return next()
       if (route === 'collect') return void collect(req, res, parts).catch(next)
+      if (route === 'client') {
+        res.writeHead(200, CLIENT_HEADERS)
+        return void res.end(BROWSER_CLIENT)
+      }
       const page = andThen(web.visit(tracker, parts), (visit) => {
         req.sojourn = m.api(visit)
         appendWhenWritten(res, visit.setCookie)

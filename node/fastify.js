@@ -8,7 +8,8 @@
 // An `onRequest` hook, on each request unless `skip(request)` says so: the
 // collect endpoint is answered there (its body read from the raw request
 // up to its bound, before Fastify parses anything, whether or not a route
-// has its path); a request the filter skips passes on untouched; a page
+// has its path); so is a `GET` of the browser client (`clientPath`), with
+// the module; a request the filter skips passes on untouched; a page
 // gets its session on `request.sojourn` (`null` otherwise) and the session
 // cookie on the reply (`reply.header('set-cookie', …)`, which Fastify
 // appends to any other). HTTPS is Fastify's `request.protocol` (behind a
@@ -17,7 +18,7 @@
 
 const fastifyPlugin = require('fastify-plugin')
 
-const { Middleware, readBody, JSON_TYPE } = require('./web.js')
+const { Middleware, readBody, JSON_TYPE, BROWSER_CLIENT, CLIENT_HEADERS } = require('./web.js')
 
 /**
  * The plugin: its options are the tracker (`Tracker` or `RedisTracker`),
@@ -44,6 +45,7 @@ async function sojourn(fastify, options) {
       if (!whole) reply.header('connection', 'close')
       return reply.send(answer.body)
     }
+    if (route === 'client') return reply.code(200).headers(CLIENT_HEADERS).send(BROWSER_CLIENT)
     const visit = await web.visit(tracker, parts)
     request.sojourn = m.api(visit)
     reply.header('set-cookie', visit.setCookie)

@@ -1,11 +1,12 @@
 // The package's types: the addon's, generated from the Rust doc comments
 // into `index.d.ts`, and what `sojourn.js` adds to `Tracker`. The values
 // exported are those of `sojourn.js`: `Tracker`, `RedisTracker`, `MockClock`,
-// `Web` and `testing`.
+// `Web`, `testing`, and the browser client's `BROWSER_CLIENT` and
+// `BROWSER_CLIENT_TYPE`.
 import * as native from './index'
 
 export type * from './index'
-export { MockClock } from './index'
+export { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, MockClock } from './index'
 
 /** The stable code of every error this package throws or returns. */
 export type ErrorCode =

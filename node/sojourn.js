@@ -544,4 +544,10 @@ const testing = Object.freeze({ FaultSwitch: native.FaultSwitch })
 /** The web layer's rules for a framework's middleware: the addon's class, as it is. */
 const Web = native.Web
 
-module.exports = { Tracker, RedisTracker, MockClock: native.MockClock, Web, testing }
+/**
+ * The browser client (`sojourn/browser`): the ES module's text, as the
+ * middlewares serve it at `clientPath`, and its `Content-Type`; the core's.
+ */
+const { BROWSER_CLIENT, BROWSER_CLIENT_TYPE } = native
+
+module.exports = { Tracker, RedisTracker, MockClock: native.MockClock, Web, testing, BROWSER_CLIENT, BROWSER_CLIENT_TYPE }

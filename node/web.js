@@ -7,7 +7,7 @@
 // collect endpoint's body, bounds and replies. With a `Tracker` every call
 // returns at once; with a `RedisTracker`, each is a Promise.
 
-const { RedisTracker, Tracker, Web } = require('./sojourn.js')
+const { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, RedisTracker, Tracker, Web } = require('./sojourn.js')
 
 /** An error of a bad option, as the addon throws one. */
 function invalid(name, reason) {
@@ -118,9 +118,18 @@ function readBody(stream, bound) {
 /** The JSON content type of every reply of the collect endpoint. */
 const JSON_TYPE = 'application/json; charset=utf-8'
 
+/**
+ * The headers of the browser client's answer (the `'client'` route):
+ * the module's text, cached for an hour; no session, no cookie.
+ */
+const CLIENT_HEADERS = Object.freeze({
+  'content-type': BROWSER_CLIENT_TYPE,
+  'cache-control': 'public, max-age=3600',
+})
+
 /** Calls `then` with `value`, or once it settles if it is a Promise (a RedisTracker's answer). */
 function andThen(value, then) {
   return value instanceof Promise ? value.then(then) : then(value)
 }
 
-module.exports = { Middleware, readBody, andThen, JSON_TYPE }
+module.exports = { Middleware, readBody, andThen, JSON_TYPE, BROWSER_CLIENT, CLIENT_HEADERS }

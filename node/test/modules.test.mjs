@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import sojourn, { MockClock, RedisTracker, Tracker, Web } from 'sojourn'
+import sojourn, { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, MockClock, RedisTracker, Tracker, Web } from 'sojourn'
 import sojournExpress from 'sojourn/express'
 import sojournFastify from 'sojourn/fastify'
 
@@ -27,6 +27,9 @@ test('import: named and default exports', () => {
   assert.equal(sojourn.RedisTracker, RedisTracker)
   assert.equal(typeof Web, 'function')
   assert.equal(sojourn.Web, Web)
+  assert.equal(typeof BROWSER_CLIENT, 'string')
+  assert.equal(sojourn.BROWSER_CLIENT, BROWSER_CLIENT)
+  assert.equal(sojourn.BROWSER_CLIENT_TYPE, BROWSER_CLIENT_TYPE)
   const tracker = new Tracker({ sweepInterval: 0, unsignedTokens: true })
   assert.equal(tracker.start().sessionIndex, 1)
   assert.equal(tracker.size, 1)
@@ -39,7 +42,12 @@ test('require: the same classes as import', () => {
   assert.equal(cjs.MockClock, MockClock)
   assert.equal(cjs.RedisTracker, RedisTracker)
   assert.equal(cjs.Web, Web)
-  assert.deepEqual(Object.keys(cjs).sort(), ['MockClock', 'RedisTracker', 'Tracker', 'Web', 'testing'])
+  assert.equal(cjs.BROWSER_CLIENT, BROWSER_CLIENT)
+  assert.equal(cjs.BROWSER_CLIENT_TYPE, BROWSER_CLIENT_TYPE)
+  assert.deepEqual(
+    Object.keys(cjs).sort(),
+    ['BROWSER_CLIENT', 'BROWSER_CLIENT_TYPE', 'MockClock', 'RedisTracker', 'Tracker', 'Web', 'testing'],
+  )
   assert.equal(cjs.testing, sojourn.testing)
 })
 

@@ -1,14 +1,17 @@
 // `npm pack` gives a tarball that installs into an empty folder and works
 // there: the README's examples run against the installed copy, without
 // Express or Fastify (optional peers); the middlewares load from it,
-// `sojourn/fastify` once `fastify-plugin` is installed beside it.
+// `sojourn/fastify` once `fastify-plugin` is installed beside it; the
+// browser client for bundlers, `sojourn/browser`, resolves to its module
+// (which needs a browser to run: it is checked to be the text the
+// middlewares serve, and to parse as a module).
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { after, test } from 'node:test'
 
 import { exampleEnv, readmeExamples } from './support/readme.mjs'
@@ -27,6 +30,8 @@ test('the packed tarball installs into an empty folder and runs the README there
     files.filter((f) => !f.endsWith('.node')),
     [
       'README.md',
+      'browser/sojourn.d.ts',
+      'browser/sojourn.js',
       'express.d.ts',
       'express.js',
       'express.mjs',
@@ -59,4 +64,21 @@ test('the packed tarball installs into an empty folder and runs the README there
   assert.throws(() => load('sojourn/fastify'), /Cannot find module 'fastify-plugin'/)
   npm(['install', '--prefer-offline', 'fastify-plugin@5'], app)
   assert.equal(load('sojourn/fastify'), 'function\n')
+
+  // `import('sojourn/browser')` resolves to the module file, with its types beside it.
+  const installed = join(app, 'node_modules', 'sojourn')
+  const resolved = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', "console.log(import.meta.resolve('sojourn/browser'))"],
+    { cwd: app, encoding: 'utf8' },
+  ).trim()
+  const module = join(installed, 'browser', 'sojourn.js')
+  assert.equal(resolved, pathToFileURL(module).href)
+  assert.ok(existsSync(join(installed, 'browser', 'sojourn.d.ts')))
+  const served = execFileSync(process.execPath, ['-e', "process.stdout.write(require('sojourn').BROWSER_CLIENT)"], { cwd: app, encoding: 'utf8' })
+  assert.match(served, /^export class Sojourn \{/m)
+  assert.equal(readFileSync(module, 'utf8'), served, 'the module is the text the middlewares serve')
+  const copy = join(work, 'browser-client.mjs')
+  copyFileSync(module, copy)
+  execFileSync(process.execPath, ['--check', copy], { stdio: 'pipe' })
 })

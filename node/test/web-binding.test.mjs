@@ -5,9 +5,15 @@
 // a `RedisTracker` (scripts/with-redis), and the store's errors.
 
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 
-import { MockClock, RedisTracker, testing, Tracker, Web } from 'sojourn'
+import { transformSync } from 'esbuild'
+import { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, MockClock, RedisTracker, testing, Tracker, Web } from 'sojourn'
 import { TEST_TIMEOUT, freePort, ownRedis, redisUrl, uniquePrefix } from './support/redis.mjs'
 import { throwsCode } from './support/throws.mjs'
 import { catchWarnings } from './support/warnings.mjs'
@@ -39,6 +45,7 @@ describe('Web options', () => {
     assert.equal(o.collectPath, '/sojourn/collect')
     assert.equal(o.maxBodyBytes, 64 * 1024)
     assert.equal(o.maxItems, 100)
+    assert.equal(o.clientPath, '/sojourn/browser.js')
     assert.equal(o.trackViews, false)
     assert.ok(o.skipPaths.includes('/healthz') && o.skipPaths.includes('/favicon.ico'))
     assert.ok(o.skipPrefixes.includes('/static/'))
@@ -59,6 +66,7 @@ describe('Web options', () => {
       collectPath: null,
       maxBodyBytes: 1024,
       maxItems: 5,
+      clientPath: '/js/sojourn.js',
       trackViews: true,
       skipPaths: ['/up'],
       skipPrefixes: ['/public/'],
@@ -75,6 +83,10 @@ describe('Web options', () => {
     )
     assert.equal(v.tick.viewSequence, 1, 'trackViews')
     assert.equal(web.route(page({ path: '/sojourn/collect' })), 'page', 'the collect endpoint mounted nowhere')
+    assert.equal(web.route(page({ path: '/js/sojourn.js' })), 'client', 'the client at its path')
+    assert.equal(web.route(page({ path: '/sojourn/browser.js' })), 'page', 'not at the default one (no .js skipped here)')
+    assert.equal(new Web({ clientPath: null }).options().clientPath, null)
+    assert.equal(new Web({ clientPath: null }).route(page({ path: '/sojourn/browser.js' })), 'skip', 'served nowhere')
     assert.equal(web.route(page({ path: '/up' })), 'skip')
     assert.equal(web.route(page({ path: '/healthz' })), 'page', 'the default list replaced')
     assert.equal(web.route(page({ userAgent: 'Googlebot/2.1' })), 'page', 'robots counted')
@@ -98,6 +110,11 @@ describe('Web options', () => {
       [{ tokenHeader: 'a b' }, /token header/],
       [{ collectPath: 'collect' }, /collect path/],
       [{ collectPath: 5 }, /collectPath/],
+      [{ clientPath: 'browser.js' }, /client path/],
+      [{ clientPath: '/sojourn/browser.js?v=1' }, /client path/],
+      [{ clientPath: 5 }, /clientPath/],
+      [{ clientPath: '/sojourn/collect' }, /client path: the collect endpoint's already/],
+      [{ collectPath: '/c', clientPath: '/c' }, /client path/],
       [{ maxBodyBytes: 0 }, /collect limits/],
       [{ maxItems: 10_001 }, /collect limits/],
       [{ maxItems: -1 }, /maxItems/],
@@ -114,6 +131,31 @@ describe('Web options', () => {
   })
 })
 
+describe('The browser client', () => {
+  const file = readFileSync(new URL('../browser/sojourn.js', import.meta.url), 'utf8')
+
+  test("its text and type are the core's: the package's browser/sojourn.js, an ES module", () => {
+    assert.equal(BROWSER_CLIENT, file)
+    assert.match(BROWSER_CLIENT, /^export class Sojourn \{/m)
+    assert.equal(BROWSER_CLIENT_TYPE, 'text/javascript; charset=utf-8')
+    const dir = mkdtempSync(join(tmpdir(), 'sojourn-client-'))
+    try {
+      writeFileSync(join(dir, 'sojourn.mjs'), BROWSER_CLIENT)
+      execFileSync(process.execPath, ['--check', join(dir, 'sojourn.mjs')], { stdio: 'pipe' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('minified and gzipped, it is under 3 KiB', () => {
+    const { code } = transformSync(BROWSER_CLIENT, { minify: true, format: 'esm', target: 'es2020' })
+    assert.match(code, /export\s*\{\s*\w+ as Sojourn\s*\}|export class Sojourn/, 'still the module')
+    assert.ok(code.length < BROWSER_CLIENT.length, 'minified')
+    const size = gzipSync(code, { level: 9 }).length
+    assert.ok(size < 3072, `${size} bytes minified and gzipped`)
+  })
+})
+
 describe('Web with a Tracker: answers at once', () => {
   test('routes by the collect path and the filter', () => {
     const web = new Web()
@@ -123,6 +165,9 @@ describe('Web with a Tracker: answers at once', () => {
     assert.equal(web.route(page({ path: '/healthz' })), 'skip')
     assert.equal(web.route(page({ userAgent: 'Mozilla/5.0 (compatible; bingbot/2.0)' })), 'skip')
     assert.equal(web.route(page({ userAgent: null })), 'page')
+    assert.equal(web.route(page({ path: '/sojourn/browser.js' })), 'client')
+    assert.equal(web.route(page({ path: '/sojourn/browser.js?v=2', userAgent: 'Googlebot/2.1' })), 'client')
+    assert.equal(web.route(page({ method: 'POST', path: '/sojourn/browser.js' })), 'skip', 'a GET only')
   })
 
   test('a first visit starts a session with its cookie; a return visit finds it; a hints cookie revives it', () => {

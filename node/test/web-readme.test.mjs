@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { Web } from 'sojourn'
+import { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, Web } from 'sojourn'
 import { freePort } from './support/redis.mjs'
 import { readmeServers } from './support/readme.mjs'
 import { cookieOf, post, sessionCookie } from './support/web.mjs'
@@ -75,6 +75,12 @@ for (const [i, code] of servers.entries()) {
       assert.equal(await again.text(), `visit ${id} (existing)`)
       const collected = await post(`${server.url}/sojourn/collect`, { items: [{ kind: 'view' }] }, { cookie: cookieOf(cookie) })
       assert.deepEqual([collected.status, collected.json.session.id, collected.json.ticks[0].view_sequence], [200, id, 1])
+      const client = await fetch(`${server.url}/sojourn/browser.js`)
+      assert.deepEqual(
+        [client.status, client.headers.get('content-type'), client.headers.get('cache-control'), client.headers.getSetCookie()],
+        [200, BROWSER_CLIENT_TYPE, 'public, max-age=3600', []],
+      )
+      assert.equal(await client.text(), BROWSER_CLIENT, 'the browser client, as the section says')
       const health = await fetch(`${server.url}/healthz`)
       assert.equal(health.status, 404)
       assert.deepEqual(health.headers.getSetCookie(), [], 'the filter leaves health checks alone')
@@ -100,6 +106,7 @@ test("the table of options is Web's, with the core's defaults", () => {
     secure: `\`'${defaults.secure}'\``,
     tokenHeader: `\`'${defaults.tokenHeader}'\``,
     collectPath: `\`'${defaults.collectPath}'\``,
+    clientPath: `\`'${defaults.clientPath}'\``,
     maxBodyBytes: defaults.maxBodyBytes.toLocaleString('en-US'),
     maxItems: defaults.maxItems.toLocaleString('en-US'),
     trackViews: `\`${defaults.trackViews}\``,

@@ -63,6 +63,11 @@ pub struct WebOptions {
     pub max_body_bytes: Option<f64>,
     /// The most items of a collect request (default 100); more is `400`.
     pub max_items: Option<f64>,
+    /// Where the browser client (`BROWSER_CLIENT`) is served, to a `GET`
+    /// (default `"/sojourn/browser.js"`); `null` serves it nowhere. Not the
+    /// collect endpoint's path.
+    #[napi(ts_type = "string | null")]
+    pub client_path: Option<Either<Text, Null>>,
     /// Whether each page request (a `GET` that the filter lets through)
     /// counts a view (default false: the browser client counts them).
     pub track_views: Option<bool>,
@@ -89,7 +94,7 @@ pub struct WebOptions {
 
 /// The names of the options, as JavaScript gives them: every field of
 /// [`WebOptions`].
-const WEB_OPTIONS: [&str; 15] = [
+const WEB_OPTIONS: [&str; 16] = [
     "cookieName",
     "cookieDomain",
     "cookiePath",
@@ -100,6 +105,7 @@ const WEB_OPTIONS: [&str; 15] = [
     "collectPath",
     "maxBodyBytes",
     "maxItems",
+    "clientPath",
     "trackViews",
     "skipPaths",
     "skipPrefixes",
@@ -134,6 +140,8 @@ pub struct WebConfig {
     pub max_body_bytes: f64,
     /// The most items of a collect request.
     pub max_items: f64,
+    /// Where the browser client is served, or `null`: nowhere.
+    pub client_path: Option<String>,
     /// Whether a page `GET` counts a view.
     pub track_views: bool,
     /// Exact paths that make no session.
@@ -145,6 +153,16 @@ pub struct WebConfig {
     /// Words that mark a robot's `User-Agent`.
     pub bot_words: Vec<String>,
 }
+
+/// The browser client: the ES module (`sojourn/browser`, the package's
+/// `browser/sojourn.js`) that a middleware serves at `clientPath`, the
+/// core's text.
+#[napi]
+pub const BROWSER_CLIENT: &str = core::BROWSER_CLIENT;
+
+/// The browser client's `Content-Type`: `text/javascript; charset=utf-8`.
+#[napi]
+pub const BROWSER_CLIENT_TYPE: &str = core::BROWSER_CLIENT_TYPE;
 
 /// A request as a middleware sees it: the parts the rules look at. What
 /// the client sent (the path, the headers) is never an error: only a value
@@ -310,6 +328,7 @@ impl Web {
             collect_path: o.collect_path.clone(),
             max_body_bytes: o.collect.max_body_bytes as f64,
             max_items: o.collect.max_items as f64,
+            client_path: o.client_path.clone(),
             track_views: o.track_views,
             skip_paths: o.filter.paths.clone(),
             skip_prefixes: o.filter.prefixes.clone(),
@@ -320,8 +339,10 @@ impl Web {
 
     /// What a middleware does with `request`: `'collect'`, answer it with
     /// `collect`; `'skip'`, pass it on untouched (no session, no cookie);
-    /// `'page'`, resume its session with `visit`, then pass it on.
-    #[napi(ts_return_type = "'skip' | 'collect' | 'page'")]
+    /// `'page'`, resume its session with `visit`, then pass it on;
+    /// `'client'`, answer it with the browser client (`BROWSER_CLIENT`, of
+    /// type `BROWSER_CLIENT_TYPE`): no session, no cookie.
+    #[napi(ts_return_type = "'skip' | 'collect' | 'page' | 'client'")]
     pub fn route(
         &self,
         #[napi(ts_arg_type = "WebRequest")] request: Arg<WebRequest>,
@@ -331,6 +352,7 @@ impl Web {
             core::Route::Skip => "skip",
             core::Route::Collect => "collect",
             core::Route::Page => "page",
+            core::Route::Client => "client",
         })
     }
 
@@ -484,6 +506,12 @@ unsafe fn web_options(env: sys::napi_env, value: sys::napi_value) -> Result<core
     }
     if let Some(n) = o.max_items {
         w.collect.max_items = convert::size(n, "maxItems")?;
+    }
+    if let Some(path) = o.client_path {
+        w.client_path = match path {
+            Either::A(path) => Some(path.into()),
+            Either::B(Null) => None,
+        };
     }
     if let Some(on) = o.track_views {
         w.track_views = on;

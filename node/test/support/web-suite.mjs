@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
-import { RedisTracker, testing, Tracker } from 'sojourn'
+import { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, RedisTracker, testing, Tracker } from 'sojourn'
 import { TEST_TIMEOUT, redisUrl, uniquePrefix } from './redis.mjs'
 import { catchWarnings } from './warnings.mjs'
-import { cookieOf, get, getTls, post, postPartly, selfSigned, sessionCookie } from './web.mjs'
+import { cookieOf, get, getText, getTls, post, postPartly, selfSigned, sessionCookie } from './web.mjs'
 
 const SECRET = 'a secret of at least sixteen bytes'
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'
@@ -241,6 +241,63 @@ export function webSuite(framework) {
       assert.deepEqual(tracker.stats(), before)
       // The server goes on.
       assert.equal((await get(`${server.url}/`)).status, 200)
+    })
+  })
+
+  describe(`${name}: the browser client`, () => {
+    const CLIENT = '/sojourn/browser.js'
+
+    /** Asserts that `r` is the browser client, as the middleware answers it. */
+    function isClient(r, what) {
+      assert.equal(r.status, 200, what)
+      assert.equal(r.type, BROWSER_CLIENT_TYPE, what)
+      assert.equal(r.cacheControl, 'public, max-age=3600', what)
+      assert.deepEqual(r.setCookies, [], what)
+      assert.equal(r.text, BROWSER_CLIENT, what)
+    }
+
+    /** Asserts that `r` is the app's own answer: a request the middleware left alone. */
+    function isApps(r, what) {
+      assert.equal(r.status, 200, what)
+      assert.deepEqual([JSON.parse(r.text), r.setCookies], [{ session: null }, []], what)
+    }
+
+    test('a GET of /sojourn/browser.js is the module, cached, with no session and no cookie', async () => {
+      assert.equal(BROWSER_CLIENT_TYPE, 'text/javascript; charset=utf-8')
+      assert.match(BROWSER_CLIENT, /^export class Sojourn \{/m)
+      const tracker = memory()
+      await withServer(framework, { tracker }, async (url) => {
+        const before = tracker.stats()
+        isClient(await getText(`${url}${CLIENT}`), 'a first visit')
+        const first = await get(`${url}/`)
+        const cookie = cookieOf(sessionCookie(first.setCookies))
+        isClient(await getText(`${url}${CLIENT}`, { headers: { cookie } }), 'with the cookie')
+        isClient(await getText(`${url}${CLIENT}?v=1`), 'with a query')
+        const { started, resumed, rejected } = tracker.stats()
+        assert.deepEqual(
+          { started, resumed, rejected },
+          { started: before.started + 1, resumed: before.resumed, rejected: before.rejected },
+          'only the page made a session, and the client resumed none',
+        )
+        assert.equal(tracker.size, 1)
+        // Only a GET: a POST there is the app's (a .js file, skipped).
+        const r = await fetch(`${url}${CLIENT}`, { method: 'POST' })
+        assert.notEqual(await r.text(), BROWSER_CLIENT)
+      })
+      tracker.close()
+    })
+
+    test('clientPath: null leaves the path to the app; a clientPath of its own serves it there', async () => {
+      const tracker = memory()
+      await withServer(framework, { tracker, clientPath: null }, async (url) => {
+        isApps(await getText(`${url}${CLIENT}`), 'served nowhere')
+      })
+      await withServer(framework, { tracker, clientPath: '/js/tracker.js' }, async (url) => {
+        isClient(await getText(`${url}/js/tracker.js`), 'at its own path')
+        isApps(await getText(`${url}${CLIENT}`), 'not at the default one')
+      })
+      assert.equal(tracker.stats().started, 0)
+      tracker.close()
     })
   })
 

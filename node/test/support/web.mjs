@@ -37,8 +37,13 @@ async function describeSession(here, path) {
   return out
 }
 
-/** Pages of the app: a page, static files and health checks, and the API's actions. */
-const PAGES = ['/', '/pricing', '/admin', '/healthz', '/static/app.js', '/track/:arg', '/identify/:arg', '/cookie']
+/**
+ * Pages of the app: a page, static files and health checks, the API's
+ * actions, and scripts of its own where the browser client may be served
+ * (the middleware answers first when it is).
+ */
+const PAGES = ['/', '/pricing', '/admin', '/healthz', '/static/app.js', '/track/:arg', '/identify/:arg', '/cookie',
+  '/sojourn/browser.js', '/js/tracker.js']
 
 /**
  * The Express app: the middleware first (as the README says), then every
@@ -126,6 +131,21 @@ export async function get(url, { method = 'GET', headers = {}, body } = {}) {
     assert.fail(`${method} ${url}: ${res.status}, not JSON: ${text.slice(0, 200)}`)
   }
   return { status: res.status, type: res.headers.get('content-type'), setCookies: res.headers.getSetCookie(), json }
+}
+
+/**
+ * A GET whose body is any text: `{ status, type, cacheControl, setCookies,
+ * text }`.
+ */
+export async function getText(url, { headers = {} } = {}) {
+  const res = await fetch(url, { headers, redirect: 'manual' })
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    cacheControl: res.headers.get('cache-control'),
+    setCookies: res.headers.getSetCookie(),
+    text: await res.text(),
+  }
 }
 
 /** A collect request's answer: `get` with a POST of `body` (an object is sent as JSON text). */

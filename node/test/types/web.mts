@@ -1,10 +1,13 @@
 // A typed use of the web layer, checked by `tsc --noEmit` (`make
 // node-test`): `Web` (at once with a `Tracker`, Promises with a
 // `RedisTracker`), the Express middleware and `req.sojourn`, the Fastify
-// plugin and `request.sojourn`, as the README shows them.
+// plugin and `request.sojourn`, as the README shows them; the browser
+// client's text for the server, and its module for a bundler.
 import express from 'express'
 import Fastify from 'fastify'
-import { RedisTracker, Tracker, Web } from 'sojourn'
+import { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, RedisTracker, Tracker, Web } from 'sojourn'
+import { Sojourn } from 'sojourn/browser'
+import type { BrowserSession } from 'sojourn/browser'
 import type { Reply, Session, Tick, Visit, WebConfig, WebOptions, WebRequest, WebSession } from 'sojourn'
 import sojourn from 'sojourn/express'
 import sojournPlugin from 'sojourn/fastify'
@@ -21,6 +24,7 @@ const options: WebOptions = {
   collectPath: null,
   maxBodyBytes: 16_384,
   maxItems: 50,
+  clientPath: '/js/sojourn.js',
   trackViews: true,
   skipPaths: ['/up'],
   skipPrefixes: ['/public/'],
@@ -32,7 +36,18 @@ const config: WebConfig = web.options()
 const secure: 'auto' | boolean = config.secure
 const path: string | null = config.collectPath
 const request: WebRequest = { method: 'GET', path: '/', https: false, cookie: null, tokenHeader: null, userAgent: 'Mozilla/5.0' }
-const route: 'skip' | 'collect' | 'page' = web.route(request)
+const route: 'skip' | 'collect' | 'page' | 'client' = web.route(request)
+const clientPath: string | null = config.clientPath
+const client: string = BROWSER_CLIENT
+const clientType: string = BROWSER_CLIENT_TYPE
+void [clientPath, client, clientType, new Web({ clientPath: null })]
+// The browser client's API, as a bundler's app uses it.
+const browser = new Sojourn({ endpoint: '/sojourn/collect', pageView: false })
+browser.event('signup')
+const seen: BrowserSession | null = browser.session
+void [seen, browser.flush({ beacon: true }).then((s) => s?.token)]
+// @ts-expect-error: clientPath is a path or null
+new Web({ clientPath: false })
 const visit: Visit = web.visit(tracker, request)
 const tick: Tick | null = visit.tick
 const cookie: string = visit.setCookie
