@@ -20,8 +20,9 @@ scalars. The exact rules are in ``docs/semantics.md`` of the repository.
 In front of a web application, one line of middleware does the rest:
 :mod:`sojourn.asgi` (Starlette, FastAPI), :mod:`sojourn.wsgi` (Flask, any
 WSGI app) and :mod:`sojourn.django`, over :class:`Web`, the core's rules
-for cookies, filtering and the collect endpoint (``docs/web.md``); each
-imports its framework only when it is used.
+for cookies, filtering, the collect endpoint and the browser client
+(:data:`BROWSER_CLIENT`, served at ``/sojourn/browser.js``;
+``docs/web.md``); each imports its framework only when it is used.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Union
 
 __all__ = [
+    "BROWSER_CLIENT",
+    "BROWSER_CLIENT_TYPE",
     "DEFAULTS",
     "LIMITS",
     "WEB_DEFAULTS",
@@ -101,6 +104,9 @@ class Route(str, enum.Enum):
     COLLECT = "collect"
     #: A page: resume its session (:meth:`Web.visit`), then pass it on.
     PAGE = "page"
+    #: Answer it with the browser client (:data:`BROWSER_CLIENT`, a ``GET``
+    #: of ``client_path``): no session, no cookie.
+    CLIENT = "client"
 
     def __str__(self) -> str:
         return self.value
@@ -262,6 +268,8 @@ class SojournWarning(UserWarning):
 # The native module looks the classes above up in this module, so it is
 # imported after they exist.
 from sojourn._native import (  # noqa: E402
+    BROWSER_CLIENT,
+    BROWSER_CLIENT_TYPE,
     DEFAULTS as _NATIVE_DEFAULTS,
     LIMITS as _NATIVE_LIMITS,
     WEB_DEFAULTS as _NATIVE_WEB_DEFAULTS,
@@ -292,6 +300,10 @@ LIMITS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_LIMITS)
 #: default, read from the Rust core (``None`` for ``cookie_max_age`` means
 #: "the tracker's ``retention``").
 WEB_DEFAULTS: Mapping[str, Any] = types.MappingProxyType(_NATIVE_WEB_DEFAULTS)
+# BROWSER_CLIENT (imported above) is the browser client, the ES module the
+# middlewares serve at ``client_path`` (``/sojourn/browser.js``), as the
+# Rust core holds it (``node/browser/sojourn.js`` of the repository: one
+# text, no copy here); BROWSER_CLIENT_TYPE is its ``Content-Type``.
 
 
 def _close_when_multiprocessing_leaves(_: object) -> None:

@@ -34,6 +34,8 @@ __all__ = [
     "DEFAULTS",
     "LIMITS",
     "WEB_DEFAULTS",
+    "BROWSER_CLIENT",
+    "BROWSER_CLIENT_TYPE",
     "__version__",
     "_close_all",
     "_after_fork_in_child",
@@ -42,6 +44,8 @@ __all__ = [
 DEFAULTS: dict[str, Any]
 LIMITS: dict[str, Any]
 WEB_DEFAULTS: dict[str, Any]
+BROWSER_CLIENT: str
+BROWSER_CLIENT_TYPE: str
 __version__: str
 
 def _close_all() -> int: ...
@@ -304,6 +308,7 @@ class Web:
         cookie_max_age: Optional[_Seconds] = None,
         token_header: Optional[str] = None,
         collect_path: Optional[str] = ...,
+        client_path: Optional[str] = ...,
         max_body_bytes: Optional[int] = None,
         max_items: Optional[int] = None,
         track_views: Optional[bool] = None,

@@ -11,6 +11,9 @@ on). On each HTTP request:
   here: its body is read up to ``max_body_bytes`` and one byte more (a
   larger one is refused with ``413`` without reading the rest), and the
   JSON reply of :meth:`sojourn.Web.collect` is sent with the cookie;
+- the browser client (``GET /sojourn/browser.js`` by default,
+  ``client_path``) is answered here: ``sojourn.BROWSER_CLIENT``, cached
+  for an hour, with no session and no cookie;
 - a request the filter skips (static files, health checks, robots), or
   that ``skip(scope)`` says to skip, is passed on untouched, with
   ``request.state.sojourn`` set to ``None``;
@@ -42,7 +45,7 @@ import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Optional, TypeVar, Union
 
-from sojourn import Route
+from sojourn import BROWSER_CLIENT, BROWSER_CLIENT_TYPE, Route
 from sojourn._async import AsyncTracker
 from sojourn._native import Tracker, Web
 from sojourn._web import AsyncRequestSession, RequestSession
@@ -53,6 +56,13 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+_CLIENT_BODY = BROWSER_CLIENT.encode()
+_CLIENT_HEADERS = [
+    (b"content-type", BROWSER_CLIENT_TYPE.encode()),
+    (b"content-length", str(len(_CLIENT_BODY)).encode()),
+    (b"cache-control", b"public, max-age=3600"),
+]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _T = TypeVar("_T")
@@ -133,6 +143,10 @@ class SojournMiddleware:
         route = self.web.route(method, path, **parts)
         if route is Route.COLLECT:
             await self._collect(method, path, parts, receive, send)
+            return
+        if route is Route.CLIENT:
+            await send({"type": "http.response.start", "status": 200, "headers": list(_CLIENT_HEADERS)})
+            await send({"type": "http.response.body", "body": _CLIENT_BODY})
             return
         state = scope.setdefault("state", {})
         if route is Route.SKIP or (self._skip is not None and self._skip(scope)):

@@ -22,6 +22,10 @@ On each request:
   Django's ASGI handler has read the whole body before any middleware),
   and the JSON reply of :meth:`sojourn.Web.collect` is sent with the
   cookie;
+- the browser client (``GET /sojourn/browser.js`` by default,
+  ``client_path``) is answered by the middleware too:
+  ``sojourn.BROWSER_CLIENT``, cached for an hour, with no session and no
+  cookie;
 - a request the filter skips (static files, health checks, robots), or
   that ``skip(request)`` says to skip, is passed on untouched, with
   ``request.sojourn`` set to ``None``;
@@ -50,7 +54,7 @@ from collections.abc import Container
 from http.cookies import Morsel
 from typing import Any, Callable, Optional, TypeVar
 
-from sojourn import Route
+from sojourn import BROWSER_CLIENT, BROWSER_CLIENT_TYPE, Route
 from sojourn._native import Reply, Tracker, Visit, Web
 from sojourn._web import AsyncRequestSession, RequestSession
 
@@ -131,6 +135,8 @@ class SojournMiddleware:
             return self.__acall__(request)
         method, path, parts = str(request.method), str(request.path_info), self._parts(request)
         route = self.web.route(method, path, **parts)
+        if route is Route.CLIENT:
+            return _client()
         if route is Route.COLLECT:
             body = request.read(self._limit + 1)
             return self._reply(self.web.collect(self._tracker, method, path, body, **parts))
@@ -154,6 +160,8 @@ class SojournMiddleware:
     async def __acall__(self, request: _Request) -> Any:
         method, path, parts = str(request.method), str(request.path_info), self._parts(request)
         route = self.web.route(method, path, **parts)
+        if route is Route.CLIENT:
+            return _client()
         if route is Route.COLLECT:
             body = request.read(self._limit + 1)
             return self._reply(await self._call(self.web.collect, self._tracker, method, path, body, **parts))
@@ -181,6 +189,16 @@ class SojournMiddleware:
         if reply.set_cookie is not None:
             response.cookies[self.web.cookie_name] = _SetCookie(reply.set_cookie)
         return response
+
+
+def _client() -> _Response:
+    """The browser client's response: no session, no cookie."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(BROWSER_CLIENT, content_type=BROWSER_CLIENT_TYPE)
+    response["Content-Length"] = str(len(response.content))
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 class _SetCookie(Morsel[str]):

@@ -12,6 +12,9 @@ On each request:
   here: its body is read up to ``max_body_bytes`` and one byte more (a
   larger one is refused with ``413`` without reading the rest), and the
   JSON reply of :meth:`sojourn.Web.collect` is sent with the cookie;
+- the browser client (``GET /sojourn/browser.js`` by default,
+  ``client_path``) is answered here: ``sojourn.BROWSER_CLIENT``, cached
+  for an hour, with no session and no cookie;
 - a request the filter skips (static files, health checks, robots), or
   that ``skip(environ)`` says to skip, is passed on untouched, with
   ``environ["sojourn"]`` set to ``None``;
@@ -36,7 +39,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from sojourn import Route
+from sojourn import BROWSER_CLIENT, BROWSER_CLIENT_TYPE, Route
 from sojourn._native import Tracker, Web
 from sojourn._web import RequestSession
 
@@ -47,6 +50,13 @@ if TYPE_CHECKING:
     import flask
 
 __all__ = ["SojournMiddleware", "init_app"]
+
+_CLIENT_BODY = BROWSER_CLIENT.encode()
+_CLIENT_HEADERS = [
+    ("Content-Type", BROWSER_CLIENT_TYPE),
+    ("Content-Length", str(len(_CLIENT_BODY))),
+    ("Cache-Control", "public, max-age=3600"),
+]
 
 
 class SojournMiddleware:
@@ -99,6 +109,9 @@ class SojournMiddleware:
                 headers.append(("Set-Cookie", reply.set_cookie))
             start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
             return [reply.body]
+        if route is Route.CLIENT:
+            start_response("200 OK", list(_CLIENT_HEADERS))
+            return [_CLIENT_BODY]
         if route is Route.SKIP or (self._skip is not None and self._skip(environ)):
             environ["sojourn"] = None
             return self.app(environ, start_response)

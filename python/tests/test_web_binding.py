@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -23,6 +24,7 @@ from support import EPOCH, pause_redis, redis_url, unique_prefix
 SECRET = "web binding tests, 16+ bytes"
 BROWSER = "Mozilla/5.0 Chrome/120.0"
 COLLECT = "/sojourn/collect"
+CLIENT = "/sojourn/browser.js"
 
 
 @pytest.fixture(autouse=True)
@@ -41,12 +43,12 @@ def test_the_defaults_are_the_cores() -> None:
     d = sojourn.WEB_DEFAULTS
     assert set(d) == {
         "cookie_name", "cookie_domain", "cookie_path", "same_site", "secure", "cookie_max_age", "token_header",
-        "collect_path", "max_body_bytes", "max_items", "track_views", "skip_paths", "skip_prefixes",
+        "collect_path", "client_path", "max_body_bytes", "max_items", "track_views", "skip_paths", "skip_prefixes",
         "skip_extensions", "bot_words",
     }  # fmt: skip
     assert (d["cookie_name"], d["cookie_path"], d["same_site"], d["secure"]) == ("sojourn", "/", "lax", "auto")
     assert (d["cookie_domain"], d["cookie_max_age"], d["track_views"]) == (None, None, False)
-    assert (d["token_header"], d["collect_path"]) == ("sojourn-token", COLLECT)
+    assert (d["token_header"], d["collect_path"], d["client_path"]) == ("sojourn-token", COLLECT, CLIENT)
     assert (d["max_body_bytes"], d["max_items"]) == (64 * 1024, 100)
     assert "/healthz" in d["skip_paths"] and "/static/" in d["skip_prefixes"]
     assert "woff2" in d["skip_extensions"] and "bot" in d["bot_words"]
@@ -65,6 +67,7 @@ def test_every_option_arrives() -> None:
         cookie_max_age=timedelta(hours=1),
         token_header="X-Visit",
         collect_path="/track",
+        client_path="/js/sojourn.js",
         max_body_bytes=1000,
         max_items=5,
         track_views=True,
@@ -82,6 +85,7 @@ def test_every_option_arrives() -> None:
         "cookie_max_age": timedelta(hours=1),
         "token_header": "x-visit",
         "collect_path": "/track",
+        "client_path": "/js/sojourn.js",
         "max_body_bytes": 1000,
         "max_items": 5,
         "track_views": True,
@@ -96,6 +100,10 @@ def test_every_option_arrives() -> None:
     assert Web(collect_path=None).options["collect_path"] is None, "None mounts it nowhere"
     assert Web(collect_path=None).route("POST", COLLECT) is Route.PAGE
     assert repr(Web(collect_path=None)) == "<sojourn.Web cookie_name='sojourn' collect_path=None>"
+    assert Web(client_path=None).options["client_path"] is None, "None serves it nowhere"
+    assert Web(client_path=None).route("GET", CLIENT, user_agent=BROWSER) is Route.SKIP, "a .js file"
+    assert Web(client_path=None, skip_extensions=[]).route("GET", CLIENT, user_agent=BROWSER) is Route.PAGE
+    assert Web(collect_path=None, client_path=COLLECT).route("GET", COLLECT) is Route.CLIENT
 
 
 @pytest.mark.parametrize(
@@ -113,6 +121,10 @@ def test_every_option_arrives() -> None:
         ({"token_header": "a b"}, "token header"),
         ({"collect_path": "collect"}, "collect path"),
         ({"collect_path": "/c?x=1"}, "collect path"),
+        ({"client_path": "client.js"}, "client path"),
+        ({"client_path": "/c.js#x"}, "client path"),
+        ({"client_path": COLLECT}, "client path"),
+        ({"client_path": "/track", "collect_path": "/track"}, "client path"),
         ({"max_body_bytes": 0}, "collect limits"),
         ({"max_items": 10_001}, "collect limits"),
         ({"max_items": -1}, "max_items"),
@@ -140,6 +152,8 @@ def test_bad_values_raise_invalid_argument(options: dict[str, Any], argument: st
         {"skip_paths": [1]},
         {"cookie_name": b"sojourn"},
         {"collect_path": 0},
+        {"client_path": 0},
+        {"client_path": b"/c.js"},
         {"no_such_option": 1},
     ],
 )
@@ -154,6 +168,12 @@ def test_route_by_path_and_filter() -> None:
     assert w.route("POST", COLLECT + "?v=1") is Route.COLLECT
     assert w.route("GET", COLLECT) is Route.COLLECT, "the endpoint answers every method (405)"
     assert w.route("GET", "/static/app.js") is Route.SKIP
+    assert w.route("GET", CLIENT, user_agent=BROWSER) is Route.CLIENT
+    assert w.route("get", CLIENT + "?v=2", user_agent="Googlebot/2.1") is Route.CLIENT, "before the filter"
+    assert w.route("POST", CLIENT, user_agent=BROWSER) is Route.SKIP, "only a GET: else a .js file, skipped"
+    assert Web(client_path="/c").route("POST", "/c", user_agent=BROWSER) is Route.PAGE
+    assert Web(client_path="/c").route("GET", "/c", user_agent=BROWSER) is Route.CLIENT
+    assert str(Route.CLIENT) == "client" and Route("client") is Route.CLIENT
     assert w.route("GET", "/", user_agent="Googlebot/2.1") is Route.SKIP
     assert str(Route.PAGE) == "page" and Route("skip") is Route.SKIP
     nothing = Web(skip_paths=[], skip_prefixes=[], skip_extensions=[], bot_words=[])
@@ -275,3 +295,14 @@ def test_the_classes_are_the_packages() -> None:
     for name in ("Web", "Visit", "Reply", "Route", "RequestSession", "AsyncRequestSession", "WEB_DEFAULTS"):
         assert name in sojourn.__all__
     assert "sojourn.WEB_DEFAULTS" in (sojourn.Web.__doc__ or "")
+
+
+def test_the_browser_client_is_the_cores() -> None:
+    text = sojourn.BROWSER_CLIENT
+    assert isinstance(text, str) and "export class Sojourn" in text
+    assert "/sojourn/collect" in text, "its default endpoint, the core's"
+    assert sojourn.BROWSER_CLIENT_TYPE == "text/javascript; charset=utf-8"
+    assert sojourn._native.BROWSER_CLIENT is text
+    assert {"BROWSER_CLIENT", "BROWSER_CLIENT_TYPE"} <= set(sojourn.__all__)
+    source = Path(__file__).resolve().parents[2] / "node" / "browser" / "sojourn.js"
+    assert text == source.read_text(encoding="utf-8"), "the one text, node/browser/sojourn.js"

@@ -24,6 +24,7 @@ from support import wait_until
 from web_apps import BROWSER, FRAMEWORKS, Servers, Tls, set_cookies, skip_under, tracker
 
 COLLECT = sojourn.WEB_DEFAULTS["collect_path"]
+CLIENT = sojourn.WEB_DEFAULTS["client_path"]
 RETENTION = int(sojourn.DEFAULTS["retention"].total_seconds())
 
 
@@ -217,6 +218,60 @@ def test_the_filter_and_skip_make_no_session(framework: str, servers: Servers) -
         headless = BROWSER.replace("Chrome/", "HeadlessChrome/")
         assert page(c.get(url + "/healthz/report", headers={"User-Agent": headless}))["outcome"] == "started"
     assert t.count() == 1
+
+
+def served_client(r: httpx.Response) -> bool:
+    """Whether the response is the browser client, as the middleware
+    serves it: no cookie at all (the application's ``theme`` neither)."""
+    if r.status_code != 200 or r.headers.get("content-type") != sojourn.BROWSER_CLIENT_TYPE:
+        return False
+    assert r.content == sojourn.BROWSER_CLIENT.encode() and "export class Sojourn" in r.text
+    assert r.headers["cache-control"] == "public, max-age=3600"
+    assert r.headers["content-length"] == str(len(r.content))
+    assert set_cookies(r) == {}, "no session, no cookie"
+    return True
+
+
+def test_the_browser_client_is_served_with_no_session(framework: str, servers: Servers) -> None:
+    t = tracker()
+    url = servers.start(framework, t)
+    assert CLIENT == "/sojourn/browser.js"
+    with client() as c:
+        assert served_client(c.get(url + CLIENT))
+        assert served_client(c.get(url + CLIENT + "?v=1", headers={"User-Agent": "Googlebot/2.1"}))
+        assert t.count() == 0 and t.stats().started == 0, "no session started"
+        # A visitor with a session: neither touched nor given its cookie.
+        first = page(c.get(url + "/"))
+        assert served_client(c.get(url + CLIENT))
+        stats = t.stats()
+        assert (stats.started, stats.resumed) == (1, 0)
+        live = t.peek(first["id"])
+        assert live is not None and live.sequence == 0
+        # Only a GET: any other method goes on to the application (a .js
+        # file, skipped by the filter).
+        posted = c.post(url + CLIENT)
+        assert not served_client(posted) and page(posted) is None and "theme" in set_cookies(posted)
+
+
+def test_client_path_none_leaves_the_path_to_the_application(framework: str, servers: Servers) -> None:
+    t = tracker()
+    url = servers.start(framework, t, client_path=None)
+    with client() as c:
+        r = c.get(url + CLIENT)
+    assert not served_client(r)
+    assert page(r) is None and "theme" in set_cookies(r), "the application's own route, the filter skipping it"
+    assert t.stats().started == 0
+
+
+def test_a_custom_client_path(framework: str, servers: Servers) -> None:
+    t = tracker()
+    url = servers.start(framework, t, client_path="/analytics/client")
+    with client() as c:
+        assert served_client(c.get(url + "/analytics/client"))
+        assert t.stats().started == 0
+        moved = c.get(url + CLIENT)
+        assert not served_client(moved) and page(moved) is None, "the default path is the application's"
+        assert page(c.get(url + "/analytics/client/x"))["outcome"] == "started", "only the path itself"
 
 
 def test_an_https_request_gets_a_secure_cookie(framework: str, servers: Servers, tls: Tls) -> None:

@@ -82,7 +82,11 @@ def test_any_wsgi_application_checked_by_wsgiref_validate(wsgiref_url: Callable[
         assert (r.status_code, r.json()["ticks"][0]["sequence"]) == (200, 2)
         r = c.get(url + COLLECT)
         assert (r.status_code, r.json()["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
+        r = c.get(url + "/sojourn/browser.js")
+        assert (r.status_code, r.headers["content-type"]) == (200, sojourn.BROWSER_CLIENT_TYPE)
+        assert r.text == sojourn.BROWSER_CLIENT and "set-cookie" not in r.headers
     assert t.peek(first["id"]).sequence == 2  # type: ignore[union-attr]
+    assert t.stats().resumed == 2, "the browser client resumed no session"
 
 
 def test_a_chunked_body_is_read_to_its_end(servers: Servers) -> None:

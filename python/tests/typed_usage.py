@@ -153,6 +153,12 @@ def web() -> None:
     assert reply.status == 200 and body.startswith(b"{") and cookie is not None
     most: int = sojourn.WEB_DEFAULTS["max_body_bytes"]
     assert most == rules.max_body_bytes
+    client = sojourn.Web(client_path="/js/sojourn.js")
+    assert client.route("GET", "/js/sojourn.js") is sojourn.Route.CLIENT
+    assert sojourn.Web(client_path=None).options["client_path"] is None
+    module: str = sojourn.BROWSER_CLIENT
+    content_type: str = sojourn.BROWSER_CLIENT_TYPE
+    assert "export class Sojourn" in module and content_type.startswith("text/javascript")
 
     async def app(scope: sojourn.asgi.Scope, receive: sojourn.asgi.Receive, send: sojourn.asgi.Send) -> None:
         pass

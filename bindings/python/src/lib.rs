@@ -37,6 +37,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULTS", config::defaults(py)?)?;
     m.add("LIMITS", config::limits(py)?)?;
     m.add("WEB_DEFAULTS", web::defaults(py)?)?;
+    m.add("BROWSER_CLIENT", sojourn::web::BROWSER_CLIENT)?;
+    m.add("BROWSER_CLIENT_TYPE", sojourn::web::BROWSER_CLIENT_TYPE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(process::close_all, m)?)?;
     m.add_function(wrap_pyfunction!(process::after_fork_in_child, m)?)?;

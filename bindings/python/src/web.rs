@@ -25,8 +25,8 @@ use crate::session::{self, Members, PySession, PyTick, repr_of};
 use crate::tracker::PyTracker;
 
 /// A keyword whose absence means something else than `None`
-/// (`collect_path`: left out keeps the default path, `None` mounts the
-/// endpoint nowhere).
+/// (`collect_path`, `client_path`: left out keeps the default path, `None`
+/// mounts the endpoint nowhere).
 pub enum Keyword<'py> {
     /// Not given.
     Absent,
@@ -178,7 +178,8 @@ impl Parts {
 ///
 /// Every option is keyword-only; ``None`` (or leaving it out) keeps the
 /// core's default, listed in ``sojourn.WEB_DEFAULTS``, except
-/// ``collect_path``, where ``None`` mounts the endpoint nowhere.
+/// ``collect_path`` and ``client_path``, where ``None`` mounts the endpoint
+/// nowhere.
 ///
 /// - ``cookie_name``: the session cookie's name; the browser client's
 ///   counters are in ``NAME_hints``.
@@ -193,6 +194,8 @@ impl Parts {
 /// - ``token_header``: the header in which clients without cookies send
 ///   their token.
 /// - ``collect_path``: where the collect endpoint is mounted, or ``None``.
+/// - ``client_path``: where the browser client (``sojourn.BROWSER_CLIENT``)
+///   is served to a ``GET``, or ``None``; not the collect path.
 /// - ``max_body_bytes``, ``max_items``: the collect endpoint's bounds
 ///   (``413`` and ``400`` past them).
 /// - ``track_views``: whether each page ``GET`` counts a view (off: the
@@ -220,6 +223,7 @@ impl PyWeb {
         cookie_max_age = None,
         token_header = None,
         collect_path = Keyword::Absent,
+        client_path = Keyword::Absent,
         max_body_bytes = None,
         max_items = None,
         track_views = None,
@@ -239,6 +243,7 @@ impl PyWeb {
         cookie_max_age: Option<&Bound<'_, PyAny>>,
         token_header: Option<&Bound<'_, PyAny>>,
         collect_path: Keyword<'_>,
+        client_path: Keyword<'_>,
         max_body_bytes: Option<&Bound<'_, PyAny>>,
         max_items: Option<&Bound<'_, PyAny>>,
         track_views: Option<&Bound<'_, PyAny>>,
@@ -275,6 +280,13 @@ impl PyWeb {
                 None
             } else {
                 Some(convert::text("collect_path", &v)?)
+            };
+        }
+        if let Keyword::Given(v) = client_path {
+            o.client_path = if v.is_none() {
+                None
+            } else {
+                Some(convert::text("client_path", &v)?)
             };
         }
         if let Some(v) = max_body_bytes {
@@ -326,7 +338,8 @@ impl PyWeb {
     }
 
     /// What to do with a request: a ``sojourn.Route`` (``SKIP``: pass it on
-    /// untouched; ``COLLECT``: answer it with ``collect``; ``PAGE``: call
+    /// untouched; ``COLLECT``: answer it with ``collect``; ``CLIENT``:
+    /// answer it with ``sojourn.BROWSER_CLIENT``, no session; ``PAGE``: call
     /// ``visit``, then pass it on). Needs no tracker.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (method, path, *, https = false, cookie = None, token_header = None, user_agent = None))]
@@ -347,6 +360,7 @@ impl PyWeb {
             Route::Skip => "skip",
             Route::Collect => "collect",
             Route::Page => "page",
+            Route::Client => "client",
         };
         session::member(py, &MEMBERS, "Route", name)
     }
@@ -531,6 +545,7 @@ fn options_dict<'py>(py: Python<'py>, o: &WebOptions) -> PyResult<Bound<'py, PyD
     d.set_item("cookie_max_age", *max_age)?;
     d.set_item("token_header", &o.token_header)?;
     d.set_item("collect_path", &o.collect_path)?;
+    d.set_item("client_path", &o.client_path)?;
     let CollectLimits {
         max_body_bytes,
         max_items,
