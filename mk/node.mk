@@ -18,7 +18,7 @@ NODE_STAMPS := target/node
 NODE_TOOLS_STAMP := $(NODE_STAMPS)/tools.stamp
 NODE_ADDON_STAMP := $(NODE_STAMPS)/addon.stamp
 NODE_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml bindings/node/Cargo.toml bindings/node/build.rs \
-	$(shell find core/src bindings/node/src -name '*.rs')
+	node/browser/sojourn.js $(shell find core/src bindings/node/src -name '*.rs')
 NPM_QUIET := --no-audit --no-fund --loglevel=error
 
 DEMOS += node-demo

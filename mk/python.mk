@@ -17,7 +17,7 @@ PY_WHEELS := target/python-wheels
 PY_TOOLS_STAMP := $(VENV)/.sojourn-tools.stamp
 PY_WHEEL_STAMP := $(VENV)/.sojourn-wheel.stamp
 PY_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml bindings/python/Cargo.toml \
-	python/pyproject.toml python/README.md python/sojourn/py.typed \
+	python/pyproject.toml python/README.md python/sojourn/py.typed node/browser/sojourn.js \
 	$(shell find core/src bindings/python/src python/sojourn -name '*.rs' -o -name '*.py' -o -name '*.pyi')
 PY_CHECK := MYPY_CACHE_DIR=target/mypy-cache $(VENV_BIN)/python -m
 

@@ -19,6 +19,14 @@ use crate::tracker::Tracker;
 pub const DEFAULT_COLLECT_PATH: &str = "/sojourn/collect";
 /// The default header an API client sends its token in.
 pub const DEFAULT_TOKEN_HEADER: &str = "sojourn-token";
+/// The default path the middleware serves the browser client at.
+pub const DEFAULT_CLIENT_PATH: &str = "/sojourn/browser.js";
+
+/// The browser client (an ES module, `node/browser/sojourn.js`), as every
+/// language's middleware serves it: one text, kept here.
+pub const BROWSER_CLIENT: &str = include_str!("../../../node/browser/sojourn.js");
+/// Its `Content-Type`.
+pub const BROWSER_CLIENT_TYPE: &str = "text/javascript; charset=utf-8";
 
 /// What a middleware does, beyond the tracker's own options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +43,9 @@ pub struct WebOptions {
     pub collect_path: Option<String>,
     /// The collect endpoint's bounds.
     pub collect: CollectLimits,
+    /// Where the browser client is served (default
+    /// `/sojourn/browser.js`); none serves it nowhere.
+    pub client_path: Option<String>,
     /// Whether each page request (a `GET` the filter lets through) counts
     /// a view (default false: the browser client counts them).
     pub track_views: bool,
@@ -48,6 +59,7 @@ impl Default for WebOptions {
             filter: Filter::default(),
             collect_path: Some(DEFAULT_COLLECT_PATH.to_owned()),
             collect: CollectLimits::default(),
+            client_path: Some(DEFAULT_CLIENT_PATH.to_owned()),
             track_views: false,
         }
     }
@@ -79,6 +91,8 @@ pub enum Route {
     Collect,
     /// Resume its session ([`Web::visit`]), then pass it on.
     Page,
+    /// Answer it with the browser client ([`BROWSER_CLIENT`], a `GET`).
+    Client,
 }
 
 /// A page request's session.
@@ -128,13 +142,21 @@ impl Web {
                 "1 to 64 letters, digits, - or _",
             ));
         }
-        if let Some(path) = &options.collect_path {
-            if !path.starts_with('/') || path.contains(['?', '#']) || path.len() > 256 {
-                return Err(Error::invalid(
-                    "collect path",
-                    "a path starting with /, no query",
-                ));
+        for (name, path) in [
+            ("collect path", &options.collect_path),
+            ("client path", &options.client_path),
+        ] {
+            if let Some(path) = path {
+                if !path.starts_with('/') || path.contains(['?', '#']) || path.len() > 256 {
+                    return Err(Error::invalid(name, "a path starting with /, no query"));
+                }
             }
+        }
+        if options.collect_path.is_some() && options.collect_path == options.client_path {
+            return Err(Error::invalid(
+                "client path",
+                "the collect endpoint's already",
+            ));
         }
         let CollectLimits {
             max_body_bytes,
@@ -170,6 +192,11 @@ impl Web {
         let path = req.path.split(['?', '#']).next().unwrap_or_default();
         if self.options.collect_path.as_deref() == Some(path) {
             return Route::Collect;
+        }
+        if self.options.client_path.as_deref() == Some(path)
+            && req.method.eq_ignore_ascii_case("GET")
+        {
+            return Route::Client;
         }
         if self.options.filter.skips(path, req.user_agent) {
             Route::Skip

@@ -317,3 +317,26 @@ fn filter_words_are_taken_as_they_are_matched() {
     req.path = "/export.csv";
     assert_eq!(w.route(&req), Route::Skip);
 }
+
+#[test]
+fn the_browser_client_is_served_at_its_path() {
+    let w = web();
+    let mut req = page(None);
+    req.path = DEFAULT_CLIENT_PATH;
+    assert_eq!(w.route(&req), Route::Client);
+    req.method = "POST";
+    assert_eq!(w.route(&req), Route::Skip, "a .js file, not a page");
+    assert!(BROWSER_CLIENT.contains("export class Sojourn"));
+    let same = Web::new(WebOptions {
+        client_path: Some(DEFAULT_COLLECT_PATH.into()),
+        ..WebOptions::default()
+    });
+    assert_eq!(same.unwrap_err().code(), "INVALID_ARGUMENT");
+    let nowhere = Web::new(WebOptions {
+        client_path: None,
+        ..WebOptions::default()
+    })
+    .unwrap();
+    req.method = "GET";
+    assert_eq!(nowhere.route(&req), Route::Skip);
+}

@@ -29,12 +29,12 @@ const tracker = args.redis
   : new Tracker({ ...options, snapshot: args.snapshot })
 
 const page = readFileSync(new URL('../page.html', import.meta.url), 'utf8')
-const client = readFileSync(new URL('../../../node/browser/sojourn.js', import.meta.url), 'utf8')
 
 const app = express()
+// The session on every page, the collect endpoint (POST /sojourn/collect)
+// and the browser client (GET /sojourn/browser.js): one line.
 app.use(sojourn({ tracker }))
 app.get('/', (req, res) => res.type('html').send(page))
-app.get('/sojourn/browser.js', (req, res) => res.type('js').send(client))
 // The server's own view of the visit, for the page (and its tests).
 app.get('/api/session', (req, res) => {
   const { session, outcome } = req.sojourn

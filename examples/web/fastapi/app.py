@@ -18,14 +18,13 @@ from typing import Any, AsyncIterator, Union
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 import sojourn
 import sojourn.asgi
 
 HERE = Path(__file__).resolve().parent
 PAGE = (HERE.parent / "page.html").read_text()
-CLIENT = (HERE.parents[2] / "node" / "browser" / "sojourn.js").read_text()
 
 
 def make_app(tracker: Union[sojourn.Tracker, sojourn.AsyncTracker]) -> FastAPI:
@@ -39,15 +38,13 @@ def make_app(tracker: Union[sojourn.Tracker, sojourn.AsyncTracker]) -> FastAPI:
             await closed
 
     app = FastAPI(lifespan=lifespan)
+    # The session on every page, the collect endpoint (POST /sojourn/collect)
+    # and the browser client (GET /sojourn/browser.js): one line.
     app.add_middleware(sojourn.asgi.SojournMiddleware, tracker=tracker)
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
         return PAGE
-
-    @app.get("/sojourn/browser.js")
-    def client() -> Response:
-        return Response(CLIENT, media_type="text/javascript")
 
     @app.get("/api/session")
     def session(request: Request) -> dict[str, Any]:
