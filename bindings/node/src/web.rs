@@ -157,11 +157,14 @@ pub struct WebConfig {
 /// The browser client: the ES module (`sojourn/browser`, the package's
 /// `browser/sojourn.js`) that a middleware serves at `clientPath`, the
 /// core's text.
+// Used by Node through `#[napi]`'s registration, which a test build leaves out.
 #[napi]
+#[cfg_attr(test, allow(dead_code))]
 pub const BROWSER_CLIENT: &str = core::BROWSER_CLIENT;
 
 /// The browser client's `Content-Type`: `text/javascript; charset=utf-8`.
 #[napi]
+#[cfg_attr(test, allow(dead_code))]
 pub const BROWSER_CLIENT_TYPE: &str = core::BROWSER_CLIENT_TYPE;
 
 /// A request as a middleware sees it: the parts the rules look at. What
