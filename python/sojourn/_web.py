@@ -21,7 +21,34 @@ _KindLike = Union[Kind, Literal["view", "event"]]
 __all__ = ["AsyncRequestSession", "RequestSession"]
 
 
-class RequestSession:
+class _Visited:
+    """What both kinds of request session hold: the visit and its parts."""
+
+    __slots__ = ("_visit",)
+
+    def __init__(self, visit: Visit) -> None:
+        self._visit = visit
+
+    @property
+    def visit(self) -> Visit:
+        """What the middleware got from :meth:`sojourn.Web.visit`."""
+        return self._visit
+
+    @property
+    def session(self) -> Session:
+        """The session, as of the request's start."""
+        return self._visit.session
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the session was found."""
+        return self._visit.outcome
+
+    def __repr__(self) -> str:
+        return f"<sojourn.{type(self).__name__} {self._visit.session.id} {self._visit.outcome.value}>"
+
+
+class RequestSession(_Visited):
     """The session of a page request, with a :class:`sojourn.Tracker`.
 
     - ``session``: the :class:`sojourn.Session` as of the request's start
@@ -36,26 +63,11 @@ class RequestSession:
     - ``identify(user_id)``: sets the session's user; returns the session.
     """
 
-    __slots__ = ("_tracker", "_visit")
+    __slots__ = ("_tracker",)
 
     def __init__(self, tracker: Tracker, visit: Visit) -> None:
+        super().__init__(visit)
         self._tracker = tracker
-        self._visit = visit
-
-    @property
-    def visit(self) -> Visit:
-        """What the middleware got from :meth:`sojourn.Web.visit`."""
-        return self._visit
-
-    @property
-    def session(self) -> Session:
-        """The session, as of the request's start."""
-        return self._visit.session
-
-    @property
-    def outcome(self) -> Outcome:
-        """How the session was found."""
-        return self._visit.outcome
 
     @property
     def tracker(self) -> Tracker:
@@ -70,35 +82,17 @@ class RequestSession:
         """Sets the session's user; returns the session."""
         return self._tracker.identify(self._visit.session.id, user_id)
 
-    def __repr__(self) -> str:
-        return f"<sojourn.RequestSession {self._visit.session.id} {self._visit.outcome.value}>"
 
-
-class AsyncRequestSession:
+class AsyncRequestSession(_Visited):
     """The session of a page request, with a :class:`sojourn.AsyncTracker`:
     as :class:`RequestSession`, with ``track`` and ``identify``
     coroutines (``await request.state.sojourn.track("event")``)."""
 
-    __slots__ = ("_tracker", "_visit")
+    __slots__ = ("_tracker",)
 
     def __init__(self, tracker: AsyncTracker, visit: Visit) -> None:
+        super().__init__(visit)
         self._tracker = tracker
-        self._visit = visit
-
-    @property
-    def visit(self) -> Visit:
-        """What the middleware got from :meth:`sojourn.Web.visit`."""
-        return self._visit
-
-    @property
-    def session(self) -> Session:
-        """The session, as of the request's start."""
-        return self._visit.session
-
-    @property
-    def outcome(self) -> Outcome:
-        """How the session was found."""
-        return self._visit.outcome
 
     @property
     def tracker(self) -> AsyncTracker:
@@ -112,9 +106,6 @@ class AsyncRequestSession:
     async def identify(self, user_id: str) -> Session:
         """Sets the session's user; returns the session."""
         return await self._tracker.identify(self._visit.session.id, user_id)
-
-    def __repr__(self) -> str:
-        return f"<sojourn.AsyncRequestSession {self._visit.session.id} {self._visit.outcome.value}>"
 
 
 # Shown as the package's, where they are exported.
