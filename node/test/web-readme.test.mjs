@@ -12,7 +12,7 @@ import { test } from 'node:test'
 
 import { BROWSER_CLIENT, BROWSER_CLIENT_TYPE, Web } from 'sojourn'
 import { freePort } from './support/redis.mjs'
-import { readmeServers } from './support/readme.mjs'
+import { PROJECT_README, readmeServers } from './support/readme.mjs'
 import { cookieOf, post, sessionCookie } from './support/web.mjs'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
@@ -59,6 +59,10 @@ test('the section shows one server for each framework, each in one line', () => 
   assert.match(servers[0], /^app\.use\(sojourn\(\{ tracker \}\)\)$/m)
   assert.match(servers[1], /^import sojourn from 'sojourn\/fastify'$/m)
   assert.match(servers[1], /^app\.register\(sojourn, \{ tracker \}\)$/m)
+})
+
+test("the project README's servers are these, letter for letter", () => {
+  assert.deepEqual(readmeServers(PROJECT_README), servers)
 })
 
 for (const [i, code] of servers.entries()) {

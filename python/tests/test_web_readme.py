@@ -24,7 +24,7 @@ import pytest
 
 import sojourn
 from support import free_port
-from test_readme import README
+from test_readme import README, ROOT_README
 from web_apps import BROWSER, Servers, set_cookies
 
 #: The README's secret (its Quick start defines it).
@@ -55,6 +55,16 @@ def test_every_framework_has_its_block() -> None:
         '"sojourn.django.SojournMiddleware"',
     ):
         assert text.count(line) >= 2, f"the table's line is in a block too: {line}"
+
+
+def test_the_project_readme_shows_these_blocks() -> None:
+    """The project README's framework blocks are this README's, as run
+    here, letter for letter."""
+    shown = re.findall(r"^```python ([\w-]+)\n(.*?)^```$", ROOT_README.read_text(), flags=re.MULTILINE | re.DOTALL)
+    assert [name for name, _ in shown] == ["fastapi", "flask", "django-settings"]
+    blocks = web_blocks()
+    for name, code in shown:
+        assert code == blocks[name], name
 
 
 def cookie_of(response: httpx.Response) -> str:

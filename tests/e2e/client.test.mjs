@@ -5,7 +5,9 @@
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { freePort, launch, serve, stop } from './support.mjs'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT, freePort, launch, serve, stop } from './support.mjs'
 
 let port, server, browser
 
@@ -84,5 +86,26 @@ test('what is queued while the server is down is sent when it is back', { timeou
   const now = await served(page)
   assert.equal(now.session.id, await page.evaluate(() => window.sojourn.session.id))
   assert.equal(now.session.event_sequence, 1)
+  await context.close()
+})
+
+test("the project README's browser snippet gives the page its session", { timeout: 30_000 }, async () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const [, snippet] = /```html\n([\s\S]*?)```/.exec(readme)
+  assert.match(snippet, /new Sojourn\(\)/)
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  // The snippet as a page of the app's own origin (its script imports the
+  // client the middleware serves there).
+  await page.route(`${url()}readme.html`, (route) =>
+    route.fulfill({ contentType: 'text/html', body: `<!doctype html><button id="signup">Sign up</button>${snippet}` }))
+  await page.goto(`${url()}readme.html`)
+  await page.waitForFunction(() => JSON.parse(localStorage.getItem('sojourn'))?.view_sequence === 1)
+  await page.click('#signup')
+  await page.waitForFunction(() => JSON.parse(localStorage.getItem('sojourn'))?.event_sequence === 1)
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('sojourn')))
+  const now = await served(page)
+  assert.equal(now.session.id, kept.id)
+  assert.deepEqual([now.session.view_sequence, now.session.event_sequence], [1, 1])
   await context.close()
 })
