@@ -16,4 +16,16 @@ e2e-test: $(NODE_ADDON_STAMP) $(PY_WHEEL_STAMP)
 	cd tests/e2e && npm install $(NPM_QUIET)
 	scripts/with-chromium sh -c 'cd tests/e2e && npm test --silent'
 
+
+# The example apps, each one command from a fresh clone (memory store;
+# ARGS="--snapshot FILE" or ARGS="--redis URL" for the others).
+.PHONY: web-example-express web-example-fastapi
+
+web-example-express: $(NODE_ADDON_STAMP)
+	cd examples/web/express && npm install $(NPM_QUIET)
+	node examples/web/express/server.mjs $(ARGS)
+
+web-example-fastapi: $(PY_WHEEL_STAMP)
+	$(VENV_BIN)/python examples/web/fastapi/app.py $(ARGS)
+
 .DEFAULT_GOAL := $(E2E_DEFAULT_GOAL)
