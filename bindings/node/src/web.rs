@@ -192,42 +192,20 @@ pub struct WebRequest {
 }
 
 /// A request's parts, owned: for a call on the thread pool.
-struct Parts {
-    method: String,
-    path: String,
-    https: bool,
-    cookie: Option<String>,
-    token_header: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl Parts {
-    fn of(request: Arg<WebRequest>) -> Result<Parts> {
-        let r = request.get("request")?;
-        let header = |h: Option<Either<Token, Null>>| match h {
-            Some(Either::A(token)) => Some(String::from(token)),
-            _ => None,
-        };
-        Ok(Parts {
-            method: r.method.into(),
-            path: r.path.into(),
-            https: r.https.unwrap_or(false),
-            cookie: header(r.cookie),
-            token_header: header(r.token_header),
-            user_agent: header(r.user_agent),
-        })
-    }
-
-    fn core(&self) -> core::Request<'_> {
-        core::Request {
-            method: &self.method,
-            path: &self.path,
-            https: self.https,
-            cookie: self.cookie.as_deref(),
-            token_header: self.token_header.as_deref(),
-            user_agent: self.user_agent.as_deref(),
-        }
-    }
+fn parts(request: Arg<WebRequest>) -> Result<core::OwnedRequest> {
+    let r = request.get("request")?;
+    let header = |h: Option<Either<Token, Null>>| match h {
+        Some(Either::A(token)) => Some(String::from(token)),
+        _ => None,
+    };
+    Ok(core::OwnedRequest {
+        method: r.method.into(),
+        path: r.path.into(),
+        https: r.https.unwrap_or(false),
+        cookie: header(r.cookie),
+        token_header: header(r.token_header),
+        user_agent: header(r.user_agent),
+    })
 }
 
 /// A page request's session: what `visit` gives.
@@ -350,8 +328,8 @@ impl Web {
         &self,
         #[napi(ts_arg_type = "WebRequest")] request: Arg<WebRequest>,
     ) -> Result<&'static str> {
-        let parts = Parts::of(request)?;
-        Ok(match self.inner.route(&parts.core()) {
+        let parts = parts(request)?;
+        Ok(match self.inner.route(&parts.request()) {
             core::Route::Skip => "skip",
             core::Route::Collect => "collect",
             core::Route::Page => "page",
@@ -374,16 +352,16 @@ impl Web {
     ) -> Result<Either<Visit, Pending<core::Visit, Visit>>> {
         match tracker_of(tracker)? {
             Either::A(memory) => {
-                let parts = Parts::of(request)?;
-                let visit = self.inner.visit(&memory.wired.inner, &parts.core());
+                let parts = parts(request)?;
+                let visit = self.inner.visit(&memory.wired.inner, &parts.request());
                 visit.or_throw().map(|v| Either::A(Visit::from(v)))
             }
             Either::B(redis) => {
                 let web = Arc::clone(&self.inner);
-                let call = Parts::of(request).map(|parts| {
+                let call = parts(request).map(|parts| {
                     Call::new(
                         redis.wired.inner.clone(),
-                        move |t: &sojourn::Tracker| web.visit(t, &parts.core()),
+                        move |t: &sojourn::Tracker| web.visit(t, &parts.request()),
                         Visit::from,
                     )
                 });
@@ -410,18 +388,20 @@ impl Web {
     ) -> Result<Either<Reply, Pending<core::Reply, Reply>>> {
         match tracker_of(tracker)? {
             Either::A(memory) => {
-                let parts = Parts::of(request)?;
+                let parts = parts(request)?;
                 let body = body.get("body")?;
-                let reply = self.inner.collect(&memory.wired.inner, &parts.core(), body);
+                let reply = self
+                    .inner
+                    .collect(&memory.wired.inner, &parts.request(), body);
                 Ok(Either::A(reply.into()))
             }
             Either::B(redis) => {
                 let web = Arc::clone(&self.inner);
-                let call = Parts::of(request).and_then(|parts| {
+                let call = parts(request).and_then(|parts| {
                     let body = body.get("body")?.to_vec();
                     Ok(Call::new(
                         redis.wired.inner.clone(),
-                        move |t: &sojourn::Tracker| Ok(web.collect(t, &parts.core(), &body)),
+                        move |t: &sojourn::Tracker| Ok(web.collect(t, &parts.request(), &body)),
                         Reply::from,
                     ))
                 });

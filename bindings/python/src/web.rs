@@ -15,7 +15,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyString};
 use sojourn::web::{
-    CollectLimits, CookieOptions, Filter, Reply, Request, Route, SameSite, Secure, Visit, Web,
+    CollectLimits, CookieOptions, Filter, OwnedRequest, Reply, Route, SameSite, Secure, Visit, Web,
     WebOptions,
 };
 
@@ -131,45 +131,23 @@ fn opt_part(name: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Strin
         .transpose()
 }
 
-/// A request's parts, owned, for one call.
-struct Parts {
-    method: String,
-    path: String,
+/// A request's parts, owned, for one call (the GIL may be let go).
+fn parts(
+    method: &Bound<'_, PyAny>,
+    path: &Bound<'_, PyAny>,
     https: bool,
-    cookie: Option<String>,
-    token_header: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl Parts {
-    fn new(
-        method: &Bound<'_, PyAny>,
-        path: &Bound<'_, PyAny>,
-        https: bool,
-        cookie: Option<&Bound<'_, PyAny>>,
-        token_header: Option<&Bound<'_, PyAny>>,
-        user_agent: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Parts> {
-        Ok(Parts {
-            method: part("method", method)?,
-            path: part("path", path)?,
-            https,
-            cookie: opt_part("cookie", cookie)?,
-            token_header: opt_part("token_header", token_header)?,
-            user_agent: opt_part("user_agent", user_agent)?,
-        })
-    }
-
-    fn request(&self) -> Request<'_> {
-        Request {
-            method: &self.method,
-            path: &self.path,
-            https: self.https,
-            cookie: self.cookie.as_deref(),
-            token_header: self.token_header.as_deref(),
-            user_agent: self.user_agent.as_deref(),
-        }
-    }
+    cookie: Option<&Bound<'_, PyAny>>,
+    token_header: Option<&Bound<'_, PyAny>>,
+    user_agent: Option<&Bound<'_, PyAny>>,
+) -> PyResult<OwnedRequest> {
+    Ok(OwnedRequest {
+        method: part("method", method)?,
+        path: part("path", path)?,
+        https,
+        cookie: opt_part("cookie", cookie)?,
+        token_header: opt_part("token_header", token_header)?,
+        user_agent: opt_part("user_agent", user_agent)?,
+    })
 }
 
 /// The web layer's rules for one set of options: what a middleware asks
@@ -353,7 +331,7 @@ impl PyWeb {
         token_header: Option<&Bound<'py, PyAny>>,
         user_agent: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let parts = Parts::new(method, path, https, cookie, token_header, user_agent)?;
+        let parts = parts(method, path, https, cookie, token_header, user_agent)?;
         let route = self.0.route(&parts.request());
         static MEMBERS: Members = pyo3::sync::PyOnceLock::new();
         let name = match route {
@@ -384,7 +362,7 @@ impl PyWeb {
         token_header: Option<&Bound<'_, PyAny>>,
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyVisit> {
-        let parts = Parts::new(method, path, https, cookie, token_header, user_agent)?;
+        let parts = parts(method, path, https, cookie, token_header, user_agent)?;
         let web = &self.0;
         let request = parts.request();
         tracker
@@ -414,7 +392,7 @@ impl PyWeb {
         token_header: Option<&Bound<'_, PyAny>>,
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyReply> {
-        let parts = Parts::new(method, path, https, cookie, token_header, user_agent)?;
+        let parts = parts(method, path, https, cookie, token_header, user_agent)?;
         let web = &self.0;
         let request = parts.request();
         let reply = if let Ok(bytes) = body.cast::<PyBytes>() {

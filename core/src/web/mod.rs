@@ -82,6 +82,38 @@ pub struct Request<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// A [`Request`] that owns its parts: what a binding keeps when the call
+/// runs on another thread (a pool, or with its runtime's lock let go).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnedRequest {
+    /// As [`Request::method`].
+    pub method: String,
+    /// As [`Request::path`].
+    pub path: String,
+    /// As [`Request::https`].
+    pub https: bool,
+    /// As [`Request::cookie`].
+    pub cookie: Option<String>,
+    /// As [`Request::token_header`].
+    pub token_header: Option<String>,
+    /// As [`Request::user_agent`].
+    pub user_agent: Option<String>,
+}
+
+impl OwnedRequest {
+    /// The request, borrowed, as [`Web`] takes it.
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            method: &self.method,
+            path: &self.path,
+            https: self.https,
+            cookie: self.cookie.as_deref(),
+            token_header: self.token_header.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+}
+
 /// What a middleware does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
