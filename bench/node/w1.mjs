@@ -1,9 +1,16 @@
-// Replays W1 with one Node contender and prints one JSON line.
+// Replays W1 or W2 (whichever WORKLOAD holds) with one Node contender and
+// prints one JSON line.
 //
 //     node --expose-gc bench/node/w1.mjs WORKLOAD CONTENDER [--runs R] [--memory N]
 //
 // CONTENDER is `sojourn`, `map` or `lru-cache`. With `--memory N` it
 // measures RSS growth per session over N starts instead.
+//
+// W1: the prestarted sessions are started before the clock; ops/s is
+// n_ops / elapsed. W2: nothing before the clock but the hints' objects;
+// the clock runs from the first returning visitor's revive (each revived
+// with its hints) through W1's operations on them; ops/s is (returning +
+// n_ops) / elapsed.
 
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
@@ -24,12 +31,30 @@ function make(name) {
 }
 
 function replay({ c, view, event }, w) {
-  const ids = []
+  // W2's sessions are its returning visitors' ids, then those started.
+  const ids = w.workload === 'W2' ? w.returning.slice() : []
   for (let i = 0; i < w.prestart; i++) ids.push(c.start().id)
-  const { ops, target, user, users, revives } = w
-  let nextRevive = 0
+  let hints = null
+  if (w.workload === 'W2') {
+    const { views, events } = w
+    hints = Array.from(w.returning, (_, i) => ({ viewSequence: views[i], eventSequence: events[i] }))
+  }
   globalThis.gc?.()
   const began = process.hrtime.bigint()
+  if (hints !== null) {
+    const { returning } = w
+    for (let i = 0; i < returning.length; i++) c.revive(returning[i], hints[i])
+  }
+  mix({ c, view, event }, w, ids)
+  const seconds = Number(process.hrtime.bigint() - began) / 1e9
+  if (typeof c.close === 'function') c.close()
+  return (w.ops.length + (hints?.length ?? 0)) / seconds
+}
+
+/** W1's operations, on the sessions of `ids` (to which starts are added). */
+function mix({ c, view, event }, w, ids) {
+  const { ops, target, user, users, revives } = w
+  let nextRevive = 0
   for (let i = 0; i < ops.length; i++) {
     switch (ops[i]) {
       case 0:
@@ -51,9 +76,6 @@ function replay({ c, view, event }, w) {
         c.revive(revives[nextRevive++])
     }
   }
-  const seconds = Number(process.hrtime.bigint() - began) / 1e9
-  if (typeof c.close === 'function') c.close()
-  return ops.length / seconds
 }
 
 function memory({ c }, n) {
@@ -78,5 +100,5 @@ if (values.memory) {
   const w = load(path)
   const runs = []
   for (let r = 0; r < Number(values.runs); r++) runs.push(replay(make(name), w))
-  console.log(JSON.stringify({ contender: name, threads: 1, ops_per_sec: runs }))
+  console.log(JSON.stringify({ contender: name, workload: w.workload, threads: 1, ops_per_sec: runs }))
 }
