@@ -17,6 +17,7 @@ mod ends;
 mod error;
 mod id;
 mod model;
+mod records;
 mod revival;
 mod rules;
 mod session;
@@ -36,10 +37,13 @@ pub use config::{Config, RedisTarget};
 pub use error::{Error, Result, StoreSource};
 pub use id::SessionId;
 pub use model::{Departure, Dormant, Entry, EntryRef, Extra, Record};
+pub use records::Records;
 pub use rules::Rules;
-pub use session::{EndReason, EndedStats, Hints, Kind, Outcome, Session, SessionEnd, Stats, Tick};
+pub use session::{
+    EndReason, EndedStats, Hints, Kind, Outcome, Session, SessionEnd, SessionRecord, Stats, Tick,
+};
 pub use store::{MemoryStore, RedisStore, ReferenceStore, Store};
-pub use token::MIN_SECRET_BYTES;
+pub use token::{MIN_SECRET_BYTES, Signer};
 pub use tracker::Tracker;
 pub use warning::Warning;
 

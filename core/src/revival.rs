@@ -5,8 +5,9 @@
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::model::Record;
+use crate::records::Records;
 use crate::rules::{Hinted, Resumed, Revival};
-use crate::session::{Hints, Outcome, Session};
+use crate::session::{Hints, Outcome, Session, SessionRecord};
 use crate::tally::Count;
 use crate::tracker::{Inner, Tracker, check_user};
 
@@ -41,7 +42,28 @@ impl Tracker {
     /// in [`crate::Stats::rejected`]. Errors are for bad hints, and for a
     /// failing store.
     pub fn resume(&self, token: Option<&str>, hints: Hints) -> Result<(Session, Outcome)> {
-        let inner = &*self.inner;
+        let (record, outcome) = self.records().resume(token, hints)?;
+        Ok((self.session(&record), outcome))
+    }
+
+    /// Brings the session `id` back with its counters (the maximum of what
+    /// the tracker knew and the hints), or returns it if live. Fails with
+    /// [`Error::SessionNotRevivable`] for a session that ended, reached its
+    /// lifetime, or whose UUIDv7 time is out of range.
+    pub fn revive(&self, id: SessionId, hints: Hints) -> Result<Session> {
+        Ok(self.session(&self.records().revive(id, hints)?))
+    }
+}
+
+impl Records<'_> {
+    /// What a web request calls with the token its client holds: the live
+    /// session (`existing`), the same session brought back (`revived`), or
+    /// a new one (`started`, linked to the old one when there was one).
+    /// A bad token is never an error: it starts a session and is counted
+    /// in [`crate::Stats::rejected`]. Errors are for bad hints, and for a
+    /// failing store.
+    pub fn resume(&self, token: Option<&str>, hints: Hints) -> Result<(SessionRecord, Outcome)> {
+        let inner = self.inner();
         let hints = check(hints, inner)?;
         let (id, rejected) = match token {
             None | Some("") => (None, false),
@@ -61,11 +83,11 @@ impl Tracker {
             match resumed {
                 Resumed::Existing(s) => {
                     inner.tally.add(Count::Resumed, 1);
-                    return Ok((inner.signed(s), Outcome::Existing));
+                    return Ok((s, Outcome::Existing));
                 }
                 Resumed::Revived(s, revival) => {
                     inner.count_revival(revival);
-                    return Ok((inner.signed(s), Outcome::Revived));
+                    return Ok((s, Outcome::Revived));
                 }
                 Resumed::Link(link) => {
                     record.session_index = link.index;
@@ -89,10 +111,11 @@ impl Tracker {
     /// the tracker knew and the hints), or returns it if live. Fails with
     /// [`Error::SessionNotRevivable`] for a session that ended, reached its
     /// lifetime, or whose UUIDv7 time is out of range.
-    pub fn revive(&self, id: SessionId, hints: Hints) -> Result<Session> {
-        let inner = &*self.inner;
+    pub fn revive(&self, id: SessionId, hints: Hints) -> Result<SessionRecord> {
+        let inner = self.inner();
         let hints = check(hints, inner)?;
-        let mut result: Result<(Session, Option<Revival>)> = Err(Error::SessionNotFound { id });
+        let mut result: Result<(SessionRecord, Option<Revival>)> =
+            Err(Error::SessionNotFound { id });
         inner.update(id, |found, now| {
             let (decided, step) = inner.rules.revive(found, id, &hints, now);
             result = decided;
@@ -102,6 +125,6 @@ impl Tracker {
         if let Some(revival) = revival {
             inner.count_revival(revival);
         }
-        Ok(inner.signed(session))
+        Ok(session)
     }
 }

@@ -261,23 +261,113 @@ fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The snapshot of a record, built in the store's atomic step without
-/// copying the record; its token is left empty for the tracker to fill
-/// once the step is over (signing takes a while).
-pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> Session {
-    Session {
+/// A live session as the store holds it, copied out in the store's atomic
+/// step and converted no further: what [`crate::Records`] hands out, for
+/// callers (the bindings) that build each field's value only when it is
+/// read and sign the token only when it is sent. [`SessionRecord::session`]
+/// gives the full [`Session`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// The session id.
+    pub id: SessionId,
+    /// The session's fields as stored (timestamps in Unix milliseconds).
+    pub record: Record,
+    /// When it ends unless touched, in Unix milliseconds: `min(last_seen +
+    /// idle_timeout, started_at + max_lifetime)`.
+    pub expires_at: i64,
+}
+
+impl SessionRecord {
+    /// `view_sequence + event_sequence`.
+    pub fn sequence(&self) -> u64 {
+        u64::from(self.record.views) + u64::from(self.record.events)
+    }
+
+    /// The record of `session`: [`SessionRecord::session`] undone (the
+    /// token aside).
+    pub fn of(session: &Session) -> SessionRecord {
+        let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let has_extra =
+            session.user_id.is_some() || session.previous_id.is_some() || !session.attrs.is_empty();
+        SessionRecord {
+            id: session.id,
+            record: Record {
+                started_at: session.started_at.timestamp_millis(),
+                last_seen: session.last_seen.timestamp_millis(),
+                views: count(session.view_sequence),
+                events: count(session.event_sequence),
+                session_index: session.session_index,
+                revivals: session.revivals,
+                extra: has_extra.then(|| {
+                    Box::new(crate::model::Extra {
+                        user_id: session.user_id.as_deref().map(Into::into),
+                        previous_id: session.previous_id,
+                        attrs: session.attrs.clone(),
+                    })
+                }),
+            },
+            expires_at: session.expires_at.timestamp_millis(),
+        }
+    }
+
+    /// The session, with its `token` (from [`crate::Signer::token`]).
+    pub fn session(&self, token: String) -> Session {
+        let r = &self.record;
+        Session {
+            id: self.id,
+            token,
+            user_id: r.user_id().map(str::to_owned),
+            view_sequence: r.views.into(),
+            event_sequence: r.events.into(),
+            sequence: self.sequence(),
+            session_index: r.session_index,
+            previous_id: r.previous_id(),
+            started_at: timestamp(r.started_at),
+            last_seen: timestamp(r.last_seen),
+            expires_at: timestamp(self.expires_at),
+            revivals: r.revivals,
+            attrs: r.attrs().cloned().unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    #[test]
+    fn a_record_and_its_session_are_one_another() {
+        let mut record = Record::new(1_700_000_000_123);
+        record.views = 3;
+        record.events = 4;
+        record.last_seen += 5_000;
+        let plain = SessionRecord {
+            id: SessionId::new_v7(1_700_000_000_123),
+            record: record.clone(),
+            expires_at: 1_700_000_900_000,
+        };
+        assert_eq!(SessionRecord::of(&plain.session("t".into())), plain);
+        let extra = record.extra_mut();
+        extra.user_id = Some("user-1".into());
+        extra.previous_id = Some(SessionId::new_v7(1_600_000_000_000));
+        extra
+            .attrs
+            .insert("page".into(), crate::AttrValue::from("/"));
+        let full = SessionRecord { record, ..plain };
+        let session = full.session("t".into());
+        assert_eq!(session.sequence, 7);
+        assert_eq!(session.user_id.as_deref(), Some("user-1"));
+        assert_eq!(SessionRecord::of(&session), full);
+    }
+}
+
+/// The record of a session, copied in the store's atomic step (a plain
+/// copy of 40 bytes for a session without user, predecessor or
+/// attributes).
+pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> SessionRecord {
+    SessionRecord {
         id,
-        token: String::new(),
-        user_id: r.user_id().map(str::to_owned),
-        view_sequence: r.views.into(),
-        event_sequence: r.events.into(),
-        sequence: u64::from(r.views) + u64::from(r.events),
-        session_index: r.session_index,
-        previous_id: r.previous_id(),
-        started_at: timestamp(r.started_at),
-        last_seen: timestamp(r.last_seen),
-        expires_at: timestamp(rules.expires_at(r)),
-        revivals: r.revivals,
-        attrs: r.attrs().cloned().unwrap_or_default(),
+        record: r.clone(),
+        expires_at: rules.expires_at(r),
     }
 }

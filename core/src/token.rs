@@ -96,6 +96,50 @@ impl Tokens {
     }
 }
 
+/// Signs the tokens of one tracker's sessions, apart from the tracker: a
+/// session handed out by a binding keeps one, to sign its token only if
+/// it is read, without keeping the tracker (and its sessions) alive. Cheap
+/// to clone (nothing to copy when tokens are unsigned, a reference count
+/// when signed). Its `Debug` shows no key.
+#[derive(Clone)]
+pub struct Signer(Option<std::sync::Arc<Tokens>>);
+
+impl Signer {
+    pub(crate) fn new(tokens: &Tokens) -> Self {
+        Signer(
+            tokens
+                .is_signed()
+                .then(|| std::sync::Arc::new(tokens.clone())),
+        )
+    }
+
+    /// A signer of unsigned tokens (each the id).
+    pub fn unsigned() -> Self {
+        Signer(None)
+    }
+
+    /// The token for `id`: the id, or `id.signature`.
+    pub fn token(&self, id: SessionId) -> String {
+        match &self.0 {
+            Some(tokens) => tokens.token(id),
+            None => id.text(),
+        }
+    }
+
+    /// Whether tokens are signed.
+    pub fn is_signed(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("signed", &self.is_signed())
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,12 +14,15 @@ use crate::ends::Ends;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::model::{Departure, Dormant, Record};
+use crate::records::Records;
 use crate::rules::{Rules, set_user};
-use crate::session::{EndReason, Kind, Session, SessionEnd, Stats, Tick, snapshot, timestamp};
+use crate::session::{
+    EndReason, Kind, Session, SessionEnd, SessionRecord, Stats, Tick, snapshot, timestamp,
+};
 use crate::snapshot::{self as snapshot_file, Counts};
 use crate::store::{Action, Backend, Cx, Found, Step, Store, Which};
 use crate::tally::{Count, Tally};
-use crate::token::Tokens;
+use crate::token::{Signer, Tokens};
 use crate::warning::Warning;
 
 /// Tracks live sessions: their counters, user, timestamps and attributes,
@@ -54,6 +57,7 @@ pub(crate) struct Inner {
     pub store: Backend,
     pub rules: Rules,
     pub tokens: Tokens,
+    pub signer: Signer,
     pub clock: Arc<dyn Clock>,
     pub ends: Arc<Ends>,
     pub tally: Tally,
@@ -99,6 +103,7 @@ impl Tracker {
         let inner = Arc::new(Inner {
             store: config.make_store()?,
             rules,
+            signer: Signer::new(&tokens),
             tokens,
             clock: Arc::clone(&config.clock),
             ends: Arc::clone(&ends),
@@ -161,39 +166,35 @@ impl Tracker {
 
     /// Starts a new session (`session_index` 1).
     pub fn start(&self, user_id: Option<&str>, attrs: Option<Attrs>) -> Result<Session> {
-        check_user(user_id)?;
-        let attrs = self.inner.new_attrs(attrs)?;
-        let mut record = Record::new(self.inner.now());
-        if let Some(user) = user_id {
-            record.set_user(Some(user));
-        }
-        if let Some(attrs) = attrs {
-            record.extra_mut().attrs = attrs;
-        }
-        self.inner.start(record, false)
+        Ok(self.session(&self.records().start(user_id, attrs)?))
     }
 
     /// The live session `id`, touched; `None` if it is not live.
     pub fn get(&self, id: SessionId) -> Result<Option<Session>> {
-        let inner = &self.inner;
-        let mut session = None;
-        inner.update(id, |found, now| {
-            session = None;
-            let Found::Live(record) = found else {
-                return Step::Done(Action::Keep);
-            };
-            record.touch(now);
-            session = Some(snapshot(&inner.rules, id, record));
-            Step::Done(Action::Changed)
-        })?;
-        Ok(session.map(|s| inner.signed(s)))
+        Ok(self.records().get(id)?.map(|r| self.session(&r)))
     }
 
     /// The live session `id` without touching it.
     pub fn peek(&self, id: SessionId) -> Result<Option<Session>> {
-        let inner = &self.inner;
-        let session = inner.peek(id, |record| snapshot(&inner.rules, id, record))?;
-        Ok(session.map(|s| inner.signed(s)))
+        Ok(self.records().peek(id)?.map(|r| self.session(&r)))
+    }
+
+    /// The same calls, handing out each session as the store holds it,
+    /// unsigned and unconverted ([`SessionRecord`]): for callers that
+    /// build a field only when it is read and sign a token only when it is
+    /// sent (the bindings). [`Tracker::session`] makes the [`Session`].
+    pub fn records(&self) -> Records<'_> {
+        Records::new(self)
+    }
+
+    /// The session of a record, its token signed.
+    pub fn session(&self, record: &SessionRecord) -> Session {
+        record.session(self.inner.signer.token(record.id))
+    }
+
+    /// What signs this tracker's tokens, to keep apart from it.
+    pub fn signer(&self) -> Signer {
+        self.inner.signer.clone()
     }
 
     /// Whether `id` is live. Does not touch it.
@@ -256,18 +257,12 @@ impl Tracker {
 
     /// Assigns the session to a user.
     pub fn identify(&self, id: SessionId, user_id: &str) -> Result<Session> {
-        check_user(Some(user_id))?;
-        self.inner
-            .modify(id, |record| Ok(set_user(record, Some(user_id))))
+        Ok(self.session(&self.records().identify(id, user_id)?))
     }
 
     /// Merges attributes into the session's: a key given replaces its value.
     pub fn set_attrs(&self, id: SessionId, attrs: Attrs) -> Result<Session> {
-        let max = self.inner.rules.max_attrs_bytes;
-        self.inner.modify(id, |record| {
-            record.extra_mut().attrs = attrs::merged(record.attrs(), attrs.clone(), max)?;
-            Ok(Action::Changed)
-        })
+        Ok(self.session(&self.records().set_attrs(id, attrs)?))
     }
 
     /// Ends a live session (reason `ended`) and returns its end, which
@@ -293,32 +288,8 @@ impl Tracker {
     /// The live sessions, all or one user's (from the store's user index,
     /// each re-checked).
     pub fn sessions(&self, user_id: Option<&str>) -> Result<Vec<Session>> {
-        let inner = &self.inner;
-        inner.expire_due()?;
-        let now = inner.now();
-        let mut records: Vec<(SessionId, Record)> = Vec::new();
-        match user_id {
-            None => {
-                for part in 0..inner.store.parts() {
-                    inner.store.scan(part, &mut |id, record| {
-                        if inner.rules.due(record, now).is_none() {
-                            records.push((id, record.clone()));
-                        }
-                    })?;
-                }
-            }
-            Some(user) => {
-                for id in inner.store.user_ids(user, Which::Live)? {
-                    let owned =
-                        inner.peek(id, |r| (r.user_id() == Some(user)).then(|| r.clone()))?;
-                    records.extend(owned.flatten().map(|r| (id, r)));
-                }
-            }
-        }
-        Ok(records
-            .iter()
-            .map(|(id, r)| inner.signed(snapshot(&inner.rules, *id, r)))
-            .collect())
+        let records = self.records().sessions(user_id)?;
+        Ok(records.iter().map(|r| self.session(r)).collect())
     }
 
     /// How many sessions are live, all or one user's (each of the user's
@@ -443,7 +414,7 @@ impl Tracker {
 
     /// The token a client keeps for the session `id`.
     pub fn token(&self, id: SessionId) -> String {
-        self.inner.tokens.token(id)
+        self.inner.signer.token(id)
     }
 
     /// Up to `max` of the pending session ends, oldest first, for a
@@ -555,11 +526,11 @@ impl Inner {
 
     /// Changes a live session with `f` (which may fail and then must change
     /// nothing), touches it, returns its snapshot.
-    fn modify(
+    pub fn modify(
         &self,
         id: SessionId,
         mut f: impl FnMut(&mut Record) -> Result<Action>,
-    ) -> Result<Session> {
+    ) -> Result<SessionRecord> {
         let mut result = Err(Error::SessionNotFound { id });
         self.update(id, |found, now| {
             result = Err(Error::SessionNotFound { id });
@@ -578,7 +549,7 @@ impl Inner {
                 }
             }
         })?;
-        result.map(|s| self.signed(s))
+        result
     }
 
     /// `Tracker::save`: one part of the store copied at a time.
@@ -817,7 +788,7 @@ impl Inner {
     }
 
     /// Inserts a new session under a fresh id and counts it as started.
-    pub fn start(&self, record: Record, rejected: bool) -> Result<Session> {
+    pub fn start(&self, record: Record, rejected: bool) -> Result<SessionRecord> {
         loop {
             let id = SessionId::new_v7(record.started_at);
             let mut started = None;
@@ -837,7 +808,7 @@ impl Inner {
             if let Some(session) = started {
                 self.tally.add(Count::Started, 1);
                 self.tally.add(Count::Rejected, u64::from(rejected));
-                return Ok(self.signed(session));
+                return Ok(session);
             }
         }
     }
@@ -849,11 +820,6 @@ impl Inner {
             .transpose()
     }
 
-    pub fn signed(&self, mut session: Session) -> Session {
-        session.token = self.tokens.token(session.id);
-        session
-    }
-
     pub fn summary(&self, d: &Departure) -> SessionEnd {
         let duration_ms = d
             .record
@@ -861,7 +827,7 @@ impl Inner {
             .saturating_sub(d.record.started_at)
             .max(0);
         SessionEnd {
-            session: self.signed(snapshot(&self.rules, d.id, &d.record)),
+            session: snapshot(&self.rules, d.id, &d.record).session(self.signer.token(d.id)),
             reason: d.reason,
             ended_at: timestamp(d.ended_at),
             duration: std::time::Duration::from_millis(duration_ms as u64),

@@ -21,6 +21,7 @@ _Path = Union[str, os.PathLike[str]]
 __all__ = [
     "Tracker",
     "Session",
+    "_session",
     "Tick",
     "SessionEnd",
     "Stats",
@@ -82,6 +83,10 @@ class Session:
     def to_json(self) -> str: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
+
+def _session(state: tuple[Any, ...]) -> Session:
+    """A pickled session back (``Session.__reduce__``)."""
 
 @final
 class Tick:

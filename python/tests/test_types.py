@@ -3,8 +3,10 @@ documentation."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
+import pickle
 import pydoc
 import re
 import sys
@@ -115,6 +117,35 @@ def test_snapshots_convert_to_dicts_and_json(tracker: sojourn.Tracker, clock: so
     stats = tracker.stats().to_dict()
     assert stats["ended"] == {"idle": 0, "lifetime": 0, "ended": 1, "evicted": 0}
     assert json.loads(tracker.stats().to_json()) == stats
+
+
+def test_sessions_pickle_and_copy_as_their_fields(clock: sojourn.MockClock) -> None:
+    with sojourn.Tracker(secret="s" * 32, clock=clock, sweep_interval=0) as signed:
+        s = signed.start(user_id="u1", attrs={"page": "/", "n": 3})
+        clock.advance(2)
+        linked, _ = signed.resume(None)
+        for session in (s, signed.get(s.id), linked, signed.end(s.id).session):  # type: ignore[union-attr]
+            for back in (pickle.loads(pickle.dumps(session)), copy.copy(session), copy.deepcopy(session)):
+                assert type(back) is sojourn.Session and back is not session
+                assert back == session and not back != session and hash(back) == hash(session)
+                assert back.to_dict() == session.to_dict() and back.to_json() == session.to_json()
+                assert repr(back) == repr(session)
+        # The token, signed when first read, is what `resume` takes back.
+        again, outcome = signed.resume(linked.token)
+        assert outcome is Outcome.EXISTING and again.id == linked.id
+        assert again.token == linked.token == pickle.loads(pickle.dumps(linked)).token
+        assert again.token.startswith(f"{linked.id}.")
+
+
+def test_a_pickled_session_is_checked_when_loaded() -> None:
+    restore, (state,) = sojourn.Session.__reduce__(sojourn.Tracker(unsigned_tokens=True).start())
+    restore(state)
+    with pytest.raises(sojourn.InvalidSessionId):
+        restore(("not an id", *state[1:]))
+    with pytest.raises(TypeError):
+        restore((*state[:6], {"a": object()}))
+    with pytest.raises(ValueError):
+        restore(state[:3])
 
 
 def test_reprs_are_readable(tracker: sojourn.Tracker) -> None:

@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<tracker::PyTracker>()?;
     m.add_class::<session::PySession>()?;
+    m.add_function(wrap_pyfunction!(session::restore, m)?)?;
     m.add_class::<session::PyTick>()?;
     m.add_class::<session::PySessionEnd>()?;
     m.add_class::<session::PyStats>()?;

@@ -8,7 +8,13 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
-use sojourn::{EndReason, EndedStats, Outcome, Session, SessionEnd, SessionId, Stats, Tick};
+use std::sync::OnceLock;
+
+use pyo3::types::PyTuple;
+use sojourn::{
+    EndReason, EndedStats, Outcome, Session, SessionEnd, SessionId, SessionRecord, Signer, Stats,
+    Tick,
+};
 
 use crate::convert::{attrs_to_py, package_attr};
 
@@ -76,50 +82,110 @@ pub(crate) fn repr_of<'py>(value: impl IntoPyObject<'py>, py: Python<'py>) -> Py
 
 /// A snapshot of a live session. Immutable: the tracker's later changes
 /// are seen by asking it again. Equal to another snapshot with the same
-/// fields; hashed by id; `to_dict()` and `to_json()` convert it.
-#[pyclass(name = "Session", module = "sojourn", frozen, eq)]
-#[derive(PartialEq)]
-pub struct PySession(pub Session);
+/// fields; hashed by id; `to_dict()` and `to_json()` convert it; pickled
+/// and copied as its fields.
+///
+/// It holds the session as the store held it: each field's Python value
+/// is made when it is read, and the token is signed when it is first read
+/// (then kept), so that a call returning a session costs what is read of
+/// it.
+#[pyclass(name = "Session", module = "sojourn", frozen)]
+pub struct PySession {
+    record: SessionRecord,
+    signer: Signer,
+    token: OnceLock<String>,
+}
 
 impl PySession {
+    /// A session as the store held it; `signer` signs its token if read.
+    pub fn new(record: SessionRecord, signer: Signer) -> Self {
+        PySession {
+            record,
+            signer,
+            token: OnceLock::new(),
+        }
+    }
+
+    /// A session the core made whole (its token signed).
+    pub fn of(session: &Session) -> Self {
+        PySession {
+            record: SessionRecord::of(session),
+            signer: Signer::unsigned(),
+            token: OnceLock::from(session.token.clone()),
+        }
+    }
+
+    fn token_text(&self) -> &str {
+        self.token.get_or_init(|| self.signer.token(self.record.id))
+    }
+
+    /// The whole core session, for `to_json` and the like.
+    fn session(&self) -> Session {
+        self.record.session(self.token_text().to_owned())
+    }
+
+    fn attrs_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        match self.record.record.attrs() {
+            Some(attrs) => attrs_to_py(py, attrs),
+            None => Ok(PyDict::new(py)),
+        }
+    }
+
     fn fill<'py>(&self, py: Python<'py>, dict: &Bound<'py, PyDict>) -> PyResult<()> {
-        let s = &self.0;
-        dict.set_item("id", s.id.to_string())?;
-        dict.set_item("token", &s.token)?;
-        dict.set_item("user_id", &s.user_id)?;
-        dict.set_item("view_sequence", s.view_sequence)?;
-        dict.set_item("event_sequence", s.event_sequence)?;
-        dict.set_item("sequence", s.sequence)?;
-        dict.set_item("session_index", s.session_index)?;
-        dict.set_item("previous_id", s.previous_id.map(|id| id.to_string()))?;
-        dict.set_item("started_at", s.started_at)?;
-        dict.set_item("last_seen", s.last_seen)?;
-        dict.set_item("expires_at", s.expires_at)?;
-        dict.set_item("revivals", s.revivals)?;
-        dict.set_item("attrs", attrs_to_py(py, &s.attrs)?)?;
+        dict.set_item("id", self.id())?;
+        dict.set_item("token", self.token_text())?;
+        dict.set_item("user_id", self.user_id())?;
+        dict.set_item("view_sequence", self.view_sequence())?;
+        dict.set_item("event_sequence", self.event_sequence())?;
+        dict.set_item("sequence", self.sequence())?;
+        dict.set_item("session_index", self.session_index())?;
+        dict.set_item("previous_id", self.previous_id())?;
+        dict.set_item("started_at", self.started_at(py)?)?;
+        dict.set_item("last_seen", self.last_seen(py)?)?;
+        dict.set_item("expires_at", self.expires_at(py)?)?;
+        dict.set_item("revivals", self.revivals())?;
+        dict.set_item("attrs", self.attrs_dict(py)?)?;
         Ok(())
     }
 
     fn fields(&self, py: Python<'_>) -> PyResult<String> {
-        let s = &self.0;
+        let r = &self.record.record;
+        let iso = |ms: i64| timestamp(ms).format(ISO).to_string();
         Ok(format!(
             "id='{}', user_id={}, view_sequence={}, event_sequence={}, sequence={}, \
              session_index={}, previous_id={}, started_at={}, last_seen={}, expires_at={}, \
              revivals={}, attrs={}",
-            s.id,
-            repr_of(&s.user_id, py)?,
-            s.view_sequence,
-            s.event_sequence,
-            s.sequence,
-            s.session_index,
-            repr_of(s.previous_id.map(|id| id.to_string()), py)?,
-            s.started_at.format(ISO),
-            s.last_seen.format(ISO),
-            s.expires_at.format(ISO),
-            s.revivals,
-            repr_of(attrs_to_py(py, &s.attrs)?, py)?,
+            self.record.id,
+            repr_of(self.user_id(), py)?,
+            r.views,
+            r.events,
+            self.record.sequence(),
+            r.session_index,
+            repr_of(self.previous_id(), py)?,
+            iso(r.started_at),
+            iso(r.last_seen),
+            iso(self.record.expires_at),
+            r.revivals,
+            repr_of(self.attrs_dict(py)?, py)?,
         ))
     }
+}
+
+impl PartialEq for PySession {
+    fn eq(&self, other: &Self) -> bool {
+        self.record == other.record && self.token_text() == other.token_text()
+    }
+}
+
+/// The time of a timestamp in Unix milliseconds (the core keeps them in
+/// range).
+fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A datetime of a timestamp in Unix milliseconds.
+fn datetime(py: Python<'_>, ms: i64) -> PyResult<Bound<'_, PyAny>> {
+    timestamp(ms).into_bound_py_any(py)
 }
 
 #[pymethods]
@@ -128,81 +194,81 @@ impl PySession {
     /// tracker made it).
     #[getter]
     fn id(&self) -> String {
-        self.0.id.to_string()
+        self.record.id.to_string()
     }
 
     /// What the client keeps: the id, or `id.signature` when signing.
     #[getter]
     fn token(&self) -> &str {
-        &self.0.token
+        self.token_text()
     }
 
     /// The user, once identified; `None` before.
     #[getter]
     fn user_id(&self) -> Option<&str> {
-        self.0.user_id.as_deref()
+        self.record.record.user_id()
     }
 
     /// Views tracked so far.
     #[getter]
     fn view_sequence(&self) -> u64 {
-        self.0.view_sequence
+        self.record.record.views.into()
     }
 
     /// Events tracked so far.
     #[getter]
     fn event_sequence(&self) -> u64 {
-        self.0.event_sequence
+        self.record.record.events.into()
     }
 
     /// `view_sequence + event_sequence`: the session's global order.
     #[getter]
     fn sequence(&self) -> u64 {
-        self.0.sequence
+        self.record.sequence()
     }
 
     /// 1 for a client's first session, previous + 1 after that.
     #[getter]
     fn session_index(&self) -> u32 {
-        self.0.session_index
+        self.record.record.session_index
     }
 
     /// The id of the session this one follows, if any.
     #[getter]
     fn previous_id(&self) -> Option<String> {
-        self.0.previous_id.map(|id| id.to_string())
+        self.record.record.previous_id().map(|id| id.to_string())
     }
 
     /// When the session started (aware UTC datetime, millisecond precision).
     #[getter]
     fn started_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.started_at.into_bound_py_any(py)
+        datetime(py, self.record.record.started_at)
     }
 
     /// The last activity (aware UTC datetime).
     #[getter]
     fn last_seen<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.last_seen.into_bound_py_any(py)
+        datetime(py, self.record.record.last_seen)
     }
 
     /// When the session ends unless touched: `min(last_seen + idle_timeout,
     /// started_at + max_lifetime)` (aware UTC datetime).
     #[getter]
     fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.expires_at.into_bound_py_any(py)
+        datetime(py, self.record.expires_at)
     }
 
     /// How many times this id came back to life.
     #[getter]
     fn revivals(&self) -> u32 {
-        self.0.revivals
+        self.record.record.revivals
     }
 
     /// Entry page, referrer, campaign and the like: a new `dict` of JSON
     /// scalars at each access (changing it changes nothing).
     #[getter]
     fn attrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        attrs_to_py(py, &self.0.attrs)
+        self.attrs_dict(py)
     }
 
     /// Every field in a new `dict` (timestamps as `datetime`s).
@@ -215,16 +281,91 @@ impl PySession {
     /// The JSON object that every language of sojourn writes for a session
     /// (timestamps as ISO 8601 strings with milliseconds and `Z`).
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.0).map_err(json_error)
+        serde_json::to_string(&self.session()).map_err(json_error)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PySession>()
+            .is_ok_and(|other| self == other.get())
     }
 
     fn __hash__(&self) -> u64 {
-        id_hash(self.0.id)
+        id_hash(self.record.id)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!("Session({})", self.fields(py)?))
     }
+
+    /// Pickling and `copy`: the session rebuilt from its fields (its token
+    /// as it was signed), by `sojourn._native._session`.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let r = &self.record.record;
+        let state = (
+            self.id(),
+            self.token_text(),
+            self.user_id(),
+            (r.views, r.events, r.session_index, r.revivals),
+            self.previous_id(),
+            (r.started_at, r.last_seen, self.record.expires_at),
+            self.attrs_dict(py)?,
+        );
+        let restore = py.import("sojourn._native")?.getattr("_session")?;
+        Ok((restore, (state,).into_pyobject(py)?))
+    }
+}
+
+/// The state `__reduce__` gives a session.
+type State<'py> = (
+    Bound<'py, PyAny>,
+    String,
+    Option<String>,
+    (u32, u32, u32, u32),
+    Option<Bound<'py, PyAny>>,
+    (i64, i64, i64),
+    Bound<'py, PyAny>,
+);
+
+/// A pickled session back (`Session.__reduce__`): every part checked, as
+/// a pickle is bytes from anywhere.
+#[pyfunction]
+#[pyo3(name = "_session")]
+pub fn restore(state: State<'_>) -> PyResult<PySession> {
+    let (id, token, user_id, counts, previous_id, times, attrs) = state;
+    let (views, events, session_index, revivals) = counts;
+    let (started_at, last_seen, expires_at) = times;
+    let extra = sojourn::Extra {
+        user_id: user_id.map(Into::into),
+        previous_id: previous_id
+            .map(|id| crate::convert::session_id(&id))
+            .transpose()?,
+        attrs: crate::convert::attrs(&attrs)?,
+    };
+    let has_extra =
+        extra.user_id.is_some() || extra.previous_id.is_some() || !extra.attrs.is_empty();
+    let record = sojourn::Record {
+        started_at,
+        last_seen,
+        views,
+        events,
+        session_index,
+        revivals,
+        extra: has_extra.then(|| Box::new(extra)),
+    };
+    let record = SessionRecord {
+        id: crate::convert::session_id(&id)?,
+        record,
+        expires_at,
+    };
+    Ok(PySession {
+        record,
+        signer: Signer::unsigned(),
+        token: OnceLock::from(token),
+    })
 }
 
 /// The counters right after one `track`, read in the same step as the
@@ -283,7 +424,7 @@ impl PySessionEnd {
     /// The session as it was when it left.
     #[getter]
     fn session(&self) -> PySession {
-        PySession(self.0.session.clone())
+        PySession::of(&self.0.session)
     }
 
     /// Why it left: a `sojourn.EndReason` (`idle`, `lifetime`, `ended`,
@@ -316,7 +457,7 @@ impl PySessionEnd {
     /// `revivable`, in a new `dict`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        PySession(self.0.session.clone()).fill(py, &dict)?;
+        PySession::of(&self.0.session).fill(py, &dict)?;
         dict.set_item("reason", reason(py, self.0.reason)?)?;
         dict.set_item("ended_at", self.0.ended_at)?;
         dict.set_item("duration", self.0.duration)?;
@@ -343,7 +484,7 @@ impl PySessionEnd {
             end.ended_at.format(ISO),
             repr_of(end.duration, py)?,
             if end.revivable { "True" } else { "False" },
-            PySession(end.session.clone()).fields(py)?,
+            PySession::of(&end.session).fields(py)?,
         ))
     }
 }

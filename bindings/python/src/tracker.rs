@@ -35,7 +35,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use sojourn::{Hints, Tick, Tracker};
+use sojourn::{Hints, SessionRecord, Signer, Tick, Tracker};
 
 use crate::clock::PyMockClock;
 use crate::config::Options;
@@ -128,9 +128,17 @@ pub struct PyTracker {
     /// `Tracker::store_is_remote`, which a renewal after fork keeps: read
     /// once, so that a call on the memory store pays one test for it.
     remote: bool,
+    /// Signs the tokens of the sessions handed out, if they are read (a
+    /// renewal after fork keeps the secrets).
+    signer: Signer,
 }
 
 impl PyTracker {
+    /// A session handed out: its token signed only if it is read.
+    fn session(&self, record: SessionRecord) -> PySession {
+        PySession::new(record, self.signer.clone())
+    }
+
     /// The core tracker, for one call.
     fn core(&self) -> arc_swap::Guard<Arc<Tracker>> {
         self.slot.get()
@@ -334,6 +342,7 @@ impl PyTracker {
         let core = core.or_raise(py)?;
         let tracker = PyTracker {
             remote: core.store_is_remote(),
+            signer: core.signer(),
             slot: ManuallyDrop::new(Slot::register(core)),
             callback,
         };
@@ -391,22 +400,26 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let user_id = convert::opt_text("user_id", user_id)?;
         let attrs = attrs.map(convert::attrs).transpose()?;
-        self.call(py, |core| core.start(user_id.as_deref(), attrs))
-            .map(PySession)
+        self.call(py, |core| core.records().start(user_id.as_deref(), attrs))
+            .map(|r| self.session(r))
     }
 
     /// The live session ``id``, touched (``last_seen`` becomes now);
     /// ``None`` if it is not live.
     fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
         let id = convert::session_id(id)?;
-        Ok(self.call(py, |core| core.get(id))?.map(PySession))
+        Ok(self
+            .call(py, |core| core.records().get(id))?
+            .map(|r| self.session(r)))
     }
 
     /// The live session ``id`` without touching it; ``None`` if it is not
     /// live.
     fn peek(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PySession>> {
         let id = convert::session_id(id)?;
-        Ok(self.call(py, |core| core.peek(id))?.map(PySession))
+        Ok(self
+            .call(py, |core| core.records().peek(id))?
+            .map(|r| self.session(r)))
     }
 
     /// Whether ``id`` is live. Does not touch it.
@@ -468,8 +481,8 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
         let user_id = convert::text("user_id", user_id)?;
-        self.call(py, |core| core.identify(id, &user_id))
-            .map(PySession)
+        self.call(py, |core| core.records().identify(id, &user_id))
+            .map(|r| self.session(r))
     }
 
     /// Merges attributes into the session's (a key given replaces its
@@ -482,8 +495,8 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
         let attrs = convert::attrs(attrs)?;
-        self.call(py, |core| core.set_attrs(id, attrs))
-            .map(PySession)
+        self.call(py, |core| core.records().set_attrs(id, attrs))
+            .map(|r| self.session(r))
     }
 
     /// Brings the session ``id`` back with its counters (the maximum of
@@ -502,7 +515,8 @@ impl PyTracker {
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
-        self.call(py, |core| core.revive(id, hints)).map(PySession)
+        self.call(py, |core| core.records().revive(id, hints))
+            .map(|r| self.session(r))
     }
 
     /// What a web request calls with the token its client holds (``None``
@@ -526,8 +540,9 @@ impl PyTracker {
     ) -> PyResult<(PySession, Bound<'py, PyAny>)> {
         let token = token.map(convert::token).transpose()?;
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
-        let (found, outcome) = self.call(py, |core| core.resume(token.as_deref(), hints))?;
-        Ok((PySession(found), session::outcome(py, outcome)?))
+        let (found, outcome) =
+            self.call(py, |core| core.records().resume(token.as_deref(), hints))?;
+        Ok((self.session(found), session::outcome(py, outcome)?))
     }
 
     /// Ends a live session (reason ``ended``) and returns its end; ``None``
@@ -545,8 +560,8 @@ impl PyTracker {
         user_id: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PySession>> {
         let user_id = convert::opt_text("user_id", user_id)?;
-        let sessions = self.detached(py, |core| core.sessions(user_id.as_deref()))?;
-        Ok(sessions.into_iter().map(PySession).collect())
+        let sessions = self.detached(py, |core| core.records().sessions(user_id.as_deref()))?;
+        Ok(sessions.into_iter().map(|r| self.session(r)).collect())
     }
 
     /// How many sessions are live, all or one user's.

@@ -433,7 +433,7 @@ impl PyVisit {
     /// The session, as of the request (a ``sojourn.Session``).
     #[getter]
     fn session(&self) -> PySession {
-        PySession(self.0.session.clone())
+        PySession::of(&self.0.session)
     }
 
     /// How it was found: a ``sojourn.Outcome``.

@@ -7,7 +7,7 @@ use crate::config::MAX_CLOCK_SKEW;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::model::{Dormant, Record};
-use crate::session::{EndReason, Session, snapshot};
+use crate::session::{EndReason, SessionRecord, snapshot};
 use crate::store::{Action, Found, Step};
 
 const SKEW_MS: i64 = MAX_CLOCK_SKEW.as_millis() as i64;
@@ -43,9 +43,9 @@ pub(crate) struct Revival {
 #[derive(Debug)]
 pub(crate) enum Resumed {
     /// Live: touched, its user set if one was given.
-    Existing(Session),
+    Existing(SessionRecord),
     /// Brought back with its id.
-    Revived(Session, Revival),
+    Revived(SessionRecord, Revival),
     /// Start a new session after this one.
     Link(Link),
     /// Start a new session, unlinked (the old one was erased).
@@ -205,7 +205,7 @@ impl Rules {
         id: SessionId,
         hints: &Hinted,
         now: i64,
-    ) -> (Result<(Session, Option<Revival>)>, Step) {
+    ) -> (Result<(SessionRecord, Option<Revival>)>, Step) {
         let keep = |err| (Err(err), Step::Done(Action::Keep));
         let not_revivable = |reason| Error::SessionNotRevivable { id, reason };
         let dormant = match found {
@@ -249,7 +249,7 @@ impl Rules {
         hints: &Hinted,
         now: i64,
         by: By,
-    ) -> Result<(Session, Revival, Step)> {
+    ) -> Result<(SessionRecord, Revival, Step)> {
         let base = dormant.as_ref().and_then(|d| d.record.attrs());
         let mut revival = Revival {
             clamped: hints.clamped,
