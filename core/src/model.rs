@@ -3,6 +3,8 @@
 //! and serde-serializable (snapshots and Redis write it); the memory
 //! store's own bookkeeping (its deadline queue) lives in its buckets.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::attrs::Attrs;
@@ -10,7 +12,10 @@ use crate::id::SessionId;
 use crate::session::EndReason;
 
 /// A live session, without its id (a store keys it by that): 40 bytes,
-/// the rarely set fields behind one optional box.
+/// the rarely set fields behind one optional, shared box: a copy handed
+/// out (a binding's session) shares them, and the first change after
+/// copies them (`Arc::make_mut`), so that a read of an identified session
+/// allocates nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// When it started, in Unix milliseconds.
@@ -26,7 +31,7 @@ pub struct Record {
     /// How many times it came back with its id.
     pub revivals: u32,
     /// User, predecessor and attributes, when any is set.
-    pub extra: Option<Box<Extra>>,
+    pub extra: Option<Arc<Extra>>,
 }
 
 /// What many sessions never have: a user, a predecessor, attributes.
@@ -70,14 +75,14 @@ impl Record {
     }
 
     pub(crate) fn extra_mut(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(Default::default)
+        Arc::make_mut(self.extra.get_or_insert_with(Default::default))
     }
 
     /// Sets the user, returning the one it replaces.
     pub(crate) fn set_user(&mut self, user_id: Option<&str>) -> Option<Box<str>> {
         match user_id {
             Some(user) => self.extra_mut().user_id.replace(user.into()),
-            None => self.extra.as_mut()?.user_id.take(),
+            None => Arc::make_mut(self.extra.as_mut()?).user_id.take(),
         }
     }
 

@@ -299,7 +299,7 @@ impl SessionRecord {
                 session_index: session.session_index,
                 revivals: session.revivals,
                 extra: has_extra.then(|| {
-                    Box::new(crate::model::Extra {
+                    std::sync::Arc::new(crate::model::Extra {
                         user_id: session.user_id.as_deref().map(Into::into),
                         previous_id: session.previous_id,
                         attrs: session.attrs.clone(),

@@ -471,7 +471,11 @@ fn bar(d: &mut Dormant) -> Action {
 
 /// `forget_user`'s: a tombstone, only the id and time left.
 fn erase(d: &mut Dormant) -> Action {
-    let old = d.record.extra.take().and_then(|e| e.user_id);
+    let old = d
+        .record
+        .extra
+        .take()
+        .and_then(|e| Arc::unwrap_or_clone(e).user_id);
     *d = Dormant::tombstone(d.ended_at);
     Action::UserChanged { old }
 }

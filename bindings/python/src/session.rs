@@ -354,7 +354,7 @@ pub fn restore(state: State<'_>) -> PyResult<PySession> {
         events,
         session_index,
         revivals,
-        extra: has_extra.then(|| Box::new(extra)),
+        extra: has_extra.then(|| std::sync::Arc::new(extra)),
     };
     let record = SessionRecord {
         id: crate::convert::session_id(&id)?,

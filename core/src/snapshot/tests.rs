@@ -26,7 +26,7 @@ fn entries(n: u32) -> Vec<Entry> {
             r.revivals = i % 3;
             // Every shape of what a session may hold, each value type.
             if i % 2 == 0 {
-                r.extra = Some(Box::new(Extra {
+                r.extra = Some(std::sync::Arc::new(Extra {
                     user_id: Some(format!("user-{i}").into()),
                     previous_id: Some(SessionId::new_v7(NOW - 5)),
                     attrs: [
@@ -39,7 +39,7 @@ fn entries(n: u32) -> Vec<Entry> {
                     .into(),
                 }));
             } else if i % 5 == 0 {
-                r.extra = Some(Box::new(Extra {
+                r.extra = Some(std::sync::Arc::new(Extra {
                     user_id: None,
                     previous_id: None,
                     attrs: [("only".to_owned(), AttrValue::from("attrs"))].into(),

@@ -91,7 +91,7 @@ impl WireRecord {
         let attrs = self.attrs;
         let extra =
             (self.user_id.is_some() || previous_id.is_some() || !attrs.is_empty()).then(|| {
-                Box::new(Extra {
+                std::sync::Arc::new(Extra {
                     user_id: self.user_id.map(Into::into),
                     previous_id,
                     attrs,
