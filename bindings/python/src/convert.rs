@@ -48,9 +48,8 @@ pub fn session_id(obj: &Bound<'_, PyAny>) -> PyResult<SessionId> {
     static UUID: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
     let py = obj.py();
     let text = if let Ok(text) = obj.cast::<PyString>() {
-        let mut buffer = [0; 36];
-        if let Some(ascii) = short_ascii(text, &mut buffer) {
-            return SessionId::parse(ascii).or_raise(py);
+        if let Ok(text) = text.to_str() {
+            return SessionId::parse(text).or_raise(py);
         }
         // Not an id either way; lossy, so that a lone surrogate is refused
         // as any other character that no id holds.
@@ -85,10 +84,9 @@ pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
     let text = obj
         .cast::<PyString>()
         .map_err(|_| wrong_type("kind", "\"view\" or \"event\"", obj))?;
-    let mut buffer = [0; 5];
-    match short_ascii(text, &mut buffer) {
-        Some(ascii) => ascii.parse().or_raise(obj.py()),
-        None => text.to_string_lossy().parse().or_raise(obj.py()),
+    match text.to_str() {
+        Ok(text) => text.parse().or_raise(obj.py()),
+        Err(_) => text.to_string_lossy().parse().or_raise(obj.py()),
     }
 }
 
@@ -100,6 +98,28 @@ pub fn text(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
         .cast::<PyString>()
         .map_err(|_| wrong_type(name, "a str", obj))?;
     unicode(name, text)
+}
+
+/// [`text`], borrowed from the `str` (UTF-8 that Python keeps with it: no
+/// copy), for a call that only reads it.
+pub fn text_ref<'a>(name: &'static str, obj: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
+    let text = obj
+        .cast::<PyString>()
+        .map_err(|_| wrong_type(name, "a str", obj))?;
+    text.to_str().map_err(|err| surrogate(text.py(), name, err))
+}
+
+/// A `str` that could not be encoded: a lone surrogate is `InvalidArgument`.
+fn surrogate(py: Python<'_>, name: &'static str, err: PyErr) -> PyErr {
+    if err.is_instance_of::<PyUnicodeEncodeError>(py) {
+        invalid(
+            py,
+            name,
+            "holds a lone surrogate, which is not text (no UTF-8 encoding exists)",
+        )
+    } else {
+        err
+    }
 }
 
 /// A sequence of `str` (a Redis Cluster's node URLs): any iterable of
@@ -136,15 +156,9 @@ pub fn opt_text(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<
 /// The text of a `str`, or `InvalidArgument` for a lone surrogate.
 fn unicode(name: &'static str, text: &Bound<'_, PyString>) -> PyResult<String> {
     let py = text.py();
-    match text.to_cow() {
-        Ok(text) => Ok(text.into_owned()),
-        Err(err) if err.is_instance_of::<PyUnicodeEncodeError>(py) => Err(invalid(
-            py,
-            name,
-            "holds a lone surrogate, which is not text (no UTF-8 encoding exists)",
-        )),
-        Err(err) => Err(err),
-    }
+    text.to_str()
+        .map(str::to_owned)
+        .map_err(|err| surrogate(py, name, err))
 }
 
 /// A token for `resume`: what a client sent, never an error but for its
@@ -156,43 +170,6 @@ pub fn token(obj: &Bound<'_, PyAny>) -> PyResult<String> {
         .cast::<PyString>()
         .map_err(|_| wrong_type("token", "a str or None", obj))?;
     Ok(text.to_string_lossy().into_owned())
-}
-
-/// The text of a `str` of at most `N` ASCII characters, copied into
-/// `buffer`; `None` for anything longer or wider. On the abi3 floor
-/// (Python 3.9), `PyString::to_cow` allocates a `bytes` object and a
-/// `String` for every call; ids and kinds are on every hot call, so they
-/// are read straight into a stack buffer instead.
-fn short_ascii<'b, const N: usize>(
-    text: &Bound<'_, PyString>,
-    buffer: &'b mut [u8; N],
-) -> Option<&'b str> {
-    // SAFETY: `text` is a live `str` (the GIL is held, the reference is
-    // bound); `PyUnicode_GetLength` only reads it, and `PyUnicode_AsUCS4`
-    // writes at most `N` code points into a buffer of `N` code points.
-    let len = usize::try_from(unsafe { pyo3::ffi::PyUnicode_GetLength(text.as_ptr()) }).ok()?;
-    if len > N {
-        return None;
-    }
-    let mut wide = [0u32; N];
-    let copied = unsafe {
-        pyo3::ffi::PyUnicode_AsUCS4(
-            text.as_ptr(),
-            wide.as_mut_ptr(),
-            N as pyo3::ffi::Py_ssize_t,
-            0,
-        )
-    };
-    if copied.is_null() {
-        // Cannot happen for a `str` within the buffer; clear it and let the
-        // slow path report whatever it finds.
-        let _ = PyErr::take(text.py());
-        return None;
-    }
-    for (byte, &c) in buffer.iter_mut().zip(&wide[..len]) {
-        *byte = u8::try_from(c).ok().filter(u8::is_ascii)?;
-    }
-    std::str::from_utf8(&buffer[..len]).ok()
 }
 
 /// A duration in seconds (`int` or `float`) or a `timedelta`.

@@ -480,8 +480,8 @@ impl PyTracker {
         user_id: &Bound<'_, PyAny>,
     ) -> PyResult<PySession> {
         let id = convert::session_id(id)?;
-        let user_id = convert::text("user_id", user_id)?;
-        self.call(py, |core| core.records().identify(id, &user_id))
+        let user_id = convert::text_ref("user_id", user_id)?;
+        self.call(py, |core| core.records().identify(id, user_id))
             .map(|r| self.session(r))
     }
 
