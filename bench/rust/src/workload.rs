@@ -1,4 +1,5 @@
-//! Loads the W1 file written by `bench/workload.py` (format described there).
+//! Loads the W1 and W2 files written by `bench/workload.py` (formats
+//! described there).
 
 use std::io;
 
@@ -21,6 +22,11 @@ pub struct Workload {
     pub users: Vec<String>,
     /// The uuid4 ids of the revives, in op order.
     pub revives: Vec<u128>,
+    /// W2 only (empty in W1): the returning visitors' ids, revived first in
+    /// this order with their clients' view and event counters as hints.
+    pub returning: Vec<u128>,
+    pub view_hints: Vec<u32>,
+    pub event_hints: Vec<u32>,
 }
 
 fn u32s(bytes: &[u8]) -> Vec<u32> {
@@ -31,20 +37,39 @@ fn u32s(bytes: &[u8]) -> Vec<u32> {
 }
 
 impl Workload {
+    /// Whether this is W2 (the restart storm).
+    pub fn is_w2(&self) -> bool {
+        !self.returning.is_empty()
+    }
+
     pub fn load(path: &str) -> io::Result<Workload> {
         let data = std::fs::read(path)?;
         let bad =
             |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: {what}"));
-        if data.len() < 20 || &data[..4] != b"SJW1" {
-            return Err(bad("not a W1 file"));
-        }
+        let w2 = match data.get(..4) {
+            Some(b"SJW1") if data.len() >= 20 => false,
+            Some(b"SJW2") if data.len() >= 20 => true,
+            _ => return Err(bad("neither a W1 nor a W2 file")),
+        };
         let header = u32s(&data[4..20]);
-        let (prestart, n, n_users) = (header[1] as usize, header[2] as usize, header[3] as usize);
+        // W1: version, prestart, n_ops, n_users; W2: version, returning, ...
+        let (first, n, n_users) = (header[1] as usize, header[2] as usize, header[3] as usize);
         let mut at = 20;
         let mut take = |len: usize| {
             let slice = data.get(at..at + len).ok_or_else(|| bad("truncated"));
             at += len;
             slice
+        };
+        let (prestart, returning, view_hints, event_hints) = if w2 {
+            let ids = take(16 * first)?
+                .chunks_exact(16)
+                .map(|c| u128::from_be_bytes(c.try_into().unwrap_or_default()))
+                .collect();
+            let views = u32s(take(4 * first)?);
+            let events = u32s(take(4 * first)?);
+            (0, ids, views, events)
+        } else {
+            (first, Vec::new(), Vec::new(), Vec::new())
         };
         let ops = take(n)?
             .iter()
@@ -73,6 +98,9 @@ impl Workload {
             user,
             users,
             revives,
+            returning,
+            view_hints,
+            event_hints,
         })
     }
 }

@@ -1,13 +1,19 @@
-//! Replays W1 with one contender and prints one JSON line.
+//! Replays W1 (or W2, told by the file's magic) with one contender and
+//! prints one JSON line.
 //!
 //!     w1 WORKLOAD CONTENDER [--threads N] [--runs R] [--memory N]
 //!
 //! CONTENDER is `sojourn`, `hashmap` or `moka`. With `--memory N` it
-//! measures RSS growth per session over N starts instead.
+//! measures RSS growth per session over N starts instead. Given W2's file
+//! (`w1 bench/out/w2.bin CONTENDER`), the figure counts the returning
+//! visitors' revives with the operations, timed from the first revive.
 
 use serde_json::json;
 use sojourn_bench::peers::{HashMapPeer, MokaPeer, SojournCore};
-use sojourn_bench::replay::{Contender, bytes_per_session, ops_per_sec, ops_per_sec_threads};
+use sojourn_bench::replay::{
+    Contender, bytes_per_session, ops_per_sec, ops_per_sec_threads, w2_ops_per_sec,
+    w2_ops_per_sec_threads,
+};
 use sojourn_bench::workload::Workload;
 
 fn flag(args: &[String], name: &str) -> Option<usize> {
@@ -15,8 +21,38 @@ fn flag(args: &[String], name: &str) -> Option<usize> {
     args.get(at + 1)?.parse().ok()
 }
 
-fn runs<C: Contender>(make: impl Fn() -> C, w: &Workload, runs: usize) -> Vec<f64> {
-    (0..runs).map(|_| ops_per_sec(make(), w)).collect()
+/// `runs` replays on one thread, each in a fresh store.
+fn one<C: Contender>(make: impl Fn() -> C, w: &Workload, runs: usize) -> Vec<f64> {
+    (0..runs)
+        .map(|_| {
+            if w.is_w2() {
+                w2_ops_per_sec(make(), w)
+            } else {
+                ops_per_sec(make(), w)
+            }
+        })
+        .collect()
+}
+
+/// `runs` replays on `threads` threads sharing a fresh store.
+fn shared<C>(make: impl Fn() -> C, w: &Workload, threads: usize, runs: usize) -> Vec<f64>
+where
+    C: Contender + Sync,
+    C::Id: Send + Sync,
+    C::Key: Sync,
+{
+    if threads == 1 {
+        return one(make, w, runs);
+    }
+    (0..runs)
+        .map(|_| {
+            if w.is_w2() {
+                w2_ops_per_sec_threads(make(), w, threads)
+            } else {
+                ops_per_sec_threads(make(), w, threads)
+            }
+        })
+        .collect()
 }
 
 fn main() {
@@ -42,19 +78,14 @@ fn main() {
     }
     let w = Workload::load(path).unwrap_or_else(|e| panic!("{e}"));
     let ops = match (name.as_str(), threads) {
-        ("sojourn", 1) => runs(SojournCore::default, &w, n_runs),
-        ("sojourn", t) => (0..n_runs)
-            .map(|_| ops_per_sec_threads(SojournCore::default(), &w, t))
-            .collect(),
-        ("hashmap", 1) => runs(HashMapPeer::default, &w, n_runs),
-        ("moka", 1) => runs(MokaPeer::default, &w, n_runs),
-        ("moka", t) => (0..n_runs)
-            .map(|_| ops_per_sec_threads(MokaPeer::default(), &w, t))
-            .collect(),
+        ("sojourn", t) => shared(SojournCore::default, &w, t, n_runs),
+        ("hashmap", 1) => one(HashMapPeer::default, &w, n_runs),
+        ("moka", t) => shared(MokaPeer::default, &w, t, n_runs),
         (other, t) => panic!("no contender {other} on {t} threads"),
     };
+    let workload = if w.is_w2() { "W2" } else { "W1" };
     println!(
         "{}",
-        json!({ "contender": name, "threads": threads, "ops_per_sec": ops })
+        json!({ "workload": workload, "contender": name, "threads": threads, "ops_per_sec": ops })
     );
 }

@@ -66,4 +66,11 @@ impl Contender for HashMapPeer {
             .or_insert_with(|| PeerSession::new(key.clone()));
         key.clone()
     }
+
+    fn revive_hinted(&self, key: &String, views: u64, events: u64) -> String {
+        let mut map = self.sessions.borrow_mut();
+        map.entry(key.clone())
+            .or_insert_with(|| PeerSession::with_hints(key.clone(), views, events));
+        key.clone()
+    }
 }

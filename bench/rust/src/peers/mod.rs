@@ -48,6 +48,15 @@ impl PeerSession {
         }
     }
 
+    /// A session revived under `id` with its client's counters.
+    pub fn with_hints(id: String, views: u64, events: u64) -> Self {
+        PeerSession {
+            view_sequence: views,
+            event_sequence: events,
+            ..PeerSession::new(id)
+        }
+    }
+
     pub fn track(&mut self, view: bool) -> u64 {
         if view {
             self.view_sequence += 1;

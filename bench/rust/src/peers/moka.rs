@@ -74,4 +74,11 @@ impl Contender for MokaPeer {
         });
         key.clone()
     }
+
+    fn revive_hinted(&self, key: &String, views: u64, events: u64) -> String {
+        self.cache.get_with(key.clone(), || {
+            Arc::new(Mutex::new(PeerSession::with_hints(key.clone(), views, events)))
+        });
+        key.clone()
+    }
 }

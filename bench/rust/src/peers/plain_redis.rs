@@ -32,8 +32,8 @@ impl PlainRedisPeer {
         format!("{}:{id}", self.prefix)
     }
 
-    /// A session under `id`, made or made again.
-    fn create(&self, id: &str) {
+    /// A session under `id`, made or made again, with these counters.
+    fn create(&self, id: &str, views: u64, events: u64) {
         let now = now_ms();
         let _: () = redis::pipe()
             .hset_multiple(
@@ -41,8 +41,8 @@ impl PlainRedisPeer {
                 &[
                     ("started_at", now),
                     ("last_seen", now),
-                    ("views", 0),
-                    ("events", 0),
+                    ("views", views),
+                    ("events", events),
                 ],
             )
             .ignore()
@@ -63,7 +63,7 @@ impl Contender for PlainRedisPeer {
 
     fn start(&self) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        self.create(&id);
+        self.create(&id, 0, 0);
         id
     }
 
@@ -102,7 +102,12 @@ impl Contender for PlainRedisPeer {
     }
 
     fn revive(&self, key: &String) -> String {
-        self.create(key);
+        self.create(key, 0, 0);
+        key.clone()
+    }
+
+    fn revive_hinted(&self, key: &String, views: u64, events: u64) -> String {
+        self.create(key, views, events);
         key.clone()
     }
 }

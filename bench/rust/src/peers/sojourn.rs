@@ -51,4 +51,14 @@ impl Contender for SojournCore {
         let _ = self.tracker.revive(*key, Hints::default());
         *key
     }
+
+    fn revive_hinted(&self, key: &SessionId, views: u64, events: u64) -> SessionId {
+        let hints = Hints {
+            view_sequence: views,
+            event_sequence: events,
+            ..Hints::default()
+        };
+        let _ = self.tracker.revive(*key, hints);
+        *key
+    }
 }
