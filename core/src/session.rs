@@ -331,6 +331,17 @@ impl SessionRecord {
     }
 }
 
+/// The record of a session, copied in the store's atomic step (a plain
+/// copy of 40 bytes for a session without user, predecessor or
+/// attributes).
+pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> SessionRecord {
+    SessionRecord {
+        id,
+        record: r.clone(),
+        expires_at: rules.expires_at(r),
+    }
+}
+
 #[cfg(test)]
 mod record_tests {
     use super::*;
@@ -358,16 +369,5 @@ mod record_tests {
         assert_eq!(session.sequence, 7);
         assert_eq!(session.user_id.as_deref(), Some("user-1"));
         assert_eq!(SessionRecord::of(&session), full);
-    }
-}
-
-/// The record of a session, copied in the store's atomic step (a plain
-/// copy of 40 bytes for a session without user, predecessor or
-/// attributes).
-pub(crate) fn snapshot(rules: &Rules, id: SessionId, r: &Record) -> SessionRecord {
-    SessionRecord {
-        id,
-        record: r.clone(),
-        expires_at: rules.expires_at(r),
     }
 }
