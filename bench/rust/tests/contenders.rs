@@ -1,7 +1,7 @@
 //! Every contender does the same work per operation: checked here on the
 //! operations' results (run with `cargo test --release`).
 
-use sojourn_bench::peers::{HashMapPeer, MokaPeer, SojournCore};
+use sojourn_bench::peers::{HashMapPeer, MokaPeer, MokaTunedPeer, SojournCore};
 use sojourn_bench::replay::Contender;
 
 const UUID4: u128 = 0x9f1c_2d3e_4b5a_4c6d_8e7f_0a1b_2c3d_4e5f;
@@ -40,4 +40,24 @@ fn hashmap() {
 #[test]
 fn moka() {
     check(MokaPeer::default());
+}
+
+#[test]
+fn moka_tuned() {
+    check(MokaTunedPeer::default());
+}
+
+#[test]
+fn moka_tuned_snapshot() {
+    let c = MokaTunedPeer::default();
+    let id = c.start();
+    c.track(&id, true);
+    c.track(&id, false);
+    c.track(&id, false);
+    c.identify(&id, "user-7");
+    let s = c.snapshot(id).expect("live");
+    assert_eq!((s.id, s.view_sequence, s.event_sequence), (id, 1, 2));
+    assert_eq!(s.user_id.as_deref(), Some("user-7"));
+    assert!(s.last_seen >= s.started_at);
+    assert!(c.snapshot(UUID4).is_none());
 }

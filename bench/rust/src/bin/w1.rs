@@ -3,13 +3,14 @@
 //!
 //!     w1 WORKLOAD CONTENDER [--threads N] [--runs R] [--memory N]
 //!
-//! CONTENDER is `sojourn`, `hashmap` or `moka`. With `--memory N` it
-//! measures RSS growth per session over N starts instead. Given W2's file
-//! (`w1 bench/out/w2.bin CONTENDER`), the figure counts the returning
-//! visitors' revives with the operations, timed from the first revive.
+//! CONTENDER is `sojourn`, `hashmap`, `moka` or `moka-tuned`. With
+//! `--memory N` it measures RSS growth per session over N starts instead.
+//! Given W2's file (`w1 bench/out/w2.bin CONTENDER`), the figure counts the
+//! returning visitors' revives with the operations, timed from the first
+//! revive.
 
 use serde_json::json;
-use sojourn_bench::peers::{HashMapPeer, MokaPeer, SojournCore};
+use sojourn_bench::peers::{HashMapPeer, MokaPeer, MokaTunedPeer, SojournCore};
 use sojourn_bench::replay::{
     Contender, bytes_per_session, ops_per_sec, ops_per_sec_threads, w2_ops_per_sec,
     w2_ops_per_sec_threads,
@@ -68,6 +69,7 @@ fn main() {
             "sojourn" => bytes_per_session(SojournCore::default(), n),
             "hashmap" => bytes_per_session(HashMapPeer::default(), n),
             "moka" => bytes_per_session(MokaPeer::default(), n),
+            "moka-tuned" => bytes_per_session(MokaTunedPeer::default(), n),
             other => panic!("unknown contender {other}"),
         };
         println!(
@@ -81,6 +83,7 @@ fn main() {
         ("sojourn", t) => shared(SojournCore::default, &w, t, n_runs),
         ("hashmap", 1) => one(HashMapPeer::default, &w, n_runs),
         ("moka", t) => shared(MokaPeer::default, &w, t, n_runs),
+        ("moka-tuned", t) => shared(MokaTunedPeer::default, &w, t, n_runs),
         (other, t) => panic!("no contender {other} on {t} threads"),
     };
     let workload = if w.is_w2() { "W2" } else { "W1" };

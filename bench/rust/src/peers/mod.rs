@@ -2,12 +2,14 @@
 
 mod hashmap;
 mod moka;
+mod moka_tuned;
 mod plain_redis;
 mod sojourn;
 mod sojourn_redis;
 
 pub use self::hashmap::HashMapPeer;
 pub use self::moka::MokaPeer;
+pub use self::moka_tuned::{MokaTunedPeer, Snapshot};
 pub use self::plain_redis::PlainRedisPeer;
 pub use self::sojourn::SojournCore;
 pub use self::sojourn_redis::sojourn_redis;
