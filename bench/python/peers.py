@@ -1,8 +1,24 @@
 """What a Python user would write instead of Sojourn: a session object with
 slots, kept in a plain dict with lazy expiry, or in cachetools.TTLCache
 (re-set on every touch, for sliding expiry). Each keeps the same fields and
-does the same work per operation."""
+does the same work per operation as Sojourn, and no more; each hands back
+its own session object (allocating nothing per call but what a new session
+needs), where Sojourn returns a snapshot or a tick:
 
+- `track`: the session if live (expired ones are dropped), a counter
+  raised, `last_seen` set; returns the session, whose counters are the tick.
+- `get`: the live session, touched. `peek`: the live session, untouched.
+- `identify`: the live session's user set, touched.
+- `start`: a session under a new uuid4.
+- `revive(id, view_sequence=, event_sequence=)`: the live session touched,
+  or a new one under the given id with the client's counters.
+- `resume(token, ...)`: the token checked (`SignedDictTracker`: its
+  HMAC-SHA256, as `hmac.compare_digest`), then as `revive`.
+"""
+
+import base64
+import hashlib
+import hmac
 import time
 import uuid
 
@@ -47,7 +63,7 @@ class DictTracker:
         else:
             s.event_sequence += 1
         s.last_seen = now
-        return (s.view_sequence, s.event_sequence, s.view_sequence + s.event_sequence)
+        return s
 
     def get(self, id):
         now = time.time()
@@ -55,6 +71,9 @@ class DictTracker:
         if s is not None:
             s.last_seen = now
         return s
+
+    def peek(self, id):
+        return self._live(id, time.time())
 
     def identify(self, id, user_id):
         now = time.time()
@@ -64,11 +83,37 @@ class DictTracker:
             s.last_seen = now
         return s
 
-    def revive(self, id):
-        s = self.sessions.get(id)
+    def revive(self, id, view_sequence=0, event_sequence=0):
+        now = time.time()
+        s = self._live(id, now)
         if s is None:
-            s = self.sessions[id] = Session(id, time.time())
+            s = self.sessions[id] = Session(id, now)
+            s.view_sequence = view_sequence
+            s.event_sequence = event_sequence
+        else:
+            s.last_seen = now
         return s
+
+    def resume(self, token, view_sequence=0, event_sequence=0):
+        return self.revive(token, view_sequence, event_sequence)
+
+
+class SignedDictTracker(DictTracker):
+    """`DictTracker` whose clients hold `id.signature` (HMAC-SHA256, base64url)."""
+
+    def __init__(self, secret):
+        super().__init__()
+        self.key = secret
+
+    def token(self, id):
+        mac = hmac.new(self.key, id.encode(), hashlib.sha256).digest()
+        return id + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    def resume(self, token, view_sequence=0, event_sequence=0):
+        id, _, signature = token.partition(".")
+        if not hmac.compare_digest(self.token(id), token):
+            return self.revive(str(uuid.uuid4()))
+        return self.revive(id, view_sequence, event_sequence)
 
 
 class TTLCacheTracker:
@@ -92,7 +137,7 @@ class TTLCacheTracker:
             s.event_sequence += 1
         s.last_seen = time.time()
         self.cache[id] = s  # re-set: the TTL slides
-        return (s.view_sequence, s.event_sequence, s.view_sequence + s.event_sequence)
+        return s
 
     def get(self, id):
         s = self.cache.get(id)
@@ -109,8 +154,13 @@ class TTLCacheTracker:
             self.cache[id] = s
         return s
 
-    def revive(self, id):
+    def revive(self, id, view_sequence=0, event_sequence=0):
         s = self.cache.get(id)
         if s is None:
-            s = self.cache[id] = Session(id, time.time())
+            s = Session(id, time.time())
+            s.view_sequence = view_sequence
+            s.event_sequence = event_sequence
+        else:
+            s.last_seen = time.time()
+        self.cache[id] = s
         return s

@@ -1,6 +1,9 @@
-"""Replays W1 with one Python contender and prints one JSON line.
+"""Replays W1 (or W2) with one Python contender and prints one JSON line.
 
     python bench/python/w1.py WORKLOAD CONTENDER [--runs R] [--memory N]
+
+A W2 file (the restart storm) is replayed with its returning visitors
+revived first, each with its counter hints, inside the timed part.
 
 CONTENDER is `sojourn`, `dict` or `ttlcache`. With `--memory N` it
 measures RSS growth per session over N starts instead.
@@ -40,6 +43,8 @@ def replay(contender, w):
     next_revive = 0
     gc.collect()
     began = time.perf_counter()
+    for id, views, events in w.returning:
+        ids.append(revive(id, view_sequence=views, event_sequence=events).id)
     for op, t, u in zip(w.ops, w.target, w.user):
         if op == 0:
             track(ids[t], view)
@@ -54,7 +59,7 @@ def replay(contender, w):
         else:
             revive(revives[next_revive])
             next_revive += 1
-    return len(w.ops) / (time.perf_counter() - began)
+    return (len(w.returning) + len(w.ops)) / (time.perf_counter() - began)
 
 
 def rss_bytes():
