@@ -43,7 +43,13 @@ impl Tracker {
     /// failing store.
     pub fn resume(&self, token: Option<&str>, hints: Hints) -> Result<(Session, Outcome)> {
         let (record, outcome) = self.records().resume(token, hints)?;
-        Ok((self.session(&record), outcome))
+        let token = match (outcome, token) {
+            (Outcome::Existing | Outcome::Revived, Some(given)) => {
+                self.inner.signer.resumed(record.id, given)
+            }
+            _ => self.inner.signer.token(record.id),
+        };
+        Ok((record.session(token), outcome))
     }
 
     /// Brings the session `id` back with its counters (the maximum of what

@@ -130,6 +130,19 @@ impl Signer {
     pub fn is_signed(&self) -> bool {
         self.0.is_some()
     }
+
+    /// The token of the session `id` that `resume` found (`existing` or
+    /// `revived`) from `given`, a token it accepted for `id`: `given`
+    /// itself when one key signs (the signature checked is then the one
+    /// [`Signer::token`] would compute, as only canonical tokens are
+    /// accepted), without signing again; else signed anew, so that a
+    /// token of an older key comes back signed by the first.
+    pub fn resumed(&self, id: SessionId, given: &str) -> String {
+        match &self.0 {
+            Some(tokens) if tokens.keys.len() == 1 => given.to_owned(),
+            _ => self.token(id),
+        }
+    }
 }
 
 impl std::fmt::Debug for Signer {
@@ -151,6 +164,24 @@ mod tests {
 
     const OLD: &str = "old-secret-0123456789";
     const NEW: &str = "new-secret-0123456789";
+
+    #[test]
+    fn a_resumed_token_is_the_one_signing_would_give() {
+        let id = SessionId::new_v7(1_700_000_000_000);
+        let one = Signer::new(&tokens(&["first-secret-0123456789"]));
+        let given = one.token(id);
+        assert_eq!(one.resumed(id, &given), given);
+        // Rotated: a token of the old key comes back signed by the new one.
+        let old = Signer::new(&tokens(&["older-secret-0123456789"])).token(id);
+        let two = Signer::new(&tokens(&[
+            "first-secret-0123456789",
+            "older-secret-0123456789",
+        ]));
+        assert_eq!(two.resumed(id, &old), given);
+        // Unsigned: the id in its canonical form, whatever case was given.
+        let upper = id.to_string().to_uppercase();
+        assert_eq!(Signer::unsigned().resumed(id, &upper), id.to_string());
+    }
 
     #[test]
     fn unsigned_tokens_are_the_id() {

@@ -106,6 +106,15 @@ impl PySession {
         }
     }
 
+    /// A session as the store held it, with its token.
+    pub fn signed(record: SessionRecord, token: String) -> Self {
+        PySession {
+            record,
+            signer: Signer::unsigned(),
+            token: OnceLock::from(token),
+        }
+    }
+
     /// A session the core made whole (its token signed).
     pub fn of(session: &Session) -> Self {
         PySession {

@@ -35,7 +35,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use sojourn::{Hints, SessionRecord, Signer, Tick, Tracker};
+use sojourn::{Hints, Outcome, SessionRecord, Signer, Tick, Tracker};
 
 use crate::clock::PyMockClock;
 use crate::config::Options;
@@ -542,7 +542,15 @@ impl PyTracker {
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
         let (found, outcome) =
             self.call(py, |core| core.records().resume(token.as_deref(), hints))?;
-        Ok((self.session(found), session::outcome(py, outcome)?))
+        let session = match (outcome, &token) {
+            // The token it came back with, when that is its token.
+            (Outcome::Existing | Outcome::Revived, Some(given)) if self.signer.is_signed() => {
+                let token = self.signer.resumed(found.id, given);
+                PySession::signed(found, token)
+            }
+            _ => self.session(found),
+        };
+        Ok((session, session::outcome(py, outcome)?))
     }
 
     /// Ends a live session (reason ``ended``) and returns its end; ``None``
