@@ -12,7 +12,7 @@
 use napi::bindgen_prelude::{Float64Array, ToNapiValue};
 use napi::sys;
 use napi_derive::napi;
-use sojourn::{Kind, Outcome};
+use sojourn::{Kind, Outcome, SessionRecord};
 
 use crate::convert::{self, Arg, Attrs, Given, Id, IdText, Ids, Text, Token, check};
 use crate::ends::EndBatch;
@@ -112,12 +112,8 @@ impl Tracker {
     pub fn get_compact(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Compact>> {
         let out = self.scratch.get()?;
         let given = id.given();
-        Ok(self
-            .wired
-            .inner
-            .get(id.get()?)
-            .or_throw()?
-            .map(|s| compact(out, s, given)))
+        let record = self.wired.inner.records().get(id.get()?).or_throw()?;
+        Ok(record.map(|r| self.compact(out, r, given)))
     }
 
     /// @internal `peek(id)`, its numbers in the buffer.
@@ -125,12 +121,8 @@ impl Tracker {
     pub fn peek_compact(&self, #[napi(ts_arg_type = "string")] id: Id) -> Result<Option<Compact>> {
         let out = self.scratch.get()?;
         let given = id.given();
-        Ok(self
-            .wired
-            .inner
-            .peek(id.get()?)
-            .or_throw()?
-            .map(|s| compact(out, s, given)))
+        let record = self.wired.inner.records().peek(id.get()?).or_throw()?;
+        Ok(record.map(|r| self.compact(out, r, given)))
     }
 
     /// @internal `start(options)`, its numbers in the buffer.
@@ -181,14 +173,15 @@ impl Tracker {
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Compact> {
         let out = self.scratch.get()?;
-        let (session, outcome) = self.core_resume(token, hints)?;
+        let (record, token, outcome) = self.core_resume(token, hints)?;
         let code = match outcome {
             Outcome::Existing => 0.0,
             Outcome::Revived => 1.0,
             Outcome::Started => 2.0,
         };
         out.put(slot::OUTCOME, code);
-        Ok(compact(out, session, None))
+        let signed = self.wired.inner.signer().is_signed();
+        Ok(compact(out, record, signed.then_some(token), None))
     }
 }
 
@@ -199,10 +192,18 @@ impl Tracker {
     fn session_out(
         &self,
         given: Option<Given>,
-        op: impl FnOnce() -> Result<sojourn::Session>,
+        op: impl FnOnce() -> Result<SessionRecord>,
     ) -> Result<Compact> {
         let out = self.scratch.get()?;
-        op().map(|s| compact(out, s, given))
+        op().map(|r| self.compact(out, r, given))
+    }
+
+    /// [`compact`], the token signed if tokens are signed (else it is the
+    /// id, which the wrapper uses as it is).
+    fn compact(&self, out: &Buffer, record: SessionRecord, given: Option<Given>) -> Compact {
+        let signer = self.wired.inner.signer();
+        let token = signer.is_signed().then(|| signer.token(record.id));
+        compact(out, record, token, given)
     }
 
     /// One track, its tick in the buffer.
@@ -217,18 +218,23 @@ impl Tracker {
 }
 
 /// A session's numbers into the buffer, and the rest of it to return;
-/// `given`, the caller's id argument, if it was the id's canonical text.
-fn compact(out: &Buffer, s: sojourn::Session, given: Option<Given>) -> Compact {
-    out.put(slot::VIEW_SEQUENCE, convert::number(s.view_sequence));
-    out.put(slot::EVENT_SEQUENCE, convert::number(s.event_sequence));
-    out.put(slot::SEQUENCE, convert::number(s.sequence));
-    out.put(slot::SESSION_INDEX, f64::from(s.session_index));
-    out.put(slot::REVIVALS, f64::from(s.revivals));
-    // As napi-rs converts a `DateTime` into a `Date`.
-    out.put(slot::STARTED_AT, s.started_at.timestamp_millis() as f64);
-    out.put(slot::LAST_SEEN, s.last_seen.timestamp_millis() as f64);
-    out.put(slot::EXPIRES_AT, s.expires_at.timestamp_millis() as f64);
-    Compact { session: s, given }
+/// `token`, none when it is the id; `given`, the caller's id argument, if
+/// it was the id's canonical text.
+fn compact(out: &Buffer, s: SessionRecord, token: Option<String>, given: Option<Given>) -> Compact {
+    let r = &s.record;
+    out.put(slot::VIEW_SEQUENCE, f64::from(r.views));
+    out.put(slot::EVENT_SEQUENCE, f64::from(r.events));
+    out.put(slot::SEQUENCE, convert::number(s.sequence()));
+    out.put(slot::SESSION_INDEX, f64::from(r.session_index));
+    out.put(slot::REVIVALS, f64::from(r.revivals));
+    out.put(slot::STARTED_AT, r.started_at as f64);
+    out.put(slot::LAST_SEEN, r.last_seen as f64);
+    out.put(slot::EXPIRES_AT, s.expires_at as f64);
+    Compact {
+        record: s,
+        token,
+        given,
+    }
 }
 
 /// What the buffer does not hold of a session, for the wrapper: the id
@@ -237,7 +243,9 @@ fn compact(out: &Buffer, s: sojourn::Session, given: Option<Given>) -> Compact {
 /// token, userId, previousId, attrs]` without `attrs` when there are none,
 /// and then without `previousId` when it is null.
 pub struct Compact {
-    session: sojourn::Session,
+    record: SessionRecord,
+    /// The token, none when it is the id.
+    token: Option<String>,
     /// The caller's id argument: handed back as the id if it is the id's
     /// text, rather than a new string of the same text.
     given: Option<Given>,
@@ -247,7 +255,8 @@ impl Compact {
     /// The strings of `session`, its id made anew.
     pub fn new(session: sojourn::Session) -> Compact {
         Compact {
-            session,
+            record: SessionRecord::of(&session),
+            token: Some(session.token),
             given: None,
         }
     }
@@ -280,7 +289,7 @@ impl ToNapiValue for Packed {
 
 impl ToNapiValue for Compact {
     unsafe fn to_napi_value(env: sys::napi_env, c: Self) -> napi::Result<sys::napi_value> {
-        let s = c.session;
+        let s = c.record;
         let text = IdText::new(s.id)?;
         // SAFETY (every conversion below): `env` is the one napi hands to
         // every conversion, and `given` a value of this call.
@@ -288,21 +297,24 @@ impl ToNapiValue for Compact {
             Some(given) => given,
             None => unsafe { <&IdText>::to_napi_value(env, &text)? },
         };
-        let token_is_id = text.is(&s.token);
-        if token_is_id && s.user_id.is_none() && s.previous_id.is_none() && s.attrs.is_empty() {
+        let token = c.token.filter(|token| !text.is(token));
+        let r = &s.record;
+        let attrs = r.attrs().filter(|a| !a.is_empty());
+        if token.is_none() && r.user_id().is_none() && r.previous_id().is_none() && attrs.is_none()
+        {
             return Ok(id);
         }
-        let token = match token_is_id {
-            true => id,
-            false => unsafe { String::to_napi_value(env, s.token)? },
+        let token = match token {
+            None => id,
+            Some(token) => unsafe { String::to_napi_value(env, token)? },
         };
-        let user_id = unsafe { Option::<String>::to_napi_value(env, s.user_id)? };
-        let previous_id = s.previous_id.map(IdText::new).transpose()?;
+        let user_id = unsafe { Option::<&str>::to_napi_value(env, r.user_id())? };
+        let previous_id = r.previous_id().map(IdText::new).transpose()?;
         let has_previous_id = previous_id.is_some();
         let previous_id = unsafe { Option::<&IdText>::to_napi_value(env, previous_id.as_ref())? };
-        let attrs = match s.attrs.is_empty() {
-            true => None,
-            false => Some(unsafe { Attrs::to_napi_value(env, Attrs(s.attrs))? }),
+        let attrs = match attrs {
+            None => None,
+            Some(attrs) => Some(unsafe { Attrs::to_napi_value(env, Attrs(attrs.clone()))? }),
         };
         // Without the trailing items that are null or empty: the wrapper
         // fills them in, for less than napi takes to set them.

@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{
 use napi::{Env, sys};
 use napi_derive::napi;
 use sojourn::snapshot::Counts;
-use sojourn::{Kind, SessionId, TrackerBuilder};
+use sojourn::{Kind, SessionId, SessionRecord, TrackerBuilder};
 
 use crate::clock::MockClock;
 use crate::convert::{self, Any, Arg, Attrs, Id, Ids, Text, Token, check};
@@ -214,7 +214,7 @@ impl Tracker {
         &self,
         #[napi(ts_arg_type = "StartOptions")] options: Option<Arg<StartOptions>>,
     ) -> Result<Session> {
-        self.core_start(options).map(Session::from)
+        self.core_start(options).map(|r| self.public(r))
     }
 
     /// The live session `id`, touched; `null` if it is not live.
@@ -289,7 +289,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "string")] user_id: Arg<Text>,
     ) -> Result<Session> {
-        self.core_identify(id, user_id).map(Session::from)
+        self.core_identify(id, user_id).map(|r| self.public(r))
     }
 
     /// Merges attributes into the session's: a key given replaces its value.
@@ -299,7 +299,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "Record<string, string | number | boolean | null>")] attrs: Arg<Attrs>,
     ) -> Result<Session> {
-        self.core_set_attrs(id, attrs).map(Session::from)
+        self.core_set_attrs(id, attrs).map(|r| self.public(r))
     }
 
     /// Brings the session `id` back with its counters (the maximum of what
@@ -312,7 +312,7 @@ impl Tracker {
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Session> {
-        self.core_revive(id, hints).map(Session::from)
+        self.core_revive(id, hints).map(|r| self.public(r))
     }
 
     /// What a web request calls with the token its client holds: the live
@@ -326,7 +326,8 @@ impl Tracker {
         #[napi(ts_arg_type = "string | null")] token: Option<Arg<Token>>,
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Resumed> {
-        self.core_resume(token, hints).map(Resumed::from)
+        let (record, token, outcome) = self.core_resume(token, hints)?;
+        Ok(Resumed::from((record.session(token), outcome)))
     }
 
     /// Ends a live session (reason `ended`) and returns its end; `null` if
@@ -491,18 +492,21 @@ impl Tracker {
 /// Arguments are converted in the order they are given, so that the first
 /// bad one is the one reported.
 impl Tracker {
-    pub(crate) fn core_start(
-        &self,
-        options: Option<Arg<StartOptions>>,
-    ) -> Result<sojourn::Session> {
+    pub(crate) fn core_start(&self, options: Option<Arg<StartOptions>>) -> Result<SessionRecord> {
         let o = options.map(|o| o.get("options")).transpose()?;
         let (user_id, attrs) = o.map_or((None, None), |o| (o.user_id, o.attrs));
         let user_id = user_id.map(String::from);
         let session = self
             .wired
             .inner
+            .records()
             .start(user_id.as_deref(), attrs.map(|a| a.0));
         session.or_throw()
+    }
+
+    /// The public `Session` of a record, its token signed.
+    pub(crate) fn public(&self, record: SessionRecord) -> Session {
+        Session::from(self.wired.inner.session(&record))
     }
 
     /// Each id's result, as the core gives it.
@@ -514,38 +518,45 @@ impl Tracker {
         self.wired.inner.track_many(ids, kind).or_throw()
     }
 
-    pub(crate) fn core_identify(&self, id: Id, user_id: Arg<Text>) -> Result<sojourn::Session> {
+    pub(crate) fn core_identify(&self, id: Id, user_id: Arg<Text>) -> Result<SessionRecord> {
         let id = id.get()?;
         let user_id = String::from(user_id.get("userId")?);
-        self.wired.inner.identify(id, &user_id).or_throw()
+        self.wired.inner.records().identify(id, &user_id).or_throw()
     }
 
-    pub(crate) fn core_set_attrs(&self, id: Id, attrs: Arg<Attrs>) -> Result<sojourn::Session> {
+    pub(crate) fn core_set_attrs(&self, id: Id, attrs: Arg<Attrs>) -> Result<SessionRecord> {
         let id = id.get()?;
         let attrs = convert::attrs(attrs)?;
-        self.wired.inner.set_attrs(id, attrs).or_throw()
+        self.wired.inner.records().set_attrs(id, attrs).or_throw()
     }
 
-    pub(crate) fn core_revive(
-        &self,
-        id: Id,
-        hints: Option<Arg<Hints>>,
-    ) -> Result<sojourn::Session> {
+    pub(crate) fn core_revive(&self, id: Id, hints: Option<Arg<Hints>>) -> Result<SessionRecord> {
         let id = id.get()?;
         let hints = hints_of(hints)?;
-        self.wired.inner.revive(id, hints).or_throw()
+        self.wired.inner.records().revive(id, hints).or_throw()
     }
 
+    /// `resume`: the session, its token (the one given back when it is
+    /// the session's, see `Signer::resumed`) and the outcome.
     pub(crate) fn core_resume(
         &self,
         token: Option<Arg<Token>>,
         hints: Option<Arg<Hints>>,
-    ) -> Result<(sojourn::Session, sojourn::Outcome)> {
+    ) -> Result<(SessionRecord, String, sojourn::Outcome)> {
         let token = token
             .map(|t| t.get("token").map(String::from))
             .transpose()?;
         let hints = hints_of(hints)?;
-        self.wired.inner.resume(token.as_deref(), hints).or_throw()
+        let core = &self.wired.inner;
+        let (record, outcome) = core.records().resume(token.as_deref(), hints).or_throw()?;
+        let signer = core.signer();
+        let token = match (outcome, token) {
+            (sojourn::Outcome::Existing | sojourn::Outcome::Revived, Some(given)) => {
+                signer.resumed(record.id, &given)
+            }
+            _ => signer.token(record.id),
+        };
+        Ok((record, token, outcome))
     }
 }
 
