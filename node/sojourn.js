@@ -92,6 +92,26 @@ function deliver(onEnd, end) {
   }
 }
 
+/**
+ * Whether `hints` can go to the addon a field an argument (`_reviveHinted`,
+ * `_resumeHinted`): none, or a plain object without `attrs` whose fields
+ * have their types. Reading an object's properties through napi costs a
+ * slow call each, more than the rest of `revive`; anything else (attrs, a
+ * wrong type) takes the object path, which converts it and says what is
+ * wrong as it always did.
+ */
+function fieldwise(hints) {
+  if (hints === undefined) return true
+  if (hints === null || typeof hints !== 'object' || Array.isArray(hints)) return false
+  const { userId, viewSequence, eventSequence, attrs } = hints
+  return (
+    attrs == null &&
+    (userId == null || typeof userId === 'string') &&
+    (viewSequence == null || typeof viewSequence === 'number') &&
+    (eventSequence == null || typeof eventSequence === 'number')
+  )
+}
+
 /** A tick, from the numbers in `n`. */
 function tick(n) {
   return { viewSequence: n[VIEW_SEQUENCE], eventSequence: n[EVENT_SEQUENCE], sequence: n[SEQUENCE] }
@@ -467,12 +487,17 @@ class Tracker extends native.Tracker {
 
   revive(id, hints) {
     const n = this.#n
-    return session(super._revive(id, hints), n)
+    const c = fieldwise(hints)
+      ? super._reviveHinted(id, hints?.userId, hints?.viewSequence, hints?.eventSequence)
+      : super._revive(id, hints)
+    return session(c, n)
   }
 
   resume(token, hints) {
     const n = this.#n
-    const c = super._resume(token, hints)
+    const c = fieldwise(hints)
+      ? super._resumeHinted(token, hints?.userId, hints?.viewSequence, hints?.eventSequence)
+      : super._resume(token, hints)
     return { session: session(c, n), outcome: OUTCOMES[n[OUTCOME]] }
   }
 }

@@ -30,6 +30,14 @@ impl<T> Arg<T> {
     pub fn get(self, name: &str) -> Result<T> {
         self.0.map_err(|e| error::invalid_value(name, e))
     }
+
+    /// The argument as a field of an object: its error says where, as
+    /// napi-rs says it of an object's field (`... on Hints.userId`).
+    pub fn within(self, place: &str) -> Arg<T> {
+        Arg(self
+            .0
+            .map_err(|e| napi::Error::new(e.status, format!("{} on {place}", e.reason))))
+    }
 }
 
 impl<T: TypeName> TypeName for Arg<T> {

@@ -19,6 +19,7 @@ use crate::ends::EndBatch;
 use crate::error::{ErrorValue, OrThrow, Result};
 use crate::scratch::{Buffer, slot};
 use crate::session::{Hints, StartOptions};
+use crate::tracker::Hinted;
 use crate::tracker::Tracker;
 
 #[napi]
@@ -164,6 +165,44 @@ impl Tracker {
         self.session_out(id.given(), || self.core_revive(id, hints))
     }
 
+    /// @internal `revive(id, hints)` for hints without `attrs`, given a
+    /// field an argument (`Hinted`).
+    #[napi(js_name = "_reviveHinted", ts_return_type = "string | unknown[]")]
+    pub fn revive_hinted(
+        &self,
+        #[napi(ts_arg_type = "string")] id: Id,
+        #[napi(ts_arg_type = "string | null | undefined")] user_id: Option<Arg<Text>>,
+        view_sequence: Option<f64>,
+        event_sequence: Option<f64>,
+    ) -> Result<Compact> {
+        let hints = Hinted {
+            user_id,
+            view_sequence,
+            event_sequence,
+        };
+        self.session_out(id.given(), || self.core_revive_hinted(id, hints))
+    }
+
+    /// @internal `resume(token, hints)` for hints without `attrs`, given a
+    /// field an argument, as `_resume` hands it out.
+    #[napi(js_name = "_resumeHinted", ts_return_type = "string | unknown[]")]
+    pub fn resume_hinted(
+        &self,
+        #[napi(ts_arg_type = "string | null")] token: Option<Arg<Token>>,
+        #[napi(ts_arg_type = "string | null | undefined")] user_id: Option<Arg<Text>>,
+        view_sequence: Option<f64>,
+        event_sequence: Option<f64>,
+    ) -> Result<Compact> {
+        let out = self.scratch.get()?;
+        let hints = Hinted {
+            user_id,
+            view_sequence,
+            event_sequence,
+        };
+        let resumed = self.core_resume_hinted(token, hints)?;
+        Ok(self.resumed(out, resumed))
+    }
+
     /// @internal `resume(token, hints)`: the session, its numbers and the
     /// outcome (0 existing, 1 revived, 2 started) in the buffer.
     #[napi(js_name = "_resume", ts_return_type = "string | unknown[]")]
@@ -173,15 +212,8 @@ impl Tracker {
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Compact> {
         let out = self.scratch.get()?;
-        let (record, token, outcome) = self.core_resume(token, hints)?;
-        let code = match outcome {
-            Outcome::Existing => 0.0,
-            Outcome::Revived => 1.0,
-            Outcome::Started => 2.0,
-        };
-        out.put(slot::OUTCOME, code);
-        let signed = self.wired.inner.signer().is_signed();
-        Ok(compact(out, record, signed.then_some(token), None))
+        let resumed = self.core_resume(token, hints)?;
+        Ok(self.resumed(out, resumed))
     }
 }
 
@@ -196,6 +228,19 @@ impl Tracker {
     ) -> Result<Compact> {
         let out = self.scratch.get()?;
         op().map(|r| self.compact(out, r, given))
+    }
+
+    /// What `resume` found, its outcome in the buffer.
+    fn resumed(&self, out: &Buffer, resumed: (SessionRecord, String, Outcome)) -> Compact {
+        let (record, token, outcome) = resumed;
+        let code = match outcome {
+            Outcome::Existing => 0.0,
+            Outcome::Revived => 1.0,
+            Outcome::Started => 2.0,
+        };
+        out.put(slot::OUTCOME, code);
+        let signed = self.wired.inner.signer().is_signed();
+        compact(out, record, signed.then_some(token), None)
     }
 
     /// [`compact`], the token signed if tokens are signed (else it is the

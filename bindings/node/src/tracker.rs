@@ -536,6 +536,13 @@ impl Tracker {
         self.wired.inner.records().revive(id, hints).or_throw()
     }
 
+    /// `revive` with hints given field by field (see `_reviveHinted`).
+    pub(crate) fn core_revive_hinted(&self, id: Id, hints: Hinted) -> Result<SessionRecord> {
+        let id = id.get()?;
+        let hints = hints.into_core()?;
+        self.wired.inner.records().revive(id, hints).or_throw()
+    }
+
     /// `resume`: the session, its token (the one given back when it is
     /// the session's, see `Signer::resumed`) and the outcome.
     pub(crate) fn core_resume(
@@ -547,6 +554,26 @@ impl Tracker {
             .map(|t| t.get("token").map(String::from))
             .transpose()?;
         let hints = hints_of(hints)?;
+        self.resume_with(token, hints)
+    }
+
+    /// `resume` with hints given field by field (see `_resumeHinted`).
+    pub(crate) fn core_resume_hinted(
+        &self,
+        token: Option<Arg<Token>>,
+        hints: Hinted,
+    ) -> Result<(SessionRecord, String, sojourn::Outcome)> {
+        let token = token
+            .map(|t| t.get("token").map(String::from))
+            .transpose()?;
+        self.resume_with(token, hints.into_core()?)
+    }
+
+    fn resume_with(
+        &self,
+        token: Option<String>,
+        hints: sojourn::Hints,
+    ) -> Result<(SessionRecord, String, sojourn::Outcome)> {
         let core = &self.wired.inner;
         let (record, outcome) = core.records().resume(token.as_deref(), hints).or_throw()?;
         let signer = core.signer();
@@ -714,6 +741,30 @@ impl ToNapiValue for Item {
                 Item::Error(error) => ErrorValue::to_napi_value(env, ErrorValue(error)),
             }
         }
+    }
+}
+
+/// Hints without attributes, given one argument a field by the wrapper:
+/// napi reads an object's properties one slow call each, which cost
+/// `revive` and `resume` more than all the rest of their work.
+pub(crate) struct Hinted {
+    pub user_id: Option<Arg<Text>>,
+    pub view_sequence: Option<f64>,
+    pub event_sequence: Option<f64>,
+}
+
+impl Hinted {
+    fn into_core(self) -> Result<sojourn::Hints> {
+        Hints {
+            user_id: self
+                .user_id
+                .map(|u| u.within("Hints.userId").get("hints"))
+                .transpose()?,
+            attrs: None,
+            view_sequence: self.view_sequence,
+            event_sequence: self.event_sequence,
+        }
+        .into_core()
     }
 }
 
