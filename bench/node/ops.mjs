@@ -5,10 +5,12 @@
 //
 //     {"sessions":100000,"count":200000,"runs":5,
 //      "ns_per_op":{"track":{"sojourn":..,"map":..},...},
-//      "samples":{"track":{"sojourn":[..],"map":[..]},...}}
+//      "cpu_ns_per_op":{...}, "samples":{"track":{"sojourn":[..],"map":[..]},...}}
 //
-// `ns_per_op` is the median of the runs; map ÷ sojourn is Sojourn's
-// speed-up (below 1, slower). Each run of an operation, for each
+// `ns_per_op` is the median of the runs' wall-clock times; map ÷ sojourn
+// is Sojourn's speed-up (below 1, slower). `cpu_ns_per_op`, the median of
+// the process's CPU time (user and system, all its threads) over the
+// timed calls: on a machine shared with other work, it moves less. Each run of an operation, for each
 // contender: a fresh tracker with N live sessions (default 100,000),
 // started before the clock, then M timed operations (default 200,000) on
 // sessions picked at random (seeded, the same picks for both contenders),
@@ -39,6 +41,9 @@ import { runInNewContext } from 'node:vm'
 import { MapTracker, SignedMapTracker } from './peers.mjs'
 
 const require = createRequire(import.meta.url)
+// The package measured: node/ of this tree, or the copy of it at
+// $SOJOURN_NODE (to hold one build while node/ is rebuilt, or to compare two).
+const PACKAGE = process.env.SOJOURN_NODE ?? '../../node'
 
 export const OPS = [
   'track',
@@ -82,7 +87,7 @@ function uuid4(next) {
 function tracker(contender, op) {
   const signed = op === 'resume_signed'
   if (contender === 'sojourn') {
-    const { Tracker } = require('../../node/sojourn.js')
+    const { Tracker } = require(`${PACKAGE}/sojourn.js`)
     return new Tracker(signed ? { secret: SECRET } : { unsignedTokens: true })
   }
   if (contender === 'map') return signed ? new SignedMapTracker(SECRET) : new MapTracker()
@@ -159,16 +164,18 @@ const LOOPS = {
   },
 }
 
-/** One run: ns per operation. */
+/** One run: ns per operation, wall-clock and the process's CPU time. */
 function run(contender, op, sessions, count, seed, gc) {
   const { t, a, b, view } = setup(contender, op, sessions, count, seed)
   gc()
   const loop = LOOPS[op]
+  const cpu = process.cpuUsage()
   const began = process.hrtime.bigint()
   loop(t, a, b, view)
   const ns = Number(process.hrtime.bigint() - began) / count
+  const used = process.cpuUsage(cpu)
   if (typeof t.close === 'function') t.close()
-  return ns
+  return [ns, ((used.user + used.system) * 1000) / count]
 }
 
 /** Checks that the contender's results are what the operation should give. */
@@ -225,19 +232,23 @@ if (values.child) {
   const ops = values.ops.split(',')
   for (const op of ops) if (!OPS.includes(op)) throw new Error(`unknown operation ${op}`)
   const runs = Number(values.runs)
-  const samples = Object.fromEntries(ops.map((op) => [op, Object.fromEntries(CONTENDERS.map((c) => [c, []]))]))
+  const perOp = () => Object.fromEntries(ops.map((op) => [op, Object.fromEntries(CONTENDERS.map((c) => [c, []]))]))
+  const samples = perOp()
+  const cpuSamples = perOp()
   const self = fileURLToPath(import.meta.url)
   for (let r = 0; r < runs; r++) {
     for (const op of ops) {
       for (const contender of CONTENDERS) {
         const args = [self, '--child', op, '--contender', contender, '--seed', String(SEED + r)]
         args.push('--sessions', String(sessions), '--count', String(count))
-        samples[op][contender].push(Number(execFileSync(process.execPath, args, { encoding: 'utf8' })))
+        const [ns, cpu] = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }))
+        samples[op][contender].push(ns)
+        cpuSamples[op][contender].push(cpu)
       }
     }
   }
-  const nsPerOp = Object.fromEntries(
-    ops.map((op) => [op, Object.fromEntries(CONTENDERS.map((c) => [c, median(samples[op][c])]))]),
+  const medians = (xs) => Object.fromEntries(ops.map((op) => [op, Object.fromEntries(CONTENDERS.map((c) => [c, median(xs[op][c])]))]))
+  console.log(
+    JSON.stringify({ sessions, count, runs, ns_per_op: medians(samples), cpu_ns_per_op: medians(cpuSamples), samples }),
   )
-  console.log(JSON.stringify({ sessions, count, runs, ns_per_op: nsPerOp, samples }))
 }
