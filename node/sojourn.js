@@ -477,7 +477,9 @@ class Tracker extends native.Tracker {
 
   identify(id, userId) {
     const n = this.#n
-    return session(super._identify(id, userId), n)
+    const c = super._identify(id, userId)
+    // `true`: the id and the user are the arguments, the token the id.
+    return session(c === true ? [id, id, userId] : c, n)
   }
 
   setAttrs(id, attrs) {

@@ -135,14 +135,18 @@ impl Tracker {
         self.session_out(None, || self.core_start(options))
     }
 
-    /// @internal `identify(id, userId)`, its numbers in the buffer.
-    #[napi(js_name = "_identify", ts_return_type = "string | unknown[]")]
+    /// @internal `identify(id, userId)`, its numbers in the buffer; `true`
+    /// when the session is `[id, id, userId]` of the arguments.
+    #[napi(js_name = "_identify", ts_return_type = "true | string | unknown[]")]
     pub fn identify_compact(
         &self,
         #[napi(ts_arg_type = "string")] id: Id,
         #[napi(ts_arg_type = "string")] user_id: Arg<Text>,
     ) -> Result<Compact> {
-        self.session_out(id.given(), || self.core_identify(id, user_id))
+        let given = id.given();
+        let mut compact = self.session_out(given, || self.core_identify(id, user_id))?;
+        compact.user_given = true;
+        Ok(compact)
     }
 
     /// @internal `setAttrs(id, attrs)`, its numbers in the buffer.
@@ -279,6 +283,7 @@ fn compact(out: &Buffer, s: SessionRecord, token: Option<String>, given: Option<
         record: s,
         token,
         given,
+        user_given: false,
     }
 }
 
@@ -294,6 +299,11 @@ pub struct Compact {
     /// The caller's id argument: handed back as the id if it is the id's
     /// text, rather than a new string of the same text.
     given: Option<Given>,
+    /// The user is the caller's own argument (`identify`): when the id is
+    /// the caller's too and there is nothing else, `true` is handed out
+    /// and the wrapper builds the session from its arguments (an array
+    /// costs napi a slow call an element).
+    user_given: bool,
 }
 
 impl Compact {
@@ -303,6 +313,7 @@ impl Compact {
             record: SessionRecord::of(&session),
             token: Some(session.token),
             given: None,
+            user_given: false,
         }
     }
 }
@@ -338,15 +349,19 @@ impl ToNapiValue for Compact {
         let text = IdText::new(s.id)?;
         // SAFETY (every conversion below): `env` is the one napi hands to
         // every conversion, and `given` a value of this call.
-        let id = match c.given.and_then(|given| given.value_if(&text)) {
-            Some(given) => given,
-            None => unsafe { <&IdText>::to_napi_value(env, &text)? },
-        };
+        let given = c.given.and_then(|given| given.value_if(&text));
         let token = c.token.filter(|token| !text.is(token));
         let r = &s.record;
         let attrs = r.attrs().filter(|a| !a.is_empty());
-        if token.is_none() && r.user_id().is_none() && r.previous_id().is_none() && attrs.is_none()
-        {
+        let only_user = token.is_none() && r.previous_id().is_none() && attrs.is_none();
+        if only_user && c.user_given && given.is_some() {
+            return unsafe { bool::to_napi_value(env, true) };
+        }
+        let id = match given {
+            Some(given) => given,
+            None => unsafe { <&IdText>::to_napi_value(env, &text)? },
+        };
+        if only_user && r.user_id().is_none() {
             return Ok(id);
         }
         let token = match token {
