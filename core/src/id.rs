@@ -113,8 +113,10 @@ impl SessionId {
         (self.version() == 7).then_some((self.0 >> 80) as i64)
     }
 
-    /// The canonical text form, without allocating.
-    pub(crate) fn encode(self) -> [u8; 36] {
+    /// The canonical text form (lowercase, hyphenated) as 36 ASCII bytes,
+    /// without allocating or formatting: what bindings copy into their
+    /// strings.
+    pub fn encode(self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         // Where each of the 16 bytes goes: two digits, hyphens in between.
         const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];

@@ -3,7 +3,6 @@
 //! core's own error (`INVALID_SESSION_ID` for a malformed id). The core
 //! judges the values; these only check that they are what the type says.
 
-use std::io::Write;
 use std::time::Duration;
 
 use chrono::DateTime;
@@ -181,14 +180,7 @@ pub struct IdText([u8; ID_LENGTH]);
 impl IdText {
     /// The text of `id`.
     pub fn new(id: SessionId) -> napi::Result<IdText> {
-        let mut text = [0; ID_LENGTH];
-        let mut rest = &mut text[..];
-        match write!(rest, "{id}") {
-            Ok(()) if rest.is_empty() => Ok(IdText(text)),
-            _ => Err(napi::Error::from_reason(format!(
-                "{id} is not 36 characters"
-            ))),
-        }
+        Ok(IdText(id.encode()))
     }
 
     /// Whether `text` is this.

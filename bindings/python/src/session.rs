@@ -10,7 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use std::sync::OnceLock;
 
-use pyo3::types::PyTuple;
+use pyo3::types::{PyString, PyTuple};
 use sojourn::{
     EndReason, EndedStats, Outcome, Session, SessionEnd, SessionId, SessionRecord, Signer, Stats,
     Tick,
@@ -141,7 +141,7 @@ impl PySession {
     }
 
     fn fill<'py>(&self, py: Python<'py>, dict: &Bound<'py, PyDict>) -> PyResult<()> {
-        dict.set_item("id", self.id())?;
+        dict.set_item("id", self.id(py))?;
         dict.set_item("token", self.token_text())?;
         dict.set_item("user_id", self.user_id())?;
         dict.set_item("view_sequence", self.view_sequence())?;
@@ -186,6 +186,13 @@ impl PartialEq for PySession {
     }
 }
 
+/// The text of an id as a `str`, made from its 36 ASCII bytes.
+fn id_text(py: Python<'_>, id: SessionId) -> Bound<'_, PyString> {
+    let text = id.encode();
+    // The encoding is ASCII hex and hyphens by construction.
+    PyString::new(py, std::str::from_utf8(&text).unwrap_or_default())
+}
+
 /// The time of a timestamp in Unix milliseconds (the core keeps them in
 /// range).
 fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
@@ -202,8 +209,8 @@ impl PySession {
     /// The session id: a UUID in canonical lowercase form (UUIDv7 when the
     /// tracker made it).
     #[getter]
-    fn id(&self) -> String {
-        self.record.id.to_string()
+    fn id<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        id_text(py, self.record.id)
     }
 
     /// What the client keeps: the id, or `id.signature` when signing.
@@ -315,7 +322,7 @@ impl PySession {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let r = &self.record.record;
         let state = (
-            self.id(),
+            self.id(py),
             self.token_text(),
             self.user_id(),
             (r.views, r.events, r.session_index, r.revivals),
