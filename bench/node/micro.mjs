@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { MapTracker, SignedMapTracker } from './peers.mjs'
+import { random, uuid4 } from './seeded.mjs'
 
 const require = createRequire(import.meta.url)
 // The package measured: node/ of this tree, or the copy of it at
@@ -36,29 +37,6 @@ const PACKAGE = process.env.SOJOURN_NODE ?? '../../node'
 const SECRET = 'bench-secret-0123456789abcdefghij'
 const SESSIONS = 100_000
 const USERS = 10_000
-
-function random(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (t ^ (t >>> 14)) >>> 0
-  }
-}
-
-function uuid4(next) {
-  const b = Buffer.alloc(16)
-  for (let i = 0; i < 16; i += 4) b.writeUInt32LE(next(), i)
-  b[6] = (b[6] & 0x0f) | 0x40
-  b[8] = (b[8] & 0x3f) | 0x80
-  const h = b.toString('hex')
-  // Flat, as a parser's strings are: a template literal makes a rope (a
-  // ConsString), which its first reader (Map's hashing, Node-API's copy)
-  // pays about 0.2 µs to walk or flatten.
-  return Buffer.from(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`, 'latin1').toString('latin1')
-}
 
 // Copies of node/sojourn.js's builders (same slots, same fields).
 function tick(n) {

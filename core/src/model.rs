@@ -45,6 +45,14 @@ pub struct Extra {
     pub attrs: Attrs,
 }
 
+impl Extra {
+    /// The extras as a record holds them: none when nothing is set.
+    pub fn into_record(self) -> Option<Arc<Extra>> {
+        let set = self.user_id.is_some() || self.previous_id.is_some() || !self.attrs.is_empty();
+        set.then(|| Arc::new(self))
+    }
+}
+
 impl Record {
     /// A first session starting at `now`, with nothing counted yet.
     pub fn new(now: i64) -> Self {

@@ -43,12 +43,10 @@ impl Tracker {
     /// failing store.
     pub fn resume(&self, token: Option<&str>, hints: Hints) -> Result<(Session, Outcome)> {
         let (record, outcome) = self.records().resume(token, hints)?;
-        let token = match (outcome, token) {
-            (Outcome::Existing | Outcome::Revived, Some(given)) => {
-                self.inner.signer.resumed(record.id, given)
-            }
-            _ => self.inner.signer.token(record.id),
-        };
+        let signer = &self.inner.signer;
+        let token = signer
+            .given_back(outcome, token)
+            .unwrap_or_else(|| signer.token(record.id));
         Ok((record.session(token), outcome))
     }
 

@@ -287,8 +287,11 @@ impl SessionRecord {
     /// token aside).
     pub fn of(session: &Session) -> SessionRecord {
         let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-        let has_extra =
-            session.user_id.is_some() || session.previous_id.is_some() || !session.attrs.is_empty();
+        let extra = crate::model::Extra {
+            user_id: session.user_id.as_deref().map(Into::into),
+            previous_id: session.previous_id,
+            attrs: session.attrs.clone(),
+        };
         SessionRecord {
             id: session.id,
             record: Record {
@@ -298,13 +301,7 @@ impl SessionRecord {
                 events: count(session.event_sequence),
                 session_index: session.session_index,
                 revivals: session.revivals,
-                extra: has_extra.then(|| {
-                    std::sync::Arc::new(crate::model::Extra {
-                        user_id: session.user_id.as_deref().map(Into::into),
-                        previous_id: session.previous_id,
-                        attrs: session.attrs.clone(),
-                    })
-                }),
+                extra: extra.into_record(),
             },
             expires_at: session.expires_at.timestamp_millis(),
         }

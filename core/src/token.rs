@@ -9,6 +9,7 @@ use sha2::Sha256;
 
 use crate::error::{Error, Result};
 use crate::id::SessionId;
+use crate::session::Outcome;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -131,16 +132,21 @@ impl Signer {
         self.0.is_some()
     }
 
-    /// The token of the session `id` that `resume` found (`existing` or
-    /// `revived`) from `given`, a token it accepted for `id`: `given`
-    /// itself when one key signs (the signature checked is then the one
+    /// The token of a session that `resume` gave `outcome` for the token
+    /// `given`, when it need not be signed again: `given` itself when
+    /// `resume` found the session with it (`existing` or `revived`) and
+    /// one key signs (the signature checked is then the one
     /// [`Signer::token`] would compute, as only canonical tokens are
-    /// accepted), without signing again; else signed anew, so that a
-    /// token of an older key comes back signed by the first.
-    pub fn resumed(&self, id: SessionId, given: &str) -> String {
-        match &self.0 {
-            Some(tokens) if tokens.keys.len() == 1 => given.to_owned(),
-            _ => self.token(id),
+    /// accepted). `None` otherwise: a started session's token is new, a
+    /// token of an older key comes back signed by the first, and an
+    /// unsigned token is the id in its canonical form.
+    pub fn given_back(&self, outcome: Outcome, given: Option<&str>) -> Option<String> {
+        let one_key = self.0.as_ref().is_some_and(|tokens| tokens.keys.len() == 1);
+        match (outcome, given) {
+            (Outcome::Existing | Outcome::Revived, Some(given)) if one_key => {
+                Some(given.to_owned())
+            }
+            _ => None,
         }
     }
 }
@@ -168,19 +174,32 @@ mod tests {
     #[test]
     fn a_resumed_token_is_the_one_signing_would_give() {
         let id = SessionId::new_v7(1_700_000_000_000);
+        let resumed = |signer: &Signer, outcome, given: &str| {
+            signer
+                .given_back(outcome, Some(given))
+                .unwrap_or_else(|| signer.token(id))
+        };
         let one = Signer::new(&tokens(&["first-secret-0123456789"]));
         let given = one.token(id);
-        assert_eq!(one.resumed(id, &given), given);
+        assert_eq!(
+            one.given_back(Outcome::Existing, Some(&given)),
+            Some(given.clone())
+        );
+        assert_eq!(resumed(&one, Outcome::Revived, &given), given);
+        assert_eq!(one.given_back(Outcome::Started, Some(&given)), None);
         // Rotated: a token of the old key comes back signed by the new one.
         let old = Signer::new(&tokens(&["older-secret-0123456789"])).token(id);
         let two = Signer::new(&tokens(&[
             "first-secret-0123456789",
             "older-secret-0123456789",
         ]));
-        assert_eq!(two.resumed(id, &old), given);
+        assert_eq!(resumed(&two, Outcome::Existing, &old), given);
         // Unsigned: the id in its canonical form, whatever case was given.
         let upper = id.to_string().to_uppercase();
-        assert_eq!(Signer::unsigned().resumed(id, &upper), id.to_string());
+        assert_eq!(
+            resumed(&Signer::unsigned(), Outcome::Existing, &upper),
+            id.to_string()
+        );
     }
 
     #[test]

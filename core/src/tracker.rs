@@ -192,9 +192,9 @@ impl Tracker {
         record.session(self.inner.signer.token(record.id))
     }
 
-    /// What signs this tracker's tokens, to keep apart from it.
-    pub fn signer(&self) -> Signer {
-        self.inner.signer.clone()
+    /// What signs this tracker's tokens (clone it to keep it apart).
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
     }
 
     /// Whether `id` is live. Does not touch it.

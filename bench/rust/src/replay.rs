@@ -147,14 +147,7 @@ where
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    let first = spans.iter().map(|s| s.0).min();
-    let last = spans.iter().map(|s| s.1).max();
-    match (first, last) {
-        (Some(first), Some(last)) if spans.len() == threads => {
-            (n + r) as f64 / (last - first).as_secs_f64()
-        }
-        _ => panic!("a replay thread failed"),
-    }
+    rate(&spans, threads, n + r)
 }
 
 /// Operations per second of W1 on one thread, in a fresh store.
@@ -175,7 +168,6 @@ where
     let p = prepare(&c, w);
     let n = w.ops.len();
     let chunk = n.div_ceil(threads);
-    // From the first thread's start to the last one's end.
     let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -185,11 +177,17 @@ where
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
+    rate(&spans, threads, n)
+}
+
+/// `count` operations over the threads' spans, from the first one's start
+/// to the last one's end; panics if a thread failed.
+fn rate(spans: &[(Instant, Instant)], threads: usize, count: usize) -> f64 {
     let first = spans.iter().map(|s| s.0).min();
     let last = spans.iter().map(|s| s.1).max();
     match (first, last) {
         (Some(first), Some(last)) if spans.len() == threads => {
-            n as f64 / (last - first).as_secs_f64()
+            count as f64 / (last - first).as_secs_f64()
         }
         _ => panic!("a replay thread failed"),
     }

@@ -235,7 +235,7 @@ impl Tracker {
     }
 
     /// What `resume` found, its outcome in the buffer.
-    fn resumed(&self, out: &Buffer, resumed: (SessionRecord, String, Outcome)) -> Compact {
+    fn resumed(&self, out: &Buffer, resumed: (SessionRecord, Option<String>, Outcome)) -> Compact {
         let (record, token, outcome) = resumed;
         let code = match outcome {
             Outcome::Existing => 0.0,
@@ -243,8 +243,7 @@ impl Tracker {
             Outcome::Started => 2.0,
         };
         out.put(slot::OUTCOME, code);
-        let signed = self.wired.inner.signer().is_signed();
-        compact(out, record, signed.then_some(token), None)
+        compact(out, record, token, None)
     }
 
     /// [`compact`], the token signed if tokens are signed (else it is the

@@ -327,7 +327,11 @@ impl Tracker {
         #[napi(ts_arg_type = "Hints")] hints: Option<Arg<Hints>>,
     ) -> Result<Resumed> {
         let (record, token, outcome) = self.core_resume(token, hints)?;
-        Ok(Resumed::from((record.session(token), outcome)))
+        let session = match token {
+            Some(token) => record.session(token),
+            None => self.wired.inner.session(&record),
+        };
+        Ok(Resumed::from((session, outcome)))
     }
 
     /// Ends a live session (reason `ended`) and returns its end; `null` if
@@ -543,13 +547,14 @@ impl Tracker {
         self.wired.inner.records().revive(id, hints).or_throw()
     }
 
-    /// `resume`: the session, its token (the one given back when it is
-    /// the session's, see `Signer::resumed`) and the outcome.
+    /// `resume`: the session, its token when tokens are signed (the one
+    /// given back when it is the session's, see `Signer::given_back`;
+    /// else it is the id) and the outcome.
     pub(crate) fn core_resume(
         &self,
         token: Option<Arg<Token>>,
         hints: Option<Arg<Hints>>,
-    ) -> Result<(SessionRecord, String, sojourn::Outcome)> {
+    ) -> Result<(SessionRecord, Option<String>, sojourn::Outcome)> {
         let token = token
             .map(|t| t.get("token").map(String::from))
             .transpose()?;
@@ -562,7 +567,7 @@ impl Tracker {
         &self,
         token: Option<Arg<Token>>,
         hints: Hinted,
-    ) -> Result<(SessionRecord, String, sojourn::Outcome)> {
+    ) -> Result<(SessionRecord, Option<String>, sojourn::Outcome)> {
         let token = token
             .map(|t| t.get("token").map(String::from))
             .transpose()?;
@@ -573,16 +578,15 @@ impl Tracker {
         &self,
         token: Option<String>,
         hints: sojourn::Hints,
-    ) -> Result<(SessionRecord, String, sojourn::Outcome)> {
+    ) -> Result<(SessionRecord, Option<String>, sojourn::Outcome)> {
         let core = &self.wired.inner;
         let (record, outcome) = core.records().resume(token.as_deref(), hints).or_throw()?;
         let signer = core.signer();
-        let token = match (outcome, token) {
-            (sojourn::Outcome::Existing | sojourn::Outcome::Revived, Some(given)) => {
-                signer.resumed(record.id, &given)
-            }
-            _ => signer.token(record.id),
-        };
+        let token = signer.is_signed().then(|| {
+            signer
+                .given_back(outcome, token.as_deref())
+                .unwrap_or_else(|| signer.token(record.id))
+        });
         Ok((record, token, outcome))
     }
 }

@@ -361,8 +361,6 @@ pub fn restore(state: State<'_>) -> PyResult<PySession> {
             .transpose()?,
         attrs: crate::convert::attrs(&attrs)?,
     };
-    let has_extra =
-        extra.user_id.is_some() || extra.previous_id.is_some() || !extra.attrs.is_empty();
     let record = sojourn::Record {
         started_at,
         last_seen,
@@ -370,7 +368,7 @@ pub fn restore(state: State<'_>) -> PyResult<PySession> {
         events,
         session_index,
         revivals,
-        extra: has_extra.then(|| std::sync::Arc::new(extra)),
+        extra: extra.into_record(),
     };
     let record = SessionRecord {
         id: crate::convert::session_id(&id)?,

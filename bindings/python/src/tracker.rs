@@ -35,7 +35,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use sojourn::{Hints, Outcome, SessionRecord, Signer, Tick, Tracker};
+use sojourn::{Hints, SessionRecord, Signer, Tick, Tracker};
 
 use crate::clock::PyMockClock;
 use crate::config::Options;
@@ -342,7 +342,7 @@ impl PyTracker {
         let core = core.or_raise(py)?;
         let tracker = PyTracker {
             remote: core.store_is_remote(),
-            signer: core.signer(),
+            signer: core.signer().clone(),
             slot: ManuallyDrop::new(Slot::register(core)),
             callback,
         };
@@ -542,13 +542,9 @@ impl PyTracker {
         let hints = hints(user_id, attrs, view_sequence, event_sequence)?;
         let (found, outcome) =
             self.call(py, |core| core.records().resume(token.as_deref(), hints))?;
-        let session = match (outcome, &token) {
-            // The token it came back with, when that is its token.
-            (Outcome::Existing | Outcome::Revived, Some(given)) if self.signer.is_signed() => {
-                let token = self.signer.resumed(found.id, given);
-                PySession::signed(found, token)
-            }
-            _ => self.session(found),
+        let session = match self.signer.given_back(outcome, token.as_deref()) {
+            Some(token) => PySession::signed(found, token),
+            None => self.session(found),
         };
         Ok((session, session::outcome(py, outcome)?))
     }
