@@ -4,7 +4,24 @@
 /// `url` without its password: `redis://user:pw@host` and
 /// `redis://:pw@host` become `redis://user:***@host` and
 /// `redis://:***@host`; a `password=` or `pass=` query value becomes `***`.
+/// Text that the client does not take as a Redis URL shows only its
+/// scheme: where its password is cannot be known (an unencoded `/`, `?`
+/// or `#` in it ends the authority early, and what follows is not hidden
+/// by the rules above).
 pub fn redacted(url: &str) -> String {
+    if redis::parse_redis_url(url).is_none() {
+        return match url.split_once("://") {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                format!("{scheme}://(not a Redis URL, hidden)")
+            }
+            _ => "(not a Redis URL, hidden)".to_owned(),
+        };
+    }
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
         None => (None, url),
@@ -27,9 +44,7 @@ pub fn redacted(url: &str) -> String {
             let query: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((k, _))
-                        if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") =>
-                    {
+                    Some((k, _)) if is_password_key(k) => {
                         format!("{k}=***")
                     }
                     _ => pair.to_owned(),
@@ -43,6 +58,29 @@ pub fn redacted(url: &str) -> String {
         Some(scheme) => format!("{scheme}://{authority}{tail}"),
         None => format!("{authority}{tail}"),
     }
+}
+
+/// Whether a query key names a password, as the client decodes it
+/// (`p%61ss` is `pass`), in any case.
+fn is_password_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                // Two hex digits: one byte.
+                decoded.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    decoded.eq_ignore_ascii_case(b"password") || decoded.eq_ignore_ascii_case(b"pass")
 }
 
 #[cfg(test)]
@@ -71,6 +109,21 @@ mod tests {
                 "redis://cache/0?password=hunter2",
                 "redis://cache/0?password=***",
             ),
+            (
+                "redis+unix:///run/redis.sock?P%61ss=hunter2",
+                "redis+unix:///run/redis.sock?P%61ss=***",
+            ),
+            // Not URLs the client takes: where the password ends is unknown.
+            (
+                "redis://:hun/ter2@cache",
+                "redis://(not a Redis URL, hidden)",
+            ),
+            (
+                "redis://app:hun#ter2@cache:6379",
+                "redis://(not a Redis URL, hidden)",
+            ),
+            ("app:hunter2@cache:6379", "(not a Redis URL, hidden)"),
+            ("hunter2", "(not a Redis URL, hidden)"),
         ];
         for (url, shown) in cases {
             assert_eq!(redacted(url), shown);
