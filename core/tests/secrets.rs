@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use sojourn::snapshot::SnapshotKey;
+use sojourn::web::{DEFAULT_COLLECT_PATH, Request, Web, WebOptions};
 use sojourn::{Error, Hints, Kind, Tracker, TrackerBuilder, Warning};
 
 const SECRET: &str = "Zq7-TOKEN-SECRET-xK2pL9-first";
@@ -417,6 +418,27 @@ fn redis_errors_and_warnings_show_no_password() {
     assert_clean_error("store error", &err);
     let err = tracker.sweep().expect_err("no Redis");
     assert_clean_error("sweep error", &err);
+    // The collect endpoint answers any client on the internet: its 503
+    // says the store failed, and neither the password nor where Redis is.
+    let web = Web::new(WebOptions::default()).unwrap();
+    let request = Request {
+        method: "POST",
+        path: DEFAULT_COLLECT_PATH,
+        https: true,
+        cookie: None,
+        token_header: None,
+        user_agent: Some("Mozilla/5.0"),
+    };
+    let reply = web.collect(&tracker, &request, br#"{"items":[{"kind":"view"}]}"#);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_clean("collect reply", &reply.body);
+    for internal in ["127.0.0.1", &port.to_string(), "redis://", "refused"] {
+        assert!(
+            !reply.body.contains(internal),
+            "the collect reply tells a client {internal:?}: {}",
+            reply.body
+        );
+    }
     let deadline = Instant::now() + Duration::from_secs(5);
     while warnings.lock().unwrap().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));

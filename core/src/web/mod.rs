@@ -307,8 +307,15 @@ impl Web {
         };
         match self.collected(tracker, req, batch) {
             Ok(reply) => reply,
+            // The reply goes to any client: a store's error names where the
+            // store is (its host, port and user), which is not theirs to know.
+            Err(e) if e.code() == "STORE_ERROR" => refused(&Rejection {
+                status: 503,
+                code: e.code(),
+                message: "the session store is unavailable; send again later".into(),
+            }),
             Err(e) => refused(&Rejection {
-                status: if e.code() == "STORE_ERROR" { 503 } else { 500 },
+                status: 500,
                 code: e.code(),
                 message: e.to_string(),
             }),
