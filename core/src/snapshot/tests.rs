@@ -183,6 +183,19 @@ fn foreign_future_and_wrongly_keyed_files_say_so() {
 }
 
 #[test]
+fn what_is_no_regular_file_is_refused_before_it_is_read() {
+    // /dev/zero would be read without end; a FIFO's open would wait for
+    // a writer; a folder is no file either.
+    let dir = folder("not-a-file");
+    for path in [Path::new("/dev/zero"), Path::new("/dev/null"), dir.as_path()] {
+        let err = read(path, None).unwrap_err();
+        assert_eq!(err.code(), "SNAPSHOT_ERROR");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn an_unfinished_save_leaves_the_previous_snapshot_whole() {
     let dir = folder("unfinished");
     let path = dir.join("s.snap");
