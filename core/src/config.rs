@@ -31,6 +31,9 @@ pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
 /// Default bound on a session's encoded attributes: 4 KiB.
 pub const DEFAULT_MAX_ATTRS_BYTES: usize = 4 * 1024;
+/// The largest `max_attrs_bytes` accepted: attributes are for a visit's
+/// entry page and campaign, and a snapshot frame must hold a session's.
+pub const MAX_ATTRS_BYTES: usize = 1 << 20;
 /// Default bound on the counters a client reports for a revival: more views
 /// or events than a person makes in 24 hours (over one a second, non-stop).
 pub const DEFAULT_MAX_COUNTER_HINT: u64 = 100_000;
@@ -288,10 +291,10 @@ impl Config {
         if self.max_pending_ends == 0 {
             return Err(Error::invalid("max_pending_ends", "must be at least 1"));
         }
-        if self.max_attrs_bytes < 2 {
+        if !(2..=MAX_ATTRS_BYTES).contains(&self.max_attrs_bytes) {
             return Err(Error::invalid(
                 "max_attrs_bytes",
-                "must be at least 2, the size of {}",
+                "must be 2 (the size of {}) to 1 MiB",
             ));
         }
         let max_counter_hint = u32::try_from(self.max_counter_hint).map_err(|_| {

@@ -30,8 +30,10 @@ pub const HEADER_BYTES: usize = 64;
 pub const FRAME_HEAD_BYTES: usize = 12;
 /// The records marker of the seal frame.
 pub const SEAL: u32 = u32::MAX;
-/// The most stored bytes a frame may claim: more is corruption, refused
-/// before anything is allocated for it.
+/// The most bytes a frame may claim, stored or inflated: more is
+/// corruption, refused before anything is allocated for it. A writer's
+/// frame is at most about 1 MiB of records and one record more (a record
+/// is bounded by `MAX_ATTRS_BYTES` and the user id's bound).
 pub const MAX_FRAME_BYTES: u32 = 64 << 20;
 const ENCRYPTED: u16 = 1;
 
@@ -172,12 +174,13 @@ impl Sealer {
         if !compressed {
             return Ok(packed.into_owned());
         }
-        // The frame says its size; a frame never inflates past its bound,
-        // and room is made for what it says, not for the bound.
+        // The frame says its size; a frame never inflates past the bound
+        // (a few bytes of zeros could claim a gigabyte), and room is made
+        // for what it says, not for the bound.
         let size = zstd::zstd_safe::get_frame_content_size(&packed)
             .ok()
             .flatten()
-            .filter(|&n| n <= 16 * u64::from(MAX_FRAME_BYTES))
+            .filter(|&n| n <= u64::from(MAX_FRAME_BYTES))
             .ok_or(Problem::Corrupt("a frame's size"))?;
         zstd::bulk::decompress(&packed, size as usize)
             .map_err(|_| Problem::Corrupt("a frame does not decompress"))

@@ -23,6 +23,10 @@ use wire::{Out, Wire};
 /// Records a frame holds at most: small enough that a frame is a few
 /// hundred KB, large enough that zstd finds what repeats.
 const FRAME_RECORDS: u32 = 4096;
+/// A frame is closed once its records pass this many bytes, too: with
+/// large attributes, 4,096 records would pass what a reader accepts of a
+/// frame ([`format::MAX_FRAME_BYTES`]), and the file would not load.
+const FRAME_BYTES: usize = 1 << 20;
 
 /// Threads that decode a snapshot's frames at most, and that encode one.
 const MAX_DECODE_THREADS: usize = 4;
@@ -154,7 +158,7 @@ impl Encoder {
         f.plain = postcard::to_extend(&Out::of(entry), std::mem::take(&mut f.plain))
             .map_err(|e| Problem::Io(e.to_string()))?;
         f.records += 1;
-        if f.records == FRAME_RECORDS {
+        if f.records == FRAME_RECORDS || f.plain.len() >= FRAME_BYTES {
             let room = f.plain.len();
             let next = Frame {
                 plain: Vec::with_capacity(room),

@@ -283,3 +283,57 @@ fn a_part_that_fails_fails_the_save_and_keeps_the_previous_file() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Sessions with large attributes: 4,096 of them would make a frame past
+/// what a reader accepts, so a frame is closed at about 1 MiB as well.
+#[test]
+fn frames_of_large_sessions_are_cut_by_size() {
+    let big = "x".repeat(16 * 1024);
+    let all: Vec<Entry> = (0..200u32)
+        .map(|i| {
+            let mut r = Record::new(NOW);
+            r.extra = Some(std::sync::Arc::new(Extra {
+                user_id: None,
+                previous_id: None,
+                attrs: [("big".to_owned(), AttrValue::from(format!("{i}{big}")))].into(),
+            }));
+            Entry::Live(SessionId::new_v7(NOW + i64::from(i)), r)
+        })
+        .collect();
+    let mut encoder = Encoder::default();
+    for e in &all {
+        encoder.push(e.view()).unwrap();
+    }
+    let frames: Vec<Packed> = encoder.pack(true).map(Result::unwrap).collect();
+    assert!(frames.len() >= 3, "{} frames for 3.2 MB", frames.len());
+    assert_eq!(frames.iter().map(|f| f.records).sum::<u32>(), 200);
+
+    let dir = folder("large");
+    let path = dir.join("large.snap");
+    write(&path, None, &all);
+    assert_eq!(read(&path, None).unwrap().entries, all);
+    fs::remove_dir_all(dir).unwrap();
+}
+
+/// A frame that says it inflates past the bound is refused before room
+/// is made for it: a few bytes of zeros could claim a gigabyte.
+#[test]
+fn a_frame_claiming_more_than_the_bound_is_refused() {
+    let header = Header {
+        encrypted: false,
+        created_ms: NOW,
+        live: 0,
+        dormant: 0,
+        frames: 1,
+        salt: [7; 8],
+    };
+    let sealer = Sealer::new(header, None);
+    let fits = zstd::bulk::compress(&vec![0u8; 1 << 20], 1).unwrap();
+    assert_eq!(sealer.open(0, &fits, true).unwrap().len(), 1 << 20);
+    let over = zstd::bulk::compress(&vec![0u8; MAX_FRAME_BYTES as usize + 1], 1).unwrap();
+    assert!(over.len() < 64 * 1024, "{} bytes claim 64 MiB", over.len());
+    assert_eq!(
+        sealer.open(0, &over, true),
+        Err(Problem::Corrupt("a frame's size"))
+    );
+}
