@@ -23,6 +23,7 @@ workers-demo:
 
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # A real redis-server on a free loopback port for the Redis store's tests;

@@ -453,8 +453,15 @@ pub(crate) fn read(path: &Path, key: Option<&SnapshotKey>) -> Result<Loaded> {
         .map_err(|e| error(path, Problem::Io(e.to_string())))?
         .file_type();
     if !kind.is_file() {
-        let what = if kind.is_dir() { "a directory" } else { "a device, FIFO or socket" };
-        return Err(error(path, Problem::Io(format!("{what}, not a regular file"))));
+        let what = if kind.is_dir() {
+            "a directory"
+        } else {
+            "a device, FIFO or socket"
+        };
+        return Err(error(
+            path,
+            Problem::Io(format!("{what}, not a regular file")),
+        ));
     }
     let bytes = fs::read(path).map_err(|e| error(path, Problem::Io(e.to_string())))?;
     parse(&bytes, key).map_err(|p| error(path, p))

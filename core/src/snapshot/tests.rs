@@ -187,7 +187,11 @@ fn what_is_no_regular_file_is_refused_before_it_is_read() {
     // /dev/zero would be read without end; a FIFO's open would wait for
     // a writer; a folder is no file either.
     let dir = folder("not-a-file");
-    for path in [Path::new("/dev/zero"), Path::new("/dev/null"), dir.as_path()] {
+    for path in [
+        Path::new("/dev/zero"),
+        Path::new("/dev/null"),
+        dir.as_path(),
+    ] {
         let err = read(path, None).unwrap_err();
         assert_eq!(err.code(), "SNAPSHOT_ERROR");
         assert!(err.to_string().contains("not a regular file"), "{err}");
