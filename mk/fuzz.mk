@@ -19,7 +19,7 @@ TESTS += fuzz
 .PHONY: fuzz fuzz-long
 
 $(CARGO_FUZZ):
-	$(CARGO) install --locked --quiet --root target/tools cargo-fuzz@0.13.2
+	$(CARGO) install --debug --locked --quiet --root target/tools cargo-fuzz@0.13.2
 
 fuzz: $(CARGO_FUZZ)
 	scripts/fuzz $(FUZZ_SECONDS)
