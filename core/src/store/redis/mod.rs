@@ -488,6 +488,21 @@ impl RedisStore {
             };
             let mut state = before.clone();
             let mark = cx.departed.len();
+            // A step that fails after deciding a departure wrote nothing
+            // (or nothing it knows of): its end is not reported, or the
+            // departure that does happen later would be reported twice.
+            // Evictions already made for it were, and stay.
+            macro_rules! undo_on_err {
+                ($result:expr) => {
+                    match $result {
+                        Ok(value) => value,
+                        Err(e) => {
+                            cx.departed.truncate(mark);
+                            return Err(e);
+                        }
+                    }
+                };
+            }
             let mut inserted = false;
             let mut departed = false;
             let mut newcomer = None;
@@ -513,8 +528,7 @@ impl RedisStore {
                             // When full, the oldest goes, the newcomer
                             // included: decided now, so that the rest of
                             // the step sees the record gone.
-                            if self
-                                .oldest_if_full(reviving)?
+                            if undo_on_err!(self.oldest_if_full(reviving))
                                 .is_some_and(|oldest| at < oldest)
                             {
                                 state = None;
@@ -539,7 +553,7 @@ impl RedisStore {
                 if unchecked {
                     // Nothing to swap, so nothing checked the value this
                     // decision was made on: a read does.
-                    let (current, _) = self.read(id)?;
+                    let (current, _) = undo_on_err!(self.read(id));
                     if current != raw {
                         cx.departed.truncate(mark);
                         known = Some(current);
@@ -552,7 +566,7 @@ impl RedisStore {
                 if unchecked {
                     // An eviction is not undone by a lost swap: make sure
                     // the session is not live before making room for it.
-                    let (current, _) = self.read(id)?;
+                    let (current, _) = undo_on_err!(self.read(id));
                     if current != raw {
                         cx.departed.truncate(mark);
                         known = Some(current);
@@ -563,19 +577,30 @@ impl RedisStore {
                 // session's departure, whatever becomes of this swap.
                 let mut room = Cx::new(cx.now, cx.rules);
                 let own = matches!(before, Some(Held::Dormant(_))).then_some(id);
-                self.evict_if_full(&mut room, own)?;
+                let made_room = self.evict_if_full(&mut room, own);
                 let evicted = std::mem::take(&mut room.departed);
                 evicted_any |= !evicted.is_empty();
-                match self.swap(id, &raw, &before, &state, cx.rules)? {
-                    Swap::Won => cx.departed.splice(mark..mark, evicted).for_each(drop),
-                    Swap::Lost(current) => {
+                let swapped = match made_room {
+                    Ok(()) => self.swap(id, &raw, &before, &state, cx.rules),
+                    Err(e) => Err(e),
+                };
+                match swapped {
+                    Err(e) => {
+                        cx.departed.truncate(mark);
+                        cx.departed.extend(evicted);
+                        return Err(e);
+                    }
+                    Ok(Swap::Won) => cx.departed.splice(mark..mark, evicted).for_each(drop),
+                    Ok(Swap::Lost(current)) => {
                         cx.departed.truncate(mark);
                         cx.departed.extend(evicted);
                         known = Some(current);
                         continue;
                     }
                 }
-            } else if let Swap::Lost(current) = self.swap(id, &raw, &before, &state, cx.rules)? {
+            } else if let Swap::Lost(current) =
+                undo_on_err!(self.swap(id, &raw, &before, &state, cx.rules))
+            {
                 cx.departed.truncate(mark);
                 known = Some(current);
                 continue;
