@@ -205,14 +205,33 @@ pub fn count(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     obj.extract::<u64>().map_err(|err| {
         if err.is_instance_of::<PyOverflowError>(obj.py()) {
             let reason = match obj.lt(0) {
-                Ok(true) => format!("{obj} is negative"),
-                _ => format!("{obj} is over the limit of {}", u64::MAX),
+                Ok(true) => format!("{} is negative", int_text(obj)),
+                _ => format!("{} is over the limit of {}", int_text(obj), u64::MAX),
             };
             invalid(obj.py(), name, reason)
         } else {
             wrong_type(name, "an int", obj)
         }
     })
+}
+
+/// An integer for a message: its digits, or, past what `str()` writes
+/// (Python's 4,300 digits; an `int` subclass whose `__str__` raises), its
+/// size in bits, so that no message of ours raises, or sends its own
+/// error to `sys.unraisablehook` (what formatting a `Bound` with `{}`
+/// does when `str()` fails).
+fn int_text(obj: &Bound<'_, PyAny>) -> String {
+    if let Ok(text) = obj.str() {
+        return text.to_string_lossy().into_owned();
+    }
+    let sign = if matches!(obj.lt(0), Ok(true)) { "a negative" } else { "an" };
+    match obj
+        .call_method0("bit_length")
+        .and_then(|bits| bits.extract::<u64>())
+    {
+        Ok(bits) => format!("{sign} integer of {bits} bits"),
+        Err(_) => "an integer".to_owned(),
+    }
 }
 
 /// A count that the core keeps as a `usize` (a capacity, a size bound).
@@ -315,7 +334,14 @@ pub fn attrs(obj: &Bound<'_, PyAny>) -> PyResult<Attrs> {
     };
     let mut attrs = Attrs::new();
     for item in items.iter() {
-        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        // A mapping of the caller's whose `items()` gives what is no pair:
+        // the wrong type of attrs, not a `ValueError` of the unpacking.
+        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "attrs must be a mapping, and its items() gave a {}, not a (key, value) pair",
+                type_name(&item)
+            ))
+        })?;
         let key = key
             .cast::<PyString>()
             .map_err(|_| wrong_type("an attrs key", "a str", &key))?;
@@ -337,7 +363,7 @@ fn attr_value(key: &str, obj: &Bound<'_, PyAny>) -> PyResult<AttrValue> {
             invalid(
                 py,
                 "attrs",
-                format!("{key:?}: {obj} is out of the 64-bit range"),
+                format!("{key:?}: {} is out of the 64-bit range", int_text(obj)),
             )
         })?)
     } else if let Ok(f) = obj.cast::<PyFloat>() {
