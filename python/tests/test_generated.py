@@ -514,7 +514,7 @@ METHODS = [
 
 
 @given(data=st.data(), signed=st.booleans(), method=st.sampled_from(METHODS))
-@budget(300)
+@budget(500)
 def test_every_call_with_arbitrary_values(data: st.DataObject, signed: bool, method: str) -> None:
     with quiet():
         tracker = new_tracker(signed)
@@ -629,7 +629,7 @@ def check_result(tracker: sojourn.Tracker, method: str, result: Any, signed: boo
 
 
 @given(data=st.data())
-@budget(150)
+@budget(200)
 def test_constructor_options_with_arbitrary_values(data: st.DataObject) -> None:
     names = [n for n in sojourn.DEFAULTS if not n.startswith("redis") and n != "key_prefix"]
     plausible: dict[str, Any] = {
@@ -668,7 +668,7 @@ def test_constructor_options_with_arbitrary_values(data: st.DataObject) -> None:
 
 
 @given(now=st.one_of(st.none(), st.datetimes(timezones=st.just(timezone.utc)), JUNK), moves=st.lists(st.tuples(st.booleans(), st.one_of(JUNK, st.datetimes(timezones=st.just(timezone.utc)), st.timedeltas(), INTS, FLOATS)), max_size=5))
-@budget(150)
+@budget(200)
 def test_mock_clock_with_arbitrary_values(now: Any, moves: list[tuple[bool, Any]]) -> None:
     clock, error = attempt(None, lambda: sojourn.MockClock(now))
     if error is not None:
@@ -1092,7 +1092,7 @@ class TrackerMachine(RuleBasedStateMachine):
         assert self.tracker.stats().live == len(self.model) == len(self.tracker)
 
 
-TrackerMachine.TestCase.settings = budget(25, stateful_step_count=40)
+TrackerMachine.TestCase.settings = budget(40, stateful_step_count=40)
 test_tracker_machine = TrackerMachine.TestCase
 
 

@@ -573,6 +573,11 @@ impl ToNapiValue for Attrs {
     unsafe fn to_napi_value(env: sys::napi_env, attrs: Self) -> napi::Result<sys::napi_value> {
         let mut object = Object::new(&Env::from_raw(env))?;
         for (key, value) in attrs.0 {
+            if key == "__proto__" {
+                // SAFETY: the object was made in this `env`.
+                unsafe { define_own(env, &object, value)? };
+                continue;
+            }
             match value {
                 AttrValue::Null => object.set(key, Null)?,
                 AttrValue::Bool(b) => object.set(key, b)?,
@@ -584,6 +589,37 @@ impl ToNapiValue for Attrs {
         // SAFETY: the object was made in this `env`.
         unsafe { ToNapiValue::to_napi_value(env, object) }
     }
+}
+
+/// Sets the attribute `__proto__` as an own data property, as
+/// `JSON.parse` makes it: `object.set` would call the `__proto__` setter
+/// instead, which makes no key (and takes the object's prototype away for
+/// a `null`), so the attribute the session holds would not show.
+unsafe fn define_own(env: sys::napi_env, object: &Object, value: AttrValue) -> napi::Result<()> {
+    // SAFETY (every conversion): values made in this `env`.
+    let value = unsafe {
+        match value {
+            AttrValue::Null => Null::to_napi_value(env, Null)?,
+            AttrValue::Bool(b) => bool::to_napi_value(env, b)?,
+            AttrValue::Int(i) => i64::to_napi_value(env, i)?,
+            AttrValue::Float(f) => f64::to_napi_value(env, f)?,
+            AttrValue::Str(s) => String::to_napi_value(env, s)?,
+        }
+    };
+    let property = sys::napi_property_descriptor {
+        utf8name: c"__proto__".as_ptr(),
+        name: std::ptr::null_mut(),
+        method: None,
+        getter: None,
+        setter: None,
+        value,
+        attributes: sys::PropertyAttributes::writable
+            | sys::PropertyAttributes::enumerable
+            | sys::PropertyAttributes::configurable,
+        data: std::ptr::null_mut(),
+    };
+    // SAFETY: the object and the value are of this `env`; one descriptor.
+    check(unsafe { sys::napi_define_properties(env, object.raw(), 1, &property) })
 }
 
 /// Attributes from an argument.
