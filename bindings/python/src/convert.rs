@@ -224,7 +224,11 @@ fn int_text(obj: &Bound<'_, PyAny>) -> String {
     if let Ok(text) = obj.str() {
         return text.to_string_lossy().into_owned();
     }
-    let sign = if matches!(obj.lt(0), Ok(true)) { "a negative" } else { "an" };
+    let sign = if matches!(obj.lt(0), Ok(true)) {
+        "a negative"
+    } else {
+        "an"
+    };
     match obj
         .call_method0("bit_length")
         .and_then(|bits| bits.extract::<u64>())
