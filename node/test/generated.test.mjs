@@ -9,8 +9,8 @@
 // throws an `Error` whose `code` is a documented one (or the caller's own
 // value, thrown by the caller's getter or trap); never a crash or a hang,
 // and an error changes nothing (the sessions and stats before and after
-// are compared). A command sequence drives one tracker on a mock clock
-// against a model of its live sessions, checked after each command.
+// are compared). (The model of live sessions checked after each step is
+// in the Python suite, python/tests/test_generated.py; not here yet.)
 //
 // Budgets. By default (`make test`) the file takes well under a minute on
 // two loaded cores. For a long run (`make stress`), multiply every
