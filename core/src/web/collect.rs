@@ -102,8 +102,7 @@ pub fn parse(body: &[u8], limits: &CollectLimits) -> Result<Batch, Rejection> {
         ));
     }
     let parsed: Body = serde_json::from_slice(body).map_err(|e| {
-        let mut message = format!("not a collect batch: {e}");
-        message.truncate(200);
+        let message = cut(format!("not a collect batch: {e}"), 200);
         Rejection::new(400, "INVALID_BODY", message)
     })?;
     if parsed.items.len() > limits.max_items {
@@ -122,8 +121,7 @@ pub fn parse(body: &[u8], limits: &CollectLimits) -> Result<Batch, Rejection> {
         .iter()
         .map(|item| {
             item.kind.parse::<Kind>().map_err(|_| {
-                let mut kind = item.kind.clone();
-                kind.truncate(32);
+                let kind = cut(item.kind.clone(), 32);
                 Rejection::new(
                     400,
                     "INVALID_BODY",
@@ -141,6 +139,17 @@ pub fn parse(body: &[u8], limits: &CollectLimits) -> Result<Batch, Rejection> {
         event_sequence: parsed.event_sequence.unwrap_or(0),
         items,
     })
+}
+
+/// `text` cut to at most `max` bytes, at a character's boundary: the
+/// client's own text, quoted back to it, may be any UTF-8 (`truncate`
+/// inside a character panics; the fuzzer found a kind of "é"s).
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let end = (0..=max).rev().find(|&i| text.is_char_boundary(i));
+        text.truncate(end.unwrap_or(0));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -253,6 +253,20 @@ fn the_collect_endpoint_refuses_what_it_cannot_take_changing_nothing() {
             413,
             "BODY_TOO_LARGE",
         ),
+        // Text quoted back is cut at a character's boundary, never inside
+        // one (a panic, found by the collect fuzz target).
+        (
+            collect_req(None),
+            format!(r#"{{"items":[{{"kind":"v{}"}}]}}"#, "é".repeat(40)).into_bytes(),
+            400,
+            "INVALID_BODY",
+        ),
+        (
+            collect_req(None),
+            format!(r#"{{"view_sequence":"{}","items":[]}}"#, "é".repeat(200)).into_bytes(),
+            400,
+            "INVALID_BODY",
+        ),
     ];
     for (req, body, status, code) in cases {
         let reply = w.collect(&t, &req, &body);
