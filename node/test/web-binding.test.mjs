@@ -256,6 +256,23 @@ describe('Web with a Tracker: answers at once', () => {
     t.close()
   })
 
+  test("a kind of many-byte characters is refused, not a panic that aborts Node", () => {
+    // The core cut the kind it quotes back inside a character: a panic,
+    // which aborted the process (found by the collect fuzz target).
+    const t = tracker()
+    const web = new Web()
+    for (const body of [
+      bytes({ items: [{ kind: 'v' + 'é'.repeat(40) }] }),
+      bytes({ view_sequence: 'é'.repeat(200), items: [] }),
+    ]) {
+      const reply = web.collect(t, collectRequest(), body)
+      assert.equal(reply.status, 400)
+      assert.equal(JSON.parse(reply.body).error.code, 'INVALID_BODY')
+    }
+    assert.equal(t.stats().started, 0)
+    t.close()
+  })
+
   test('arguments of the wrong type throw INVALID_ARGUMENT', () => {
     const t = tracker()
     const web = new Web()

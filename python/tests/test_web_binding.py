@@ -245,6 +245,19 @@ def test_what_a_client_sends_is_never_an_error(t: sojourn.Tracker) -> None:
     assert t.stats().rejected == 2
 
 
+def test_a_kind_of_many_byte_characters_is_refused_not_a_panic(t: sojourn.Tracker) -> None:
+    """The core cut the text it quotes back inside a character: a panic
+    (found by the collect fuzz target)."""
+    w = Web()
+    for body in (
+        json.dumps({"items": [{"kind": "v" + "é" * 40}]}, ensure_ascii=False).encode(),
+        json.dumps({"view_sequence": "é" * 200, "items": []}, ensure_ascii=False).encode(),
+    ):
+        r = w.collect(t, "POST", COLLECT, body)
+        assert r.status == 400 and json.loads(r.body)["error"]["code"] == "INVALID_BODY"
+    assert t.stats().started == 0
+
+
 def _counting() -> tuple[Callable[[], int], Callable[[], None]]:
     count = [0]
     stop = threading.Event()

@@ -344,7 +344,9 @@ impl Web {
     /// value to send back. Returns the visit with a `Tracker`; a Promise of
     /// it with a `RedisTracker`. Errors are the tracker's (`STORE_ERROR`),
     /// and `INVALID_ARGUMENT` for arguments of the wrong type.
-    #[napi(ts_return_type = "Visit | Promise<Visit>")]
+    // A panic here, on a request from any client, would abort the process
+    // (napi-rs has no unwinding across its C callbacks): thrown instead.
+    #[napi(catch_unwind, ts_return_type = "Visit | Promise<Visit>")]
     pub fn visit(
         &self,
         #[napi(ts_arg_type = "Tracker | RedisTracker")] tracker: Arg<Trackers>,
@@ -379,7 +381,8 @@ impl Web {
     /// `503` when the store failed. Returns the reply with a `Tracker`; a
     /// Promise of it with a `RedisTracker`. Throws (or rejects with)
     /// `INVALID_ARGUMENT` for arguments of the wrong type only.
-    #[napi(ts_return_type = "Reply | Promise<Reply>")]
+    // As `visit`: a panic is thrown, never an abort of the process.
+    #[napi(catch_unwind, ts_return_type = "Reply | Promise<Reply>")]
     pub fn collect(
         &self,
         #[napi(ts_arg_type = "Tracker | RedisTracker")] tracker: Arg<Trackers>,
