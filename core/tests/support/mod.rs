@@ -1,6 +1,9 @@
 //! What several integration tests share: the Redis stores that
 //! `scripts/with-redis` starts for them.
 
+// Each test file takes the part it needs.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
