@@ -166,6 +166,20 @@ fn worker(url: &str, prefix: &str, ids_file: &Path, duration_ms: &str, out: &str
     out.flush().unwrap();
 }
 
+/// `f` until it does not fail with `STORE_ERROR` (ten tries).
+fn retry<T>(mut f: impl FnMut() -> sojourn::Result<T>) -> T {
+    for _ in 0..9 {
+        match f() {
+            Err(e) if e.code() == "STORE_ERROR" => {
+                eprintln!("stress redis: {e}; again");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    f().unwrap()
+}
+
 /// A redis-server of this check's own, its writes fsynced to its
 /// append-only file in `dir`.
 fn own_server(port: u16, dir: &Path) -> Child {
@@ -269,6 +283,7 @@ fn parent() {
                 .unwrap_or_default()
         };
         let keys_before = dbsize();
+        let stopped = Instant::now();
         let cli = |args: &[&str]| {
             let _ = Command::new("redis-cli")
                 .args(["-p", &port.to_string()])
@@ -314,8 +329,10 @@ fn parent() {
         }
         restarts += 1;
         eprintln!(
-            "stress redis: restart {restarts} ({how}) at {:.1}s: {keys_before} keys before, {} after",
+            "stress redis: restart {restarts} ({how}) at {:.1}s, answering again after {:.1}s: \
+             {keys_before} keys before, {} after",
             began.elapsed().as_secs_f64(),
+            stopped.elapsed().as_secs_f64(),
             dbsize()
         );
     }
@@ -338,23 +355,27 @@ fn parent() {
     }
     let elapsed = began.elapsed();
 
-    // The last lives: those due are swept, the rest ended.
+    // The last lives: those due are swept, the rest ended. Redis may
+    // still be slow here (rewriting its append-only file): a longer
+    // timeout, and a call that times out is made again (a failed call
+    // changed nothing, or, its reply lost, what the next one finds).
     let last = builder(&url, &prefix)
         .sweep_interval(Duration::ZERO)
+        .store_timeout(Duration::from_secs(5))
         .on_end(end_sink(&ends))
         .build()
         .unwrap();
-    last.sweep().unwrap();
+    retry(|| last.sweep());
     // Each session's counters as Redis holds them: every one brought
     // back (a revival keeps its counters), then ended.
     let finals: Vec<(u32, u64)> = ids
         .iter()
         .map(|&id| {
-            let s = last.revive(id, Hints::default()).unwrap();
+            let s = retry(|| last.revive(id, Hints::default()));
             (s.revivals, s.sequence)
         })
         .collect();
-    last.end_all().unwrap();
+    retry(|| last.end_all());
     failures.check(last.close() == 0, || {
         "ends dropped at the last close".to_owned()
     });
