@@ -609,3 +609,22 @@ describe('what the generators found', () => {
     }
   })
 })
+
+describe('what the generators found: lengths that lie', () => {
+  test('trackMany of a sparse array or a Proxy that says 2 ** 32 - 1 asks for no room at once', () => {
+    // The addon made room for the length an array says before reading it:
+    // 2 ** 31 asked for 34 GB at once, and the allocator's failure aborted
+    // the process.
+    const t = newTracker(false)
+    const s = t.start()
+    const sparse = [s.id]
+    sparse[2 ** 31] = s.id
+    const proxy = new Proxy([s.id, s.id], { get: (a, k) => (k === 'length' ? 2 ** 32 - 1 : a[k]) })
+    for (const ids of [sparse, proxy]) {
+      assert.throws(() => t.trackMany(ids, 'view'), (e) => e.code === 'INVALID_ARGUMENT')
+      assert.throws(() => t.trackMany(ids, 'event'), (e) => e.code === 'INVALID_ARGUMENT')
+    }
+    assert.equal(t.peek(s.id).viewSequence, 0)
+    t.close()
+  })
+})

@@ -1155,3 +1155,27 @@ def test_loading_what_is_no_regular_file_fails_at_once() -> None:
         timeout=30,
     )
     assert done.stdout.strip() == "refused", done.stderr
+
+
+def test_a_length_that_lies_asks_for_no_room_at_once() -> None:
+    """``track_many`` made room for what ``__len__`` said before reading:
+    2 ** 62 panicked (capacity overflow), and a length that fits an int
+    could ask the allocator for more than the machine has (an abort)."""
+    with quiet():
+        tracker = new_tracker(False)
+    s = tracker.start()
+
+    class Liar:
+        def __init__(self, length: int) -> None:
+            self.length = length
+
+        def __len__(self) -> int:
+            return self.length
+
+        def __iter__(self) -> Iterator[str]:
+            return iter([s.id, s.id])
+
+    for length in (2**62, 2**40, 2**31, 0):
+        ticks = tracker.track_many(Liar(length), "view")
+        assert [t.view_sequence for t in ticks if t is not None][-1] >= 2
+    tracker.close()

@@ -249,16 +249,48 @@ impl FromNapiValue for Ids {
         if let Some(ids) = unsafe { read_ids(env, value) } {
             return Ok(Ids(Ok(ids)));
         }
-        // SAFETY: as above; `Arg` checks the type before it converts.
-        let texts = unsafe { Arg::<Vec<String>>::from_napi_value(env, value)? };
-        let ids = texts.get("ids").and_then(|texts| {
-            texts
-                .iter()
-                .map(|t| SessionId::parse(t).or_throw())
-                .collect()
-        });
-        Ok(Ids(ids))
+        // SAFETY: as above.
+        Ok(Ids(Err(unsafe { why_not_ids(env, value) })))
     }
+}
+
+/// Why `value` is not an array of ids: the error of its first element that
+/// is not one, or of its type. Read an element at a time: napi's own
+/// `Vec` conversion makes room for the length an array says first, and a
+/// sparse array or a Proxy may say 2 ** 32 - 1 (96 GB asked at once, and
+/// the allocator's failure aborts the process).
+///
+/// # Safety
+///
+/// `env` and `value` must be those of a napi conversion.
+unsafe fn why_not_ids(env: sys::napi_env, value: sys::napi_value) -> napi::Error<error::Code> {
+    let mut length = 0;
+    // SAFETY (the napi calls): `env` and `value` are a conversion's, each
+    // out-pointer is to a local, and `item` is read in this call.
+    let is_array = unsafe { Vec::<String>::validate(env, value) }
+        .and_then(|_| check(unsafe { sys::napi_get_array_length(env, value, &mut length) }));
+    if let Err(e) = is_array {
+        return error::invalid_value("ids", e);
+    }
+    for i in 0..length {
+        let mut item = std::ptr::null_mut();
+        if let Err(e) = check(unsafe { sys::napi_get_element(env, value, i, &mut item) }) {
+            return error::invalid_value("ids", e);
+        }
+        let text = match unsafe { Arg::<String>::from_napi_value(env, item) } {
+            Ok(text) => text.get("ids"),
+            Err(e) => Err(error::invalid_value("ids", e)),
+        };
+        if let Err(e) = text.and_then(|t| SessionId::parse(&t).or_throw()) {
+            return e;
+        }
+    }
+    // Every element read as an id here; `read_ids` had refused one that
+    // changed under it (a getter or a Proxy's trap).
+    error::invalid_value(
+        "ids",
+        napi::Error::from_reason("an element changed while it was read"),
+    )
 }
 
 /// The ids in `value` when it is an array of strings that [`read_id`]
@@ -276,7 +308,10 @@ unsafe fn read_ids(env: sys::napi_env, value: sys::napi_value) -> Option<Vec<Ses
         return None;
     }
     check(unsafe { sys::napi_get_array_length(env, value, &mut length) }).ok()?;
-    let mut ids = Vec::with_capacity(length as usize);
+    // Room for what the array says it holds, up to a bound: a sparse array
+    // (or a Proxy) may say 2 ** 32 - 1, and asking for 64 GB at once
+    // aborted the process. More grows as real ids are read.
+    let mut ids = Vec::with_capacity((length as usize).min(1 << 16));
     for i in 0..length {
         let mut item = std::ptr::null_mut();
         check(unsafe { sys::napi_get_element(env, value, i, &mut item) }).ok()?;

@@ -72,7 +72,9 @@ pub fn session_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SessionId>> {
     let items = obj
         .try_iter()
         .map_err(|_| wrong_type("ids", expected, obj))?;
-    let mut ids = Vec::with_capacity(obj.len().unwrap_or(0));
+    // `__len__` may say anything (2 ** 62 aborted the process asking for
+    // room at once): room for what it says up to a bound, more as read.
+    let mut ids = Vec::with_capacity(obj.len().unwrap_or(0).min(1 << 16));
     for item in items {
         ids.push(session_id(&item?)?);
     }
