@@ -9,7 +9,15 @@
 
 STRESS_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
-.PHONY: stress stress-smoke stress-build
+.PHONY: stress stress-smoke stress-build stress-generated
+
+# The generated bad-input suites (python/tests/test_generated.py,
+# node/test/generated.test.mjs) with 50 times their examples.
+stress-generated: python-wheel node-addon
+	SOJOURN_GENERATED_RUNS=50 scripts/with-redis $(VENV_BIN)/python -m pytest python/tests/test_generated.py
+	cd node && SOJOURN_GENERATED_RUNS=50 node --test test/generated.test.mjs
+
+stress: stress-generated
 
 stress-build:
 	$(CARGO) build --release --quiet -p sojourn-stress
