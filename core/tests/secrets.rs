@@ -102,6 +102,24 @@ fn warnings_into(sink: &Arc<Mutex<Vec<String>>>) -> impl Fn(&Warning) + Send + S
     move |w| sink.lock().unwrap().push(format!("{w} {w:?}"))
 }
 
+/// Waits up to 5 s for the driver's thread (on the real clock: it is the
+/// driver's own failure that warns) to warn once.
+fn wait_for_warning(warnings: &Mutex<Vec<String>>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while warnings.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// At least one warning came, and none shows a secret.
+fn assert_warned_clean(warnings: &Mutex<Vec<String>>, what: &str) {
+    let warnings = warnings.lock().unwrap();
+    assert!(!warnings.is_empty(), "no {what}");
+    for w in warnings.iter() {
+        assert_clean(what, w);
+    }
+}
+
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sojourn-secrets-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -284,16 +302,9 @@ fn snapshots_hold_no_secret_and_their_errors_show_no_key() {
         .build()
         .unwrap();
     own.start(None, None).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while warnings.lock().unwrap().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_warning(&warnings);
     own.close();
-    let warnings = warnings.lock().unwrap();
-    assert!(!warnings.is_empty(), "the failed save warns");
-    for w in warnings.iter() {
-        assert_clean("snapshot warning", w);
-    }
+    assert_warned_clean(&warnings, "snapshot warning");
     for p in [&path, &plain, &altered_path] {
         std::fs::remove_file(p).ok();
     }
@@ -433,14 +444,7 @@ fn redis_errors_and_warnings_show_no_password() {
             reply.body
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while warnings.lock().unwrap().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_warning(&warnings);
     tracker.close();
-    let warnings = warnings.lock().unwrap();
-    assert!(!warnings.is_empty(), "the driver's failed sweep warns");
-    for w in warnings.iter() {
-        assert_clean("store warning", w);
-    }
+    assert_warned_clean(&warnings, "store warning");
 }

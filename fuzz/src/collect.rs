@@ -62,7 +62,10 @@ pub fn run(data: &[u8]) {
             let session = &json["session"];
             let ticks = json["ticks"].as_array().expect("ticks");
             let sequence = session["sequence"].as_u64().unwrap();
-            assert_eq!(ticks.len() as u64 <= sequence, true);
+            assert!(
+                ticks.len() as u64 <= sequence,
+                "more ticks than the sequence"
+            );
             let set_cookie = reply.set_cookie.expect("a cookie with a 200");
             assert_clean(&set_cookie);
         }
